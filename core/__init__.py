@@ -1,0 +1,1 @@
+"""Autograd Explorer core: pure Python + torch, never imports streamlit."""

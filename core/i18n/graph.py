@@ -1,0 +1,3 @@
+"""Strings of the graph page."""
+
+STRINGS: dict[str, dict[str, str]] = {}

@@ -1,0 +1,3 @@
+"""Strings of the playground page."""
+
+STRINGS: dict[str, dict[str, str]] = {}

@@ -1,0 +1,3 @@
+"""Strings of the training page."""
+
+STRINGS: dict[str, dict[str, str]] = {}

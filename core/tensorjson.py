@@ -1,0 +1,77 @@
+"""Tensor -> JSON-safe dict: values as nested lists, or a summary for big tensors (DESIGN.md)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+
+from core.limits import MAX_JSON_ELEMENTS
+
+
+def _finite_or_str(x: Any) -> Any:
+    """JSON has no NaN/Inf: encode them as the strings 'nan', 'inf', '-inf'."""
+    if isinstance(x, float) and not math.isfinite(x):
+        return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
+    return x
+
+
+def _clean(obj: Any) -> Any:
+    if isinstance(obj, list):
+        return [_clean(v) for v in obj]
+    return _finite_or_str(obj)
+
+
+def values(t: torch.Tensor | None, max_elements: int = MAX_JSON_ELEMENTS) -> Any:
+    """Nested list of a tensor's values (complex as [re, im] pairs), or None when absent or too big."""
+    if t is None or t.numel() > max_elements:
+        return None
+    t = t.detach()
+    if t.is_complex():
+        t = torch.view_as_real(t.resolve_conj())
+    if t.dtype == torch.bfloat16 or t.dtype == torch.float16:
+        t = t.float()
+    return _clean(t.cpu().tolist())
+
+
+def summary(t: torch.Tensor) -> dict[str, Any]:
+    """min / max / mean / std of a tensor (as float64), for tensors too big to list."""
+    x = t.detach()
+    if x.is_complex():
+        x = x.abs()
+    x = x.to(device="cpu", dtype=torch.float64)
+    if x.numel() == 0:
+        return {"min": None, "max": None, "mean": None, "std": None}
+    return {
+        "min": _finite_or_str(x.min().item()),
+        "max": _finite_or_str(x.max().item()),
+        "mean": _finite_or_str(x.mean().item()),
+        "std": _finite_or_str(x.std().item()) if x.numel() > 1 else 0.0,
+    }
+
+
+def dtype_name(dtype: torch.dtype) -> str:
+    """'float32' for torch.float32."""
+    return str(dtype).removeprefix("torch.")
+
+
+def describe(t: torch.Tensor, with_grad: bool = True) -> dict[str, Any]:
+    """The JSON record of one tensor variable (DESIGN.md `variables` entry)."""
+    out: dict[str, Any] = {
+        "shape": list(t.shape),
+        "dtype": dtype_name(t.dtype),
+        "device": str(t.device),
+        "requires_grad": bool(t.requires_grad),
+        "is_leaf": bool(t.is_leaf),
+        "grad_fn": type(t.grad_fn).__name__ if t.grad_fn is not None else None,
+        "value": values(t),
+    }
+    if out["value"] is None:
+        out["summary"] = summary(t)
+    if with_grad:
+        g = t.grad if t.is_leaf or t.retains_grad else None
+        out["grad"] = values(g)
+        if g is not None and out["grad"] is None:
+            out["grad_summary"] = summary(g)
+    return out
