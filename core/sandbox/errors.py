@@ -1,0 +1,21 @@
+"""The one error type a user's program can cause: a kind, a message and a line (never a traceback)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+KINDS = ("refused", "syntax", "runtime", "limit", "timeout")
+
+
+class SandboxError(Exception):
+    """A user error: kind is one of KINDS; line is 1-based or None."""
+
+    def __init__(self, kind: str, message: str, line: int | None = None) -> None:
+        assert kind in KINDS, kind
+        super().__init__(message)
+        self.kind = kind
+        self.message = message
+        self.line = line
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind, "message": self.message, "line": self.line}

@@ -1,0 +1,113 @@
+"""Sandbox layer 3: check every aten op's output size (on meta tensors) and memory before it allocates."""
+
+from __future__ import annotations
+
+import resource
+from typing import Any
+
+import torch
+from torch.utils._python_dispatch import TorchDispatchMode
+from torch.utils._pytree import tree_flatten, tree_map
+
+from core.limits import MAX_MEMORY_BYTES, MAX_TENSOR_ELEMENTS
+from core.sandbox.errors import SandboxError
+
+_META = torch.device("meta")
+
+
+def _rss_bytes() -> int:
+    """Peak resident memory of this process (an upper bound of the current one); no file is opened."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def _to_meta(x: Any) -> Any:
+    if isinstance(x, torch.Tensor):
+        return x.to(_META)
+    if isinstance(x, torch.device):
+        return _META
+    return x
+
+
+def _key_part(x: Any) -> Any:
+    if isinstance(x, torch.Tensor):
+        return ("T", tuple(x.shape), x.dtype, x.device.type)
+    if isinstance(x, (list, tuple)):
+        return tuple(_key_part(v) for v in x)
+    if isinstance(x, (int, float, bool, str, type(None), torch.dtype, torch.device)):
+        return x
+    return type(x).__name__
+
+
+def _outputs(out: Any) -> list[torch.Tensor]:
+    leaves, _ = tree_flatten(out)
+    return [t for t in leaves if isinstance(t, torch.Tensor)]
+
+
+class ResourceGuard(TorchDispatchMode):
+    """Runs each op on meta tensors first; refuses it when an output is too big or memory would overflow."""
+
+    def __init__(self, device: torch.device) -> None:
+        super().__init__()
+        self.cuda = device.type == "cuda"
+        self.base_rss = _rss_bytes()
+        self._cache: dict[Any, int] = {}
+
+    def _planned_bytes(self, func: Any, args: tuple, kwargs: dict) -> int | None:
+        """Bytes the op's outputs would take; None when it cannot be known before running (data-dependent)."""
+        try:
+            key = (func, _key_part(args), _key_part(tuple(sorted(kwargs.items()))))
+            hash(key)
+        except TypeError:
+            key = None
+        if key is not None and key in self._cache:
+            return self._cache[key]
+        meta_kwargs = tree_map(_to_meta, kwargs)
+        has_tensor = any(isinstance(a, torch.Tensor) for a in tree_flatten((args, kwargs))[0])
+        if not has_tensor:
+            meta_kwargs["device"] = _META
+        try:
+            out = func(*tree_map(_to_meta, args), **meta_kwargs)
+        except Exception:
+            return None
+        total = 0
+        for t in _outputs(out):
+            n = t.numel()
+            if n > MAX_TENSOR_ELEMENTS:
+                raise SandboxError(
+                    "limit",
+                    f"{func.overloadpacket.__name__} would make a tensor of shape {list(t.shape)} "
+                    f"({n:,} elements); the limit is {MAX_TENSOR_ELEMENTS:,} per tensor, views included",
+                )
+            if not _is_view(func):
+                total += n * t.element_size()
+        if key is not None:
+            self._cache[key] = total
+        return total
+
+    def _check_memory(self, extra: int) -> None:
+        used = torch.cuda.memory_allocated() if self.cuda else _rss_bytes() - self.base_rss
+        if used + extra > MAX_MEMORY_BYTES:
+            raise SandboxError(
+                "limit",
+                f"the program would use about {(used + extra) / 2**20:,.0f} MiB; "
+                f"the limit is {MAX_MEMORY_BYTES / 2**20:,.0f} MiB",
+            )
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
+        kwargs = kwargs or {}
+        planned = self._planned_bytes(func, args, kwargs)
+        self._check_memory(planned or 0)
+        out = func(*args, **kwargs)
+        if planned is None:  # data-dependent size: checked right after, before anything else uses it
+            for t in _outputs(out):
+                if t.numel() > MAX_TENSOR_ELEMENTS:
+                    raise SandboxError("limit", f"a result has {t.numel():,} elements; the limit is {MAX_TENSOR_ELEMENTS:,}")
+        return out
+
+
+def _is_view(func: Any) -> bool:
+    schema = getattr(func, "_schema", None)
+    if schema is None or not schema.returns:
+        return False
+    alias = schema.returns[0].alias_info
+    return alias is not None and not alias.is_write

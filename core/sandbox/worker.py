@@ -1,0 +1,90 @@
+"""Sandbox layer 4, the child side: a disposable process that limits itself, answers one request in JSON, exits."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import signal
+from typing import Any
+
+import torch
+
+from core.limits import ADDRESS_SPACE_BYTES, CPU_LIMIT_S, WORKER_THREADS
+from core.sandbox.errors import SandboxError
+
+
+def _limit(kind: int, value: int) -> None:
+    try:
+        soft, hard = resource.getrlimit(kind)
+        new_hard = value if hard == resource.RLIM_INFINITY else min(value, hard)
+        resource.setrlimit(kind, (min(value, new_hard), new_hard))
+    except (ValueError, OSError):
+        pass  # a limit the platform refuses; the other layers still hold
+
+
+def limit_self(use_cuda: bool) -> None:
+    """Resource limits set after torch is imported: CPU seconds, no file writes, no new processes, memory."""
+    torch.set_num_threads(WORKER_THREADS)
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the size limit fails instead of killing us
+    _limit(resource.RLIMIT_CPU, CPU_LIMIT_S)
+    _limit(resource.RLIMIT_FSIZE, 0)  # no file can grow: nothing is written to disk
+    _limit(resource.RLIMIT_CORE, 0)
+    _limit(resource.RLIMIT_NPROC, 0)  # no fork/exec (enforced for non-root users)
+    if not use_cuda:  # CUDA cannot start under an address-space limit; GPU memory is watched by the guard
+        _limit(resource.RLIMIT_AS, ADDRESS_SPACE_BYTES)
+
+
+def handle(request: dict[str, Any]) -> dict[str, Any]:
+    """Answer one request: run a program, list devices, time a matmul, or check gradients."""
+    cmd = request.get("cmd")
+    if cmd == "devices":
+        return {"ok": True, "devices": list_devices()}
+    device = str(request.get("device", "cpu"))
+    limit_self(device.startswith("cuda"))
+    if cmd == "run":
+        from core.sandbox.session import execute
+
+        return execute(str(request.get("source", "")), device, bool(request.get("graph", True)))
+    if cmd == "gradcheck":
+        from core.gradcheck import check_program
+
+        return check_program(str(request.get("source", "")), device)
+    if cmd == "timing":
+        from core.timing import matmul_timing
+
+        return matmul_timing(int(request.get("n", 512)), device, int(request.get("repeats", 5)))
+    return {"ok": False, "error": {"kind": "runtime", "message": f"unknown request {cmd!r}", "line": None}}
+
+
+def list_devices() -> list[dict[str, str]]:
+    """cpu, then every CUDA device by name (asked here, so the parent process never touches CUDA)."""
+    devices = [{"name": "cpu", "label": "CPU"}]
+    if torch.cuda.is_available():
+        for i in range(torch.cuda.device_count()):
+            devices.append({"name": f"cuda:{i}", "label": f"cuda:{i} · {torch.cuda.get_device_name(i)}"})
+    return devices
+
+
+def main(conn: Any) -> None:
+    """Worker entry: read one JSON request, write one JSON answer (bytes, never pickled objects), exit."""
+    try:
+        request = json.loads(conn.recv_bytes().decode())
+        try:
+            answer = handle(request)
+        except SandboxError as e:
+            answer = {"ok": False, "error": e.to_json()}
+        except MemoryError:
+            answer = {"ok": False, "error": {"kind": "limit", "message": "out of memory", "line": None}}
+        except BaseException as e:  # the worker must answer, whatever happened
+            answer = {"ok": False, "error": {"kind": "runtime", "message": f"{type(e).__name__}: {e}", "line": None}}
+        try:
+            data = json.dumps(answer, allow_nan=False).encode()
+        except (ValueError, TypeError) as e:
+            data = json.dumps({"ok": False, "error": {"kind": "runtime", "message": f"unserialisable result: {e}",
+                                                      "line": None}}).encode()
+        conn.send_bytes(data)
+    except (EOFError, OSError):
+        pass
+    finally:
+        os._exit(0)
