@@ -10,7 +10,9 @@ from core.sandbox.errors import SandboxError
 __all__ = ["SandboxError", "run_program", "check_gradients", "devices", "matmul_timing", "warm"]
 
 
-def run_program(source: str, device: str = "cpu", graph: bool = True, timeout: float = WALL_TIMEOUT_S) -> dict[str, Any]:
+def run_program(
+    source: str, device: str = "cpu", graph: bool = True, timeout: float = WALL_TIMEOUT_S
+) -> dict[str, Any]:
     """Run `source` in a fresh worker; the DESIGN.md result object (ok true, or ok false with an error)."""
     from core.sandbox.pool import pool
 

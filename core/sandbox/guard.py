@@ -101,7 +101,8 @@ class ResourceGuard(TorchDispatchMode):
         if planned is None:  # data-dependent size: checked right after, before anything else uses it
             for t in _outputs(out):
                 if t.numel() > MAX_TENSOR_ELEMENTS:
-                    raise SandboxError("limit", f"a result has {t.numel():,} elements; the limit is {MAX_TENSOR_ELEMENTS:,}")
+                    n = t.numel()
+                    raise SandboxError("limit", f"a result has {n:,} elements; the limit is {MAX_TENSOR_ELEMENTS:,}")
         return out
 
 

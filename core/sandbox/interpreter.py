@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import ast
 import operator
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import torch
 import torch.nn as nn
@@ -201,7 +202,7 @@ class Interpreter:
             values = list(self._iterate(value, len(target.elts)))
             if len(values) != len(target.elts):
                 raise SandboxError("runtime", f"cannot unpack {len(values)} values into {len(target.elts)} names")
-            for t, v in zip(target.elts, values):
+            for t, v in zip(target.elts, values, strict=True):
                 self._assign(t, v)
         elif isinstance(target, ast.Subscript):
             obj = self._eval(target.value)
@@ -227,7 +228,8 @@ class Interpreter:
     def _iterate(self, value: Any, expected: int) -> Any:
         if isinstance(value, torch.Tensor):
             if value.dim() == 0 or value.shape[0] != expected:
-                raise SandboxError("runtime", f"cannot unpack a tensor of shape {list(value.shape)} into {expected} names")
+                shape = list(value.shape)
+                raise SandboxError("runtime", f"cannot unpack a tensor of shape {shape} into {expected} names")
             return value
         if isinstance(value, (list, tuple, torch.Size)) or type(value).__module__ == "torch.return_types":
             return value
@@ -284,7 +286,7 @@ class Interpreter:
         if isinstance(e, ast.Compare):
             left = self._eval(e.left)
             result: Any = True
-            for op, right_e in zip(e.ops, e.comparators):
+            for op, right_e in zip(e.ops, e.comparators, strict=True):
                 self._tick()
                 right = self._eval(right_e)
                 result = _COMPARE[type(op)](left, right)

@@ -3,35 +3,54 @@
 from __future__ import annotations
 
 import json
-import multiprocessing as mp
 import os
+import select
+import signal
+import socket
+import struct
+import subprocess
+import sys
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 from core.limits import MAX_MEMORY_BYTES, SPARE_WORKERS, WALL_TIMEOUT_S
+from core.sandbox.wire import recv_exact, recv_message, send_message
 
 MAX_ANSWER_BYTES = 256 * 1024**2  # a worker's JSON answer; more means something went wrong
-_RSS_CAP_BYTES = MAX_MEMORY_BYTES + 2 * 1024**3  # the parent kills a worker whose RSS passes this (GPU runs too)
+RSS_CAP_BYTES = MAX_MEMORY_BYTES + 2 * 1024**3  # the parent kills a worker whose RSS passes this (GPU runs too)
+FORKSERVER_START_S = 120  # first start imports torch and warms up; slow on a busy 2-core machine
+_ROOT = Path(__file__).resolve().parents[2]
 
 
 class _Worker:
-    def __init__(self, ctx: Any) -> None:
-        from core.sandbox import worker
+    """One forked worker: its pid and our end of its socket."""
 
-        self.conn, child = ctx.Pipe(duplex=True)
-        self.proc = ctx.Process(target=worker.main, args=(child,), daemon=True)
-        self.proc.start()
-        child.close()
+    def __init__(self, pid: int, sock: socket.socket) -> None:
+        self.pid, self.sock = pid, sock
+
+    def alive(self) -> bool:
+        try:
+            os.kill(self.pid, 0)
+        except OSError:
+            return False
+        return _state(self.pid) not in ("Z", "X", "")
 
     def kill(self) -> None:
         try:
-            if self.proc.is_alive():
-                self.proc.kill()
-            self.proc.join(timeout=2)
-            self.conn.close()
-        except (OSError, ValueError, AttributeError):
+            os.kill(self.pid, signal.SIGKILL)
+        except OSError:
             pass
+        self.sock.close()
+
+
+def _state(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            return f.read().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return ""
 
 
 def _rss(pid: int) -> int:
@@ -43,59 +62,108 @@ def _rss(pid: int) -> int:
 
 
 class WorkerPool:
-    """Hands each request to a fresh worker forked from a clean forkserver (torch imported, CUDA untouched)."""
+    """Hands each request to a fresh worker forked from our clean fork server (torch imported, CUDA untouched)."""
 
     def __init__(self, spares: int = SPARE_WORKERS) -> None:
-        self._ctx = mp.get_context("forkserver")
-        self._ctx.set_forkserver_preload(["core.sandbox.worker", "core.sandbox.session", "core.graph", "core.backward"])
         self._spares = spares
         self._ready: list[_Worker] = []
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards _ready
+        self._ctl_lock = threading.Lock()  # one fork request at a time on the control socket
+        self._server: subprocess.Popen | None = None
+        self._ctl: socket.socket | None = None
         self._devices: list[dict[str, str]] | None = None
 
+    # --- the fork server ---------------------------------------------------------------------------
+    def _ensure_server(self) -> socket.socket:
+        if self._server is not None and self._server.poll() is None and self._ctl is not None:
+            return self._ctl
+        if self._ctl is not None:
+            self._ctl.close()
+        ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+        env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(_ROOT), os.environ.get("PYTHONPATH")]))}
+        self._server = subprocess.Popen(
+            [sys.executable, "-m", "core.sandbox.forkserver", str(theirs.fileno())],
+            pass_fds=[theirs.fileno()], stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, cwd=_ROOT, env=env,
+        )  # fmt: skip
+        theirs.close()
+        self._ctl = ours
+        return ours
+
+    def _fork(self) -> _Worker:
+        with self._ctl_lock:
+            for attempt in range(2):
+                ctl = self._ensure_server()
+                ours, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+                try:
+                    socket.send_fds(ctl, [b"F"], [theirs.fileno()])
+                    ctl.settimeout(FORKSERVER_START_S)
+                    data = recv_exact(ctl, 4)
+                    return _Worker(struct.unpack("!i", data)[0], ours)
+                except (OSError, EOFError):
+                    ours.close()
+                    if self._server is not None:
+                        self._server.kill()
+                    self._server = None
+                    if attempt:
+                        raise
+                finally:
+                    theirs.close()
+        raise RuntimeError("unreachable")
+
+    # --- workers ---------------------------------------------------------------------------------
     def _take(self) -> _Worker:
         with self._lock:
             while self._ready:
                 w = self._ready.pop()
-                if w.proc.is_alive():
+                if w.alive():
                     return w
                 w.kill()
-        return _Worker(self._ctx)
+        return self._fork()
 
     def _refill(self) -> None:
         def fill() -> None:
-            with self._lock:
-                missing = self._spares - len(self._ready)
-            for _ in range(max(0, missing)):
-                w = _Worker(self._ctx)
-                with self._lock:
-                    self._ready.append(w)
+            try:
+                while True:
+                    with self._lock:
+                        if len(self._ready) >= self._spares:
+                            return
+                    w = self._fork()
+                    with self._lock:
+                        self._ready.append(w)
+            except (OSError, EOFError, RuntimeError):
+                pass  # the next request forks on demand
 
         threading.Thread(target=fill, daemon=True).start()
 
     def warm(self) -> None:
-        """Start the forkserver and the spare workers now (takes a second or two, once)."""
+        """Start the fork server and the spare workers now (a few seconds, once per process)."""
         self._refill()
 
     def request(self, payload: dict[str, Any], timeout: float = WALL_TIMEOUT_S) -> dict[str, Any]:
         """Send one JSON request to a fresh worker; kill it on timeout, memory overflow or death."""
-        w = self._take()
+        try:
+            w = self._take()
+        except (OSError, EOFError, RuntimeError) as e:
+            return _error("runtime", f"could not start a sandbox worker ({type(e).__name__})")
         self._refill()
         try:
-            w.conn.send_bytes(json.dumps(payload).encode())
+            send_message(w.sock, json.dumps(payload).encode())
             deadline = time.monotonic() + timeout
-            while not w.conn.poll(0.05):
-                if not w.proc.is_alive():
-                    return _error("limit", "the program stopped the worker (out of memory or a hard limit); try "
-                                           "smaller tensors")
+            while True:
+                readable, _, _ = select.select([w.sock], [], [], 0.05)
+                if readable:
+                    break
                 if time.monotonic() > deadline:
                     return _error("timeout", f"the program ran longer than {timeout:g} s and was stopped")
-                if _rss(w.proc.pid) > _RSS_CAP_BYTES:
-                    return _error("limit", f"the program used more than {_RSS_CAP_BYTES / 2**30:.0f} GiB of memory "
+                if _rss(w.pid) > RSS_CAP_BYTES:
+                    return _error("limit", f"the program used more than {RSS_CAP_BYTES / 2**30:.0f} GiB of memory "
                                            "and was stopped")
-            data = w.conn.recv_bytes(MAX_ANSWER_BYTES)
-            return json.loads(data.decode())
-        except (EOFError, OSError, ValueError) as e:
+            w.sock.settimeout(max(1.0, deadline - time.monotonic()))
+            return json.loads(recv_message(w.sock, MAX_ANSWER_BYTES).decode())
+        except EOFError:
+            return _error("limit", "the program stopped its worker process (a hard limit: memory or CPU time); "
+                                   "try smaller tensors or fewer steps")
+        except (OSError, ValueError) as e:
             return _error("limit", f"the worker stopped before answering ({type(e).__name__})")
         finally:
             w.kill()
@@ -104,7 +172,9 @@ class WorkerPool:
         """The devices a program can run on (asked of a worker, so this process never initialises CUDA)."""
         if self._devices is None:
             answer = self.request({"cmd": "devices"}, timeout=60)
-            self._devices = answer.get("devices") or [{"name": "cpu", "label": "CPU"}]
+            if not answer.get("devices"):
+                return [{"name": "cpu", "label": "CPU"}]
+            self._devices = answer["devices"]
         return self._devices
 
     def close(self) -> None:
@@ -112,6 +182,9 @@ class WorkerPool:
             for w in self._ready:
                 w.kill()
             self._ready.clear()
+        if self._server is not None:
+            self._server.kill()
+            self._server = None
 
 
 def _error(kind: str, message: str) -> dict[str, Any]:

@@ -20,10 +20,13 @@ DEFAULT_SEED = 0  # every run starts from the same RNG state, so a program gives
 class BackwardLog:
     """Wraps every backward call of a program with a recorder of the engine's real order."""
 
-    def __init__(self) -> None:
+    def __init__(self, record: bool = True) -> None:
+        self.record = record
         self.passes: list[dict[str, Any]] = []  # {"kind", "roots", "recorder"}
 
     def __call__(self, kind: str, roots: list[torch.Tensor], call: Any) -> Any:
+        if not self.record:
+            return call()
         from core.backward import BackwardRecorder
 
         recorder = BackwardRecorder(roots)
@@ -54,7 +57,7 @@ def execute(source: str, device: str = "cpu", with_graph: bool = True) -> dict[s
     """Validate and run `source`; returns the DESIGN.md result object (ok true, or ok false with an error)."""
     started = time.perf_counter()
     interp: Interpreter | None = None
-    log = BackwardLog()
+    log = BackwardLog(record=with_graph)
     tracer = Tracer()
     try:
         tree = parse(source)
@@ -75,6 +78,8 @@ def execute(source: str, device: str = "cpu", with_graph: bool = True) -> dict[s
             result.update(describe(interp, tracer, log, with_graph))
         except SandboxError as e:
             result = {"ok": False, "device": device, "error": e.to_json()}
+        except Exception as e:  # noqa: BLE001  describing must not lose the run's own result
+            result["describe_error"] = f"{type(e).__name__}: {e}"
     result["stdout"] = "".join(interp.stdout) if interp else ""
     result["stats"] = {"ops": tracer.ops, "ms": round((time.perf_counter() - started) * 1000, 2)}
     return result
@@ -155,7 +160,7 @@ def describe_value(value: Any) -> dict[str, Any] | None:
                 if isinstance(value, float) else (value if abs(value) < 2**53 else str(value))}
     if isinstance(value, str):
         return {"type": "str", "value": value}
-    if isinstance(value, (torch.Size, torch.dtype, torch.device, complex)):
+    if isinstance(value, (torch.Size, torch.dtype, torch.device, complex)) or _is_return_type(value):
         return {"type": type(value).__name__, "repr": str(value)}
     if isinstance(value, (list, tuple)):
         return {"type": type(value).__name__, "repr": _short(repr(value))}
@@ -169,3 +174,7 @@ def describe_value(value: Any) -> dict[str, Any] | None:
 
 def _short(text: str, limit: int = 2_000) -> str:
     return text if len(text) <= limit else text[:limit] + " ..."
+
+
+def _is_return_type(value: Any) -> bool:
+    return type(value).__module__ == "torch.return_types"

@@ -61,7 +61,8 @@ def parse(source: str) -> ast.Module:
     if not isinstance(source, str):
         raise SandboxError("refused", "the program must be text")
     if len(source) > MAX_SOURCE_CHARS:
-        raise SandboxError("limit", f"the program is {len(source):,} characters long; the limit is {MAX_SOURCE_CHARS:,}")
+        n = len(source)
+        raise SandboxError("limit", f"the program is {n:,} characters long; the limit is {MAX_SOURCE_CHARS:,}")
     if "\x00" in source:
         raise SandboxError("syntax", "the program contains a NUL character")
     depth = _bracket_depth(source)

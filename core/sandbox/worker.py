@@ -12,6 +12,9 @@ import torch
 
 from core.limits import ADDRESS_SPACE_BYTES, CPU_LIMIT_S, WORKER_THREADS
 from core.sandbox.errors import SandboxError
+from core.sandbox.wire import recv_message, send_message
+
+MAX_REQUEST_BYTES = 1024**2  # a request is a program (capped far lower) plus a few settings
 
 
 def _limit(kind: int, value: int) -> None:
@@ -69,7 +72,7 @@ def list_devices() -> list[dict[str, str]]:
 def main(conn: Any) -> None:
     """Worker entry: read one JSON request, write one JSON answer (bytes, never pickled objects), exit."""
     try:
-        request = json.loads(conn.recv_bytes().decode())
+        request = json.loads(recv_message(conn, MAX_REQUEST_BYTES).decode())
         try:
             answer = handle(request)
         except SandboxError as e:
@@ -83,8 +86,8 @@ def main(conn: Any) -> None:
         except (ValueError, TypeError) as e:
             data = json.dumps({"ok": False, "error": {"kind": "runtime", "message": f"unserialisable result: {e}",
                                                       "line": None}}).encode()
-        conn.send_bytes(data)
-    except (EOFError, OSError):
+        send_message(conn, data)
+    except (EOFError, OSError, ValueError):
         pass
     finally:
         os._exit(0)

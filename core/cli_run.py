@@ -1,0 +1,80 @@
+"""`python -m core run`: run a program in the sandbox and print JSON, DOT, SVG or text (DESIGN.md contract)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any
+
+from core.limits import MAX_SOURCE_CHARS
+
+
+def _read_source(args: argparse.Namespace) -> str:
+    if args.source is not None:
+        return args.source
+    if args.file == "-":
+        return sys.stdin.read(MAX_SOURCE_CHARS + 1)
+    with open(args.file, encoding="utf-8", errors="replace") as f:
+        return f.read(MAX_SOURCE_CHARS + 1)
+
+
+def format_text(result: dict[str, Any]) -> str:
+    """A readable report: printed output, then each variable with its shape, value and grad."""
+    lines: list[str] = []
+    if result.get("stdout"):
+        lines += ["# output", result["stdout"].rstrip("\n"), ""]
+    lines.append(f"# variables (device {result.get('device')})")
+    for name, v in result.get("variables", {}).items():
+        if v.get("type") == "tensor":
+            head = f"{name}: tensor {v['shape']} {v['dtype']} on {v['device']}"
+            if v["requires_grad"]:
+                head += f", requires_grad, {'leaf' if v['is_leaf'] else 'grad_fn=' + str(v['grad_fn'])}"
+            lines.append(head)
+            lines.append(f"  value = {v['value'] if v['value'] is not None else v.get('summary')}")
+            if v.get("grad") is not None or v.get("grad_summary"):
+                lines.append(f"  grad  = {v['grad'] if v['grad'] is not None else v.get('grad_summary')}")
+        else:
+            lines.append(f"{name}: {v.get('type')} = {v.get('value', v.get('repr'))}")
+    order = result.get("backward_steps") or []
+    if order:
+        lines += ["", "# backward, in the engine's order"]
+        lines += [f"{s['index'] + 1:>3}. {s['name']}" for s in order]
+    return "\n".join(lines)
+
+
+def run_command(args: argparse.Namespace) -> int:
+    from core.sandbox import run_program
+
+    try:
+        source = _read_source(args)
+    except OSError as e:
+        result: dict[str, Any] = {"ok": False, "error": {"kind": "runtime", "message": f"cannot read {args.file}: "
+                                                                                     f"{e.strerror}", "line": None}}
+    else:
+        result = run_program(source, device=args.device, graph=args.format != "text")
+    if not result.get("ok"):
+        if args.format == "json":
+            print(json.dumps(result, ensure_ascii=False))
+        else:
+            err = result["error"]
+            where = f" (line {err['line']})" if err.get("line") else ""
+            print(f"error: {err['kind']}{where}: {err['message']}", file=sys.stderr)
+        return 2
+    if args.format == "json":
+        print(json.dumps(result, ensure_ascii=False))
+    elif args.format == "text":
+        print(format_text(result))
+    else:
+        from core import render
+
+        dot = render.to_dot(result["graph"])
+        if args.format == "dot":
+            print(dot)
+        else:
+            svg = render.to_svg(dot)
+            if svg is None:
+                print("error: Graphviz 'dot' is not installed or timed out", file=sys.stderr)
+                return 1
+            print(svg)
+    return 0

@@ -1,0 +1,49 @@
+"""Fixtures for browser tests: one streamlit server per session, a fresh chromium page per test."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS, ROOT, StreamlitServer
+
+OUT = ROOT / "test-results"
+
+
+@pytest.fixture(scope="session")
+def server():
+    if not os.path.exists(CHROMIUM):
+        pytest.fail("Debian chromium is missing: apt-get install chromium (make test installs it)")
+    OUT.mkdir(exist_ok=True)
+    srv = StreamlitServer()
+    try:
+        srv.wait()
+        yield srv
+    finally:
+        srv.stop()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page(browser, server):
+    ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    pg = ctx.new_page()
+    yield pg
+    ctx.close()
+
+
+@pytest.fixture
+def shots() -> Path:
+    OUT.mkdir(exist_ok=True)
+    return OUT

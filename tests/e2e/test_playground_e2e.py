@@ -1,0 +1,39 @@
+"""Browser journey: type a program in the playground, run it, see the result; screenshot saved."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.e2e.server import wait_for_run
+
+pytestmark = pytest.mark.e2e
+
+
+def test_type_run_see_result(page, server, shots):
+    page.goto(server.url)
+    wait_for_run(page)
+    main = page.locator('[data-testid="stMain"]')
+    main.get_by_role("heading", name="Tensor Playground").wait_for()
+    editor = main.locator("textarea").first
+    editor.fill("a = torch.tensor([2., 4.], requires_grad=True)\nb = torch.tensor([7., 5.], requires_grad=True)\n"
+                "E = 3*a**3 - b**2\nE.backward(gradient=torch.tensor([1., 1.]))\nprint(a.grad, b.grad)")
+    main.get_by_role("button", name="Run").click()
+    wait_for_run(page)
+    output = main.locator('[data-testid="stCode"]').first
+    output.wait_for()
+    assert "tensor([ 36., 144.]) tensor([-14., -10.])" in output.inner_text()
+    assert main.get_by_text("Variables").count() >= 1
+    page.screenshot(path=str(shots / "playground.png"), full_page=True)
+
+
+def test_refused_program_shows_error(page, server):
+    page.goto(server.url)
+    wait_for_run(page)
+    main = page.locator('[data-testid="stMain"]')
+    editor = main.locator("textarea").first
+    editor.fill("import os\nos.system('touch /tmp/pwned')")
+    main.get_by_role("button", name="Run").click()
+    wait_for_run(page)
+    alert = main.locator('[data-testid="stAlert"]').first
+    alert.wait_for()
+    assert "import os" in alert.inner_text()
