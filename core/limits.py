@@ -37,3 +37,5 @@ MAX_UPLOAD_BYTES = 20 * 1024**2  # weight uploads (safetensors / .pt)
 # --- Graph rendering ----------------------------------------------------------------
 DEFAULT_NODE_BUDGET = 200  # nodes drawn on screen; repeated blocks collapse beyond it
 DOT_TIMEOUT_S = 5.0  # `dot` layout of a budgeted graph
+DOT_BRIEF_ELEMENTS = 6  # a node label lists at most this many numbers; bigger tensors show shape + min/max
+MAX_REPEAT_PERIOD = 24  # longest op sequence searched as a repeated block (loop body, layer) when collapsing

@@ -1,0 +1,343 @@
+"""The autograd graph behind some tensors, walked iteratively from grad_fn, exported as JSON (DESIGN.md)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from functools import cache
+from typing import Any
+
+import torch
+
+from core import render, tensorjson
+from core.limits import DEFAULT_NODE_BUDGET, DOT_BRIEF_ELEMENTS
+
+Node = Any  # an autograd node (a tensor's grad_fn); torch exposes no public class for it
+AccumulateGrad = torch._C._functions.AccumulateGrad  # the node that stores a leaf's .grad
+
+SAVED_PREFIX = "_saved_"
+SAVED_FREED = "saved tensors were freed by backward (use retain_graph=True, or record them before backward)"
+
+
+@cache
+def op_name(grad_fn_class: str) -> str:
+    """Friendly op name of a grad_fn class: MulBackward0 -> mul, MseLossBackward0 -> mse_loss."""
+    if grad_fn_class == "AccumulateGrad":
+        return "accumulate_grad"
+    base = re.sub(r"Backward\d*$", "", grad_fn_class) or grad_fn_class
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", base).lower()
+
+
+@cache
+def _dtype_name(dtype: torch.dtype) -> str:
+    return tensorjson.dtype_name(dtype)
+
+
+@cache
+def _saved_names(cls: type) -> tuple[str, ...]:
+    """The `_saved_*` attributes a grad_fn class exposes (same for every instance, so asked once)."""
+    return tuple(a for a in dir(cls) if a.startswith(SAVED_PREFIX))
+
+
+def read_saved(fn: Node) -> dict[str, Any] | None:
+    """A node's saved values {name: tensor or python value} read live; None once backward freed them."""
+    out: dict[str, Any] = {}
+    for attr in _saved_names(type(fn)):
+        try:
+            out[attr[len(SAVED_PREFIX) :]] = getattr(fn, attr)
+        except RuntimeError:
+            return None
+    return out
+
+
+def reachable(roots: torch.Tensor | Sequence[torch.Tensor]) -> list[Node]:
+    """Every autograd node reachable from the roots' grad_fn, breadth first, each once (no recursion)."""
+    roots = [roots] if isinstance(roots, torch.Tensor) else list(roots)
+    found: list[Node] = []
+    seen: set[Node] = set()
+    for t in roots:
+        if t.grad_fn is not None and t.grad_fn not in seen:
+            seen.add(t.grad_fn)
+            found.append(t.grad_fn)
+    k = 0
+    while k < len(found):  # the list is its own queue
+        for fn, _ in found[k].next_functions:
+            if fn is not None and fn not in seen:
+                seen.add(fn)
+                found.append(fn)
+        k += 1
+    return found
+
+
+class _Node:
+    """One node while the graph is live: the grad_fn, what it computed, and where its inputs come from."""
+
+    __slots__ = ("fn", "kind", "label", "name", "leaf", "value", "grad", "saved", "inputs", "shape", "dtype")
+
+    def __init__(self, fn: Node | None, kind: str, leaf: torch.Tensor | None = None) -> None:
+        self.fn = fn
+        self.kind = kind  # "leaf" | "op" | "output"
+        self.label: str | None = None  # the user's variable name
+        self.name: str | None = None  # "leaf0", "leaf1", ... for leaves the user did not name
+        self.leaf = leaf  # the leaf tensor itself (kind "leaf")
+        self.value: torch.Tensor | None = leaf
+        self.grad: torch.Tensor | None = None
+        self.saved: dict[str, Any] | None = {}
+        self.inputs: list[tuple[int, int]] = []  # (index of the input node, which of its outputs)
+        self.shape: list[int] | None = None  # of output 0, read on first use
+        self.dtype: str | None = None
+
+
+class Graph:
+    """Nodes in discovery order from the roots ("n0", "n1", ...) and edges input -> consumer."""
+
+    def __init__(self) -> None:
+        self._nodes: list[_Node] = []
+        self._index: dict[Node, int] = {}  # grad_fn object -> index
+        self._leaf_index: dict[int, int] = {}  # id(leaf tensor) -> index; the graph keeps the tensor alive
+
+    def __len__(self) -> int:
+        return len(self._nodes)
+
+    def id_of(self, obj: Node | torch.Tensor) -> str | None:
+        """The node id of an autograd node or a tensor (its grad_fn, or itself when a leaf); None if absent."""
+        i = self._find(obj)
+        return None if i is None else f"n{i}"
+
+    # --- building ---------------------------------------------------------------------------
+    def _find(self, obj: Any) -> int | None:
+        if isinstance(obj, torch.Tensor):
+            return self._index.get(obj.grad_fn) if obj.grad_fn is not None else self._leaf_index.get(id(obj))
+        i = self._index.get(obj)
+        if i is None and type(obj) is AccumulateGrad:
+            i = self._leaf_index.get(id(obj.variable))
+        return i
+
+    def _add(self, fn: Node) -> int:
+        i = len(self._nodes)
+        if type(fn) is AccumulateGrad:
+            var = fn.variable
+            j = self._leaf_index.get(id(var))
+            if j is not None:  # a leaf that was given as a root before its accumulator was seen
+                self._nodes[j].fn = fn
+                self._index[fn] = j
+                return j
+            self._leaf_index[id(var)] = i
+            self._nodes.append(_Node(fn, "leaf", var))
+        else:
+            self._nodes.append(_Node(fn, "op"))
+        self._index[fn] = i
+        return i
+
+    def _add_leaf_tensor(self, t: torch.Tensor) -> int:
+        i = self._leaf_index.get(id(t))
+        if i is None:
+            i = len(self._nodes)
+            self._leaf_index[id(t)] = i
+            self._nodes.append(_Node(None, "leaf", t))
+        return i
+
+    def _walk(self) -> None:
+        """Breadth first over next_functions; self._nodes is the queue, so ids follow discovery order."""
+        nodes, index, add = self._nodes, self._index, self._add
+        k = 0
+        while k < len(nodes):
+            node = nodes[k]
+            if node.kind != "leaf":
+                inputs = node.inputs
+                for fn, nr in node.fn.next_functions:
+                    if fn is not None:
+                        j = index.get(fn)
+                        inputs.append((add(fn) if j is None else j, nr))
+            k += 1
+
+    # --- reading -----------------------------------------------------------------------------
+    def _meta(self, node: _Node) -> None:
+        """Fill a node's output shape and dtype (from the leaf, or the grad_fn's input metadata)."""
+        if node.leaf is not None:
+            node.shape, node.dtype = list(node.leaf.shape), _dtype_name(node.leaf.dtype)
+            return
+        meta = node.fn._input_metadata
+        if meta:
+            node.shape, node.dtype = list(meta[0].shape), _dtype_name(meta[0].dtype)
+        else:
+            node.shape, node.dtype = None, None
+
+    def _out_shape(self, i: int, nr: int = 0) -> list[int] | None:
+        node = self._nodes[i]
+        if nr == 0 or node.leaf is not None:
+            if node.dtype is None:
+                self._meta(node)
+            return node.shape
+        meta = node.fn._input_metadata
+        return list(meta[nr].shape) if nr < len(meta) else None
+
+    def _head(self, i: int) -> dict[str, Any]:
+        """The parts of a node's JSON that cost nothing: identity, names and the output's shape."""
+        node = self._nodes[i]
+        cls = "AccumulateGrad" if node.kind == "leaf" else type(node.fn).__name__
+        return {
+            "id": f"n{i}",
+            "kind": node.kind,
+            "name": (node.label or node.name) if node.kind == "leaf" else op_name(cls),
+            "grad_fn": cls,
+            "label": node.label,
+            "shape": self._out_shape(i),
+            "dtype": node.dtype,
+        }
+
+    def _edges(self) -> list[dict[str, Any]]:
+        shape = self._out_shape
+        return [
+            {"src": f"n{j}", "dst": f"n{i}", "shape": shape(j, nr)}
+            for i, node in enumerate(self._nodes)
+            for j, nr in node.inputs
+        ]
+
+    def _grad_of(self, node: _Node) -> torch.Tensor | None:
+        if node.leaf is not None and node.leaf.grad is not None:
+            return node.leaf.grad
+        return node.grad
+
+    @render.gc_paused()
+    def to_json(self) -> dict[str, Any]:
+        """{"nodes": [...], "edges": [...]} with values, grads and saved values (DESIGN.md)."""
+        nodes = []
+        for i, node in enumerate(self._nodes):
+            out = self._head(i)
+            _put_tensor(out, "value", "summary", node.value)
+            _put_tensor(out, "grad", "grad_summary", self._grad_of(node))
+            if node.saved is None:
+                out["saved"] = None
+                out["saved_note"] = SAVED_FREED
+            else:
+                out["saved"] = {k: _saved_json(v) for k, v in node.saved.items()}
+            nodes.append(out)
+        return {"nodes": nodes, "edges": self._edges()}
+
+    @render.gc_paused()
+    def to_dot(
+        self,
+        max_nodes: int | None = None,
+        *,
+        step: str | None = None,
+        done: Iterable[str] = (),
+        expand: Iterable[str] = (),
+        lang: str = "en",
+    ) -> str:
+        """Graphviz DOT of the graph within a node budget; values are briefed only for the nodes drawn."""
+        budget = DEFAULT_NODE_BUDGET if max_nodes is None else max_nodes
+        skeleton = {"nodes": [self._head(i) for i in range(len(self._nodes))], "edges": self._edges()}
+        plan = render.fit(skeleton, budget, expand)
+        for i in plan.drawn_nodes():
+            node, out = self._nodes[i], skeleton["nodes"][i]
+            _put_brief(out, "value", "summary", node.value)
+            _put_brief(out, "grad", "grad_summary", self._grad_of(node))
+        return render.to_dot(skeleton, budget, step=step, done=done, expand=expand, lang=lang, plan=plan)
+
+
+def _put_tensor(out: dict[str, Any], key: str, summary_key: str, t: torch.Tensor | None) -> None:
+    """out[key] = nested list, or null plus out[summary_key] when the tensor is too big to list."""
+    out[key] = tensorjson.values(t)
+    if t is not None and out[key] is None:
+        out[summary_key] = tensorjson.summary(t)
+
+
+def _put_brief(out: dict[str, Any], key: str, summary_key: str, t: torch.Tensor | None) -> None:
+    """Just enough for a node's label: the numbers of a tiny tensor, else its min and max."""
+    if t is None or t.numel() <= DOT_BRIEF_ELEMENTS:
+        out[key] = tensorjson.values(t)
+        return
+    out[key] = None
+    x = t.detach()
+    if x.is_complex():
+        x = x.abs()
+    elif not x.is_floating_point():
+        x = x.double()
+    lo, hi = torch.aminmax(x)
+    out[summary_key] = {"min": tensorjson._finite_or_str(lo.item()), "max": tensorjson._finite_or_str(hi.item())}
+
+
+def _saved_json(v: Any) -> Any:
+    """A saved value as JSON: tensors as {"shape", "dtype", "value" | "summary"}, sequences as lists."""
+    if isinstance(v, torch.Tensor):
+        out: dict[str, Any] = {"shape": list(v.shape), "dtype": tensorjson.dtype_name(v.dtype)}
+        _put_tensor(out, "value", "summary", v)
+        return out
+    if isinstance(v, (list, tuple)):
+        return [_saved_json(x) for x in v]
+    if v is None or isinstance(v, (bool, int, str)):
+        return v
+    if isinstance(v, float):
+        return tensorjson._finite_or_str(v)
+    if isinstance(v, torch.dtype):
+        return tensorjson.dtype_name(v)
+    return str(v)[:100]
+
+
+def _named(names: Mapping[str, Any] | None) -> Iterator[tuple[str, torch.Tensor]]:
+    for label, t in (names or {}).items():
+        if isinstance(t, torch.Tensor):
+            yield label, t
+
+
+@render.gc_paused()
+def build(
+    roots: torch.Tensor | Sequence[torch.Tensor],
+    names: Mapping[str, Any] | None = None,
+    values: Mapping[Node, torch.Tensor] | None = None,
+    grads: Mapping[Node, torch.Tensor | None] | None = None,
+    saved: Mapping[Node, Mapping[str, Any]] | None = None,
+) -> Graph:
+    """The graph reachable from the roots, labelled with the user's names, carrying values and grads.
+
+    values / grads / saved map autograd nodes to their output, the gradient of that output and their
+    saved values (as recorded by core.backward.BackwardRecorder); without `saved` they are read live.
+    """
+    roots = [roots] if isinstance(roots, torch.Tensor) else list(roots)
+    g = Graph()
+    for t in roots:
+        if t.grad_fn is not None:
+            i = g._index.get(t.grad_fn)
+            g._nodes[g._add(t.grad_fn) if i is None else i].kind = "output"
+        elif t.requires_grad:
+            g._add_leaf_tensor(t)
+    g._walk()
+    nodes = g._nodes
+
+    for fn, t in (values or {}).items():
+        i = g._index.get(fn)
+        if i is not None and t is not None:
+            nodes[i].value = t
+    for fn, t in (grads or {}).items():
+        i = g._index.get(fn)
+        if i is not None:
+            nodes[i].grad = t
+
+    named = list(_named(names))
+    for label, t in named:
+        i = g._find(t)
+        if i is not None and nodes[i].label is None:
+            nodes[i].label = label
+    for t in [*roots, *(t for _, t in named)]:  # fall back to the tensors we were given
+        i = g._find(t) if t.grad_fn is not None and t.output_nr == 0 else None
+        if i is not None:
+            node = nodes[i]
+            if node.value is None:
+                node.value = t
+            if node.grad is None and t.retains_grad:
+                node.grad = t.grad
+
+    unnamed = 0
+    for node in nodes:
+        if node.kind == "leaf":
+            node.saved = {}
+            if node.label is None:
+                node.name = f"leaf{unnamed}"
+                unnamed += 1
+        elif saved is not None:
+            given = saved.get(node.fn, {})
+            node.saved = None if given is None else {k.removeprefix(SAVED_PREFIX): v for k, v in given.items()}
+        else:
+            node.saved = read_saved(node.fn)
+    return g
