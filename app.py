@@ -27,9 +27,14 @@ st.sidebar.selectbox(t("sidebar_device", lang), list(labels), format_func=labels
 if len(devices) == 1:
     st.sidebar.caption(t("sidebar_no_gpu", lang))
 
-pages = [
-    st.Page("pages/playground.py", title=t("nav_playground", lang), icon="🧪", url_path="playground", default=True),
-    st.Page("pages/graph.py", title=t("nav_graph", lang), icon="🕸️", url_path="graph"),
-    st.Page("pages/training.py", title=t("nav_training", lang), icon="📈", url_path="training"),
+PAGES = [  # (file, title key, icon, url path)
+    ("pages/playground.py", "nav_playground", "🧪", "playground"),
+    ("pages/graph.py", "nav_graph", "🕸️", "graph"),
+    ("pages/training.py", "nav_training", "📈", "training"),
 ]
-st.navigation([p for p in pages if Path(str(p._page)).exists()]).run()  # TODO(lead): drop filter
+pages = [
+    st.Page(path, title=t(title, lang), icon=icon, url_path=url, default=(url == "playground"))
+    for path, title, icon, url in PAGES
+    if Path(path).exists()  # TODO(lead): drop once every page has landed
+]
+st.navigation(pages).run()
