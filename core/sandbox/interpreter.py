@@ -55,6 +55,10 @@ _HOLDABLE = (
 )  # fmt: skip
 
 
+class StopProgram(Exception):  # noqa: N818
+    """Raised by a hook to end a run early on purpose (passes through `Interpreter.run` untouched)."""
+
+
 class _Break(Exception):
     pass
 
@@ -76,16 +80,25 @@ class Method:
 
 
 class Interpreter:
-    """Executes one program. `on_backward(kind, roots, call)` wraps every backward so it can be recorded."""
+    """Executes one program.
 
-    def __init__(self, on_backward: Callable[[str, list[torch.Tensor], Callable[[], Any]], Any] | None = None) -> None:
+    `on_backward(kind, roots, grad_outputs, call)` wraps every backward so it can be recorded;
+    `on_assign(name, value)` sees every value bound to a name (the gradient check uses it to find leaves).
+    """
+
+    def __init__(
+        self,
+        on_backward: Callable[[str, list[torch.Tensor], list[Any], Callable[[], Any]], Any] | None = None,
+        on_assign: Callable[[str, Any], None] | None = None,
+    ) -> None:
         self.env: dict[str, Any] = {}
         self.stdout: list[str] = []
         self._stdout_chars = 0
         self.ops = 0
         self.iterations = 0
         self.line: int | None = None
-        self.on_backward = on_backward or (lambda kind, roots, call: call())
+        self.on_backward = on_backward or (lambda kind, roots, grad_outputs, call: call())
+        self.on_assign = on_assign
         self.builtins: dict[str, Any] = {
             **table.GLOBALS,
             **table.SAFE_BUILTINS,
@@ -101,6 +114,8 @@ class Interpreter:
         except SandboxError as e:
             if e.line is None:
                 e.line = self.line
+            raise
+        except StopProgram:
             raise
         except (_Break, _Continue):
             raise SandboxError("syntax", "'break' or 'continue' outside a loop", self.line) from None
@@ -198,6 +213,8 @@ class Interpreter:
         if isinstance(target, ast.Name):
             self._check_holdable(value)
             self.env[target.id] = value
+            if self.on_assign is not None:
+                self.on_assign(target.id, value)
         elif isinstance(target, (ast.Tuple, ast.List)):
             values = list(self._iterate(value, len(target.elts)))
             if len(values) != len(target.elts):
@@ -452,10 +469,12 @@ class Interpreter:
         _check_devices(args, kwargs)
         if fn.name == "torch.autograd.backward":
             roots = _as_list(args[0] if args else kwargs.get("tensors"))
-            return self.on_backward("backward", roots, lambda: fn.impl(*args, **kwargs))
+            grads = _grad_list(args[1] if len(args) > 1 else kwargs.get("grad_tensors"), len(roots))
+            return self.on_backward("backward", roots, grads, lambda: fn.impl(*args, **kwargs))
         if fn.name == "torch.autograd.grad":
             roots = _as_list(args[0] if args else kwargs.get("outputs"))
-            return tuple(self.on_backward("grad", roots, lambda: fn.impl(*args, **kwargs)))
+            grads = _grad_list(args[2] if len(args) > 2 else kwargs.get("grad_outputs"), len(roots))
+            return tuple(self.on_backward("grad", roots, grads, lambda: fn.impl(*args, **kwargs)))
         if fn.name in ("optim.SGD", "optim.Adam", "optim.AdamW", "optim.RMSprop") and args:
             args = [_params_list(args[0]), *args[1:]]
         if fn.name in ("nn.Linear", "nn.Bilinear"):
@@ -477,7 +496,8 @@ class Interpreter:
         _check_devices(args, kwargs)
         if isinstance(obj, torch.Tensor):
             if name == "backward":
-                return self.on_backward("backward", [obj], lambda: obj.backward(*args, **kwargs))
+                grads = [args[0] if args else kwargs.get("gradient")]
+                return self.on_backward("backward", [obj], grads, lambda: obj.backward(*args, **kwargs))
             if name == "tolist" and obj.numel() > MAX_TOLIST_ELEMENTS:
                 raise SandboxError(
                     "limit", f".tolist() of {obj.numel():,} elements; the limit is {MAX_TOLIST_ELEMENTS:,}"
@@ -557,6 +577,13 @@ def _as_list(x: Any) -> list[torch.Tensor]:
     if isinstance(x, (list, tuple)):
         return [t for t in x if isinstance(t, torch.Tensor)]
     return []
+
+
+def _grad_list(grads: Any, n: int) -> list[Any]:
+    """The gradient given for each of n roots (None where the root is a scalar and none was given)."""
+    if isinstance(grads, (list, tuple)):
+        return list(grads) + [None] * (n - len(grads))
+    return [grads] + [None] * (n - 1)
 
 
 def _params_list(params: Any) -> list[torch.Tensor]:

@@ -24,7 +24,7 @@ class BackwardLog:
         self.record = record
         self.passes: list[dict[str, Any]] = []  # {"kind", "roots", "recorder"}
 
-    def __call__(self, kind: str, roots: list[torch.Tensor], call: Any) -> Any:
+    def __call__(self, kind: str, roots: list[torch.Tensor], grad_outputs: list[Any], call: Any) -> Any:
         if not self.record:
             return call()
         from core.backward import BackwardRecorder
