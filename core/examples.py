@@ -171,6 +171,170 @@ y = x.cuda()           # fails with a clear message on a CPU-only server
 ]
 
 
+GRAPH: list[Example] = [
+    Example(
+        "seed004",
+        "E = 3a³ − b² with backward(gradient=…)",
+        "E = 3a³ − b²，带 gradient 参数的 backward",
+        """a = torch.tensor([2., 4.], requires_grad=True)
+b = torch.tensor([7., 5.], requires_grad=True)
+E = 3*a**3 - b**2
+external_gradient = torch.tensor([1., 1.])
+E.backward(gradient=external_gradient)
+print(a.grad)   # 9a^2  -> [36, 144]
+print(b.grad)   # -2b   -> [-14, -10]
+""",
+        "E is a vector, so backward needs a vector to multiply the Jacobian with: `gradient=[1, 1]` asks for "
+        "d(E₁+E₂)/da and d(E₁+E₂)/db.",
+        "E 是向量，所以 backward 需要一个与雅可比矩阵相乘的向量：`gradient=[1, 1]` 求的是 d(E₁+E₂)/da 与 d(E₁+E₂)/db。",
+    ),
+    Example(
+        "linreg_step",
+        "One step of linear regression (a, b, MSE)",
+        "线性回归的一步（a、b、均方误差）",
+        """torch.manual_seed(42)
+x = torch.rand(10, 1)
+y = 1 + 2 * x + 0.1 * torch.randn(10, 1)   # the data: y = 1 + 2x + noise
+a = torch.randn(1, requires_grad=True)
+b = torch.randn(1, requires_grad=True)
+yhat = a + b * x                 # forward pass
+error = y - yhat
+loss = (error ** 2).mean()       # MSE
+loss.backward()                  # gradients of loss w.r.t. a and b
+lr = 0.1
+with torch.no_grad():            # the update itself is not part of the graph
+    a -= lr * a.grad
+    b -= lr * b.grad
+""",
+        "One training step by hand: forward, loss, backward, update. The update runs under no_grad, so it never "
+        "shows in the graph.",
+        "手动完成一步训练：前向、损失、反向、更新。更新在 no_grad 中进行，因此不会出现在计算图里。",
+    ),
+    Example(
+        "mlp",
+        "A small MLP with cross-entropy",
+        "带交叉熵的小型多层感知机",
+        """torch.manual_seed(0)
+x = torch.randn(4, 3)
+target = torch.tensor([0, 2, 1, 2])
+layer1 = nn.Linear(3, 5)
+layer2 = nn.Linear(5, 3)
+h = torch.relu(layer1(x))
+logits = layer2(h)
+loss = F.cross_entropy(logits, target)
+loss.backward()
+w1 = layer1.weight
+w2 = layer2.weight
+""",
+        "Each Linear layer is one AddmmBackward node (x @ Wᵀ + b); its weight's gradient arrives through TBackward.",
+        "每个 Linear 层对应一个 AddmmBackward 节点（x @ Wᵀ + b）；权重的梯度经由 TBackward 传回。",
+    ),
+    Example(
+        "dynamic",
+        "A loop whose graph depends on the data",
+        "计算图随数据变化的循环",
+        """x = torch.tensor(1.5, requires_grad=True)
+y = x
+steps = 0
+for i in range(6):
+    if y.item() > 10:     # change x to 3.0 and run again: fewer steps, another graph
+        break
+    y = y * x + 1
+    steps += 1
+y.backward()
+print(steps, x.grad)
+""",
+        "PyTorch builds the graph while the code runs: the number of multiply-add steps, and so the graph, "
+        "depends on the value of x.",
+        "PyTorch 在代码运行时构建计算图：乘加的次数（也就是计算图的形状）取决于 x 的值。",
+    ),
+    Example(
+        "higher_order",
+        "Second derivative with create_graph=True",
+        "用 create_graph=True 求二阶导数",
+        """x = torch.tensor([1., 2., 3.], requires_grad=True)
+y = (x ** 3).sum()
+g, = torch.autograd.grad(y, x, create_graph=True)   # g = 3x^2, itself differentiable
+g.sum().backward()                                  # x.grad = 6x
+print(g, x.grad)
+""",
+        "create_graph=True records the backward pass itself as a graph, so the gradient can be differentiated again.",
+        "create_graph=True 会把反向传播本身也记录成计算图，因此梯度还可以再求导。",
+    ),
+    Example(
+        "pitfall_twice",
+        "Pitfall: backward twice without retain_graph",
+        "陷阱：不带 retain_graph 两次 backward",
+        """x = torch.tensor([1., 2.], requires_grad=True)
+y = (x.exp() * x).sum()
+y.backward()
+y.backward()      # the saved values are gone
+""",
+        "The first backward frees what the graph saved; the second has nothing to read.",
+        "第一次 backward 释放了计算图保存的值，第二次无从读取。",
+    ),
+    Example(
+        "pitfall_accumulate",
+        "Pitfall: gradients accumulate unless zeroed",
+        "陷阱：梯度不清零就会累加",
+        """w = torch.tensor([1., 2.], requires_grad=True)
+loss = (w * 3).sum()
+loss.backward(retain_graph=True)
+print(w.grad)     # [3, 3]
+loss.backward()
+print(w.grad)     # [6, 6]: added to, not replaced
+w.grad = None     # what optimizer.zero_grad() does
+""",
+        "backward adds into .grad. That is why training loops call optimizer.zero_grad() every step.",
+        "backward 会把梯度加到 .grad 上，而不是替换。这就是训练循环每一步都要调用 optimizer.zero_grad() 的原因。",
+    ),
+    Example(
+        "pitfall_nonleaf",
+        "Pitfall: .grad is None on a non-leaf",
+        "陷阱：非叶子张量的 .grad 为 None",
+        """x = torch.tensor([1., 2.], requires_grad=True)
+h = x * 2          # intermediate: its .grad is not kept
+k = x * 3
+k.retain_grad()    # ask autograd to keep this one
+out = (h * k).sum()
+out.backward()
+print(h.grad)      # None
+print(k.grad)      # kept because of retain_grad()
+""",
+        "Only leaves keep .grad by default; intermediates pass their gradient on and drop it, unless retain_grad().",
+        "默认只有叶子张量保留 .grad；中间张量把梯度传下去后就丢弃，除非调用 retain_grad()。",
+    ),
+    Example(
+        "pitfall_cut",
+        "Pitfall: no_grad and detach cut the graph",
+        "陷阱：no_grad 与 detach 会切断计算图",
+        """w = torch.tensor([1., 2.], requires_grad=True)
+with torch.no_grad():
+    scaled = w * 10          # not recorded
+d = (w * 2).detach()         # a copy with no history
+total = (scaled + d + w).sum()
+total.backward()
+print(w.grad)                # only the direct path counts: [1, 1]
+""",
+        "Values computed under no_grad or taken with detach() are constants to autograd: no gradient flows "
+        "through them.",
+        "在 no_grad 中计算的值或经 detach() 得到的值，对自动求导来说都是常量：梯度不会经过它们。",
+    ),
+    Example(
+        "pitfall_inplace",
+        "Pitfall: changing a saved tensor in place",
+        "陷阱：原地修改了被保存的张量",
+        """x = torch.tensor([1., 2.], requires_grad=True)
+y = x.sigmoid()      # sigmoid saves its output for backward
+y.mul_(2)            # ...which is now changed in place (version 0 -> 1)
+y.sum().backward()
+""",
+        "Backward checks the version counter of every saved tensor and refuses one that was modified.",
+        "反向传播会检查每个被保存张量的版本计数器，拒绝使用已被修改过的张量。",
+    ),
+]
+
+
 def by_key(examples: list[Example], key: str) -> Example | None:
     """The example with `key`, or None."""
     return next((e for e in examples if e.key == key), None)
