@@ -27,9 +27,12 @@ class BackwardLog:
     def __call__(self, kind: str, roots: list[torch.Tensor], grad_outputs: list[Any], call: Any) -> Any:
         if not self.record:
             return call()
+        from torch.utils._python_dispatch import _disable_current_modes
+
         from core.backward import BackwardRecorder
 
-        recorder = BackwardRecorder(roots)
+        with _disable_current_modes():  # snapshots of saved tensors are bounded by the graph, not user-sized ops
+            recorder = BackwardRecorder(roots)
         self.passes.append({"kind": kind, "roots": list(roots), "recorder": recorder})
         try:
             return call()
