@@ -33,6 +33,24 @@ MAX_MATMUL_N = 4_096  # N x N matmul on CPU and GPU; 4096^2 float32 = 64 MB per 
 MAX_TRAIN_STEPS = 20_000  # one CLI run or one studio session
 MAX_CHUNK_SECONDS = 0.2  # one UI chunk of training; keeps the page refreshing >= 4 times a second
 MAX_UPLOAD_BYTES = 20 * 1024**2  # weight uploads (safetensors / .pt)
+MAX_TRAIN_POINTS = 5_000  # generated regression / 2-D sets; a full-batch step on them stays around a millisecond
+MAX_HIDDEN_LAYERS = 6  # MLP depth; deeper nets teach nothing new here and slow every chunk
+MAX_LAYER_WIDTH = 1_024  # MLP width; 3072 x 1024 (CIFAR-10 input) is about 3M weights, 12 MB
+MAX_BATCH_SIZE = 1_024  # mini-batch rows; one step's activations stay small on a 2-core CPU
+MAX_SNAPSHOT_BYTES = 64 * 1024**2  # params + optimizer state kept for replay, per trainer (per browser session)
+MAX_SNAPSHOTS = 2_000  # snapshot count cap; the stride doubles (older ones thinned) when it is reached
+SNAPSHOT_STRIDE = 16  # first snapshot stride: replaying any step re-runs at most this many steps at first
+MAX_REPLAY_STEPS = 2_000  # re-run steps allowed to rebuild one step's graph; beyond, replay is refused
+EVAL_CHUNK_ROWS = 2_048  # evaluation forward pass in pieces of this many rows (bounded activation memory)
+MAX_EVAL_TRAIN_ROWS = 10_000  # training rows scored at each evaluation (CIFAR-10 has 50,000)
+CIFAR_MAX_FILE_BYTES = 40 * 1024**2  # one CIFAR-10 python batch is about 31 MB; anything bigger is not one
+MAX_PATH_CHARS = 4_096  # a typed folder path (Linux PATH_MAX)
+PAGE_REFRESH_S = 0.25  # the training fragment's run_every while playing (4 frames a second)
+MAX_STEPS_PER_FRAME = 500  # steps per UI chunk; MAX_CHUNK_SECONDS cuts a chunk short first on slow models
+MAX_CHART_POINTS = 2_000  # points per curve sent to the browser each frame; longer curves are strided
+TRAIN_THREADS = 1  # torch intra-op threads while training (thread-local); with the 2 cores shared by other
+# sessions and sandbox workers, a second OpenMP thread made small steps 5-40x slower and CIFAR's 2x slower (measured)
+BOUNDARY_GRID = 60  # decision-boundary heatmap is BOUNDARY_GRID^2 model evaluations per frame
 
 # --- Graph rendering ----------------------------------------------------------------
 DEFAULT_NODE_BUDGET = 200  # nodes drawn on screen; repeated blocks collapse beyond it
