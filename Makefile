@@ -29,7 +29,7 @@ system-graphviz:
 system-chromium:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  echo "Installing Debian's chromium (for the browser tests)..."; \
-	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei >/dev/null; } \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-wqy-microhei fonts-noto-color-emoji >/dev/null; } \
 	  || { echo "Could not install chromium with apt: browser tests need it (apt-get install chromium)."; exit 1; }; }
 
 run: $(STAMP_RUN) system-graphviz

@@ -9,7 +9,7 @@ import streamlit as st
 from core import sandbox
 from core.i18n import LANGS, t
 
-st.set_page_config(page_title="Autograd Explorer", page_icon="🧮", layout="wide")
+st.set_page_config(page_title="Autograd Explorer", page_icon=":material/function:", layout="wide")
 
 
 @st.cache_resource(show_spinner=False)
@@ -28,9 +28,9 @@ if len(devices) == 1:
     st.sidebar.caption(t("sidebar_no_gpu", lang))
 
 PAGES = [  # (file, title key, icon, url path)
-    ("pages/playground.py", "nav_playground", "🧪", "playground"),
-    ("pages/graph.py", "nav_graph", "🕸️", "graph"),
-    ("pages/training.py", "nav_training", "📈", "training"),
+    ("pages/playground.py", "nav_playground", ":material/science:", "playground"),
+    ("pages/graph.py", "nav_graph", ":material/account_tree:", "graph"),
+    ("pages/training.py", "nav_training", ":material/monitoring:", "training"),
 ]
 pages = [
     st.Page(path, title=t(title, lang), icon=icon, url_path=url, default=(url == "playground"))

@@ -7,7 +7,7 @@ import streamlit as st
 from core import sandbox
 from core.examples import PLAYGROUND, by_key
 from core.limits import MAX_MATMUL_N, MAX_SOURCE_CHARS
-from ui.common import device, lang, show_error, tr
+from ui.common import device, ensure_shell, lang, show_error, tr
 from ui.tensor_view import show_values, variables_table
 
 CODE_KEY = "pg_code"
@@ -32,6 +32,7 @@ def _run() -> None:
     st.session_state[RESULT_KEY] = sandbox.run_program(code, device=device(), graph=False)
 
 
+ensure_shell()
 st.title(tr("pg_title"))
 st.caption(tr("pg_intro"))
 

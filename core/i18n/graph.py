@@ -1,3 +1,76 @@
-"""Strings of the graph page."""
+"""Strings of the Graph Explorer page."""
 
-STRINGS: dict[str, dict[str, str]] = {}
+STRINGS: dict[str, dict[str, str]] = {
+    "gx_title": {"en": "Graph Explorer", "zh": "计算图探索"},
+    "gx_intro": {
+        "en": "Run a program and see the graph autograd recorded: every node with its forward value and the gradient "
+        "that reached it. Step through backward in the exact order PyTorch's engine ran it.",
+        "zh": "运行一段程序，查看自动求导记录下的计算图：每个节点都显示前向值和传到它的梯度。"
+        "按 PyTorch 引擎真实的执行顺序，一步一步地走完反向传播。",
+    },
+    "gx_preset": {"en": "Preset", "zh": "预设"},
+    "gx_run": {"en": "Run and draw", "zh": "运行并绘图"},
+    "gx_budget": {"en": "Nodes on screen", "zh": "屏幕上的节点数"},
+    "gx_budget_help": {
+        "en": "Bigger graphs fold repeated blocks (loop bodies, layers) into one box marked xN, then hide the nodes "
+        "farthest from the output.",
+        "zh": "更大的计算图会把重复的结构（循环体、网络层）折叠成一个标有 xN 的框，然后隐藏离输出最远的节点。",
+    },
+    "gx_why": {"en": "What happened:", "zh": "发生了什么："},
+    "gx_expand": {"en": "Expand folded blocks", "zh": "展开折叠的结构"},
+    "gx_graph": {"en": "Computation graph", "zh": "计算图"},
+    "gx_legend": {
+        "en": "Blue: leaves (your tensors). Grey: operations, named by their grad_fn. Amber: outputs. "
+        "Green: gradient already computed. Red: the step backward is at now. Blue numbers are values, red are grads.",
+        "zh": "蓝色：叶子张量（你创建的张量）。灰色：运算，以其 grad_fn 命名。琥珀色：输出。"
+        "绿色：梯度已计算。红色：反向传播当前所在的一步。蓝色数字是值，红色数字是梯度。",
+    },
+    "gx_stepper": {"en": "Backward, step by step", "zh": "逐步反向传播"},
+    "gx_prev": {"en": "Previous step", "zh": "上一步"},
+    "gx_next": {"en": "Next step", "zh": "下一步"},
+    "gx_prev_btn": {"en": "Back", "zh": "后退"},
+    "gx_next_btn": {"en": "Next", "zh": "下一步"},
+    "gx_step": {"en": "Step", "zh": "步骤"},
+    "gx_no_backward": {"en": "This program never calls backward(), so there are no steps to walk.",
+                       "zh": "这段程序没有调用 backward()，所以没有可以逐步查看的反向传播。"},
+    "gx_before_backward": {"en": "Before backward: the graph holds forward values only.",
+                           "zh": "反向传播之前：计算图中只有前向值。"},
+    "gx_step_head": {"en": "Step {k} of {n}: {name} (node {node})", "zh": "第 {k} / {n} 步：{name}（节点 {node}）"},
+    "gx_no_rule": {"en": "Rule not described for this operation; the numbers below are what the engine computed.",
+                   "zh": "此运算的求导法则暂无说明；下面的数字就是引擎实际计算的结果。"},
+    "gx_incoming": {"en": "Gradient arriving (w.r.t. output {i})", "zh": "传入的梯度（对输出 {i}）"},
+    "gx_outgoing": {"en": "Gradient sent to input {i}", "zh": "传给输入 {i} 的梯度"},
+    "gx_inspector": {"en": "Node inspector", "zh": "节点详情"},
+    "gx_node": {"en": "Node", "zh": "节点"},
+    "gx_value": {"en": "Forward value", "zh": "前向值"},
+    "gx_grad": {"en": "Gradient", "zh": "梯度"},
+    "gx_saved": {"en": "Saved for backward", "zh": "为反向传播保存的张量"},
+    "gx_saved_freed": {"en": "Its saved tensors were already freed.", "zh": "它保存的张量已被释放。"},
+    "gx_kind_leaf": {"en": "leaf", "zh": "叶子"},
+    "gx_kind_op": {"en": "operation", "zh": "运算"},
+    "gx_kind_output": {"en": "output", "zh": "输出"},
+    "gx_higher": {"en": "Graph of the gradients (create_graph=True)", "zh": "梯度的计算图（create_graph=True）"},
+    "gx_higher_help": {
+        "en": "With create_graph=True the backward pass was itself recorded: these gradients can be differentiated "
+        "again.",
+        "zh": "使用 create_graph=True 时，反向传播本身也被记录下来：这些梯度还可以再次求导。",
+    },
+    "gx_check": {"en": "Gradient check", "zh": "梯度检验"},
+    "gx_check_help": {
+        "en": "Re-runs the program in float64, nudging each leaf element by ±1e-6, and compares the slope with "
+        "autograd's gradient at the first backward call.",
+        "zh": "以 float64 重新运行程序，把每个叶子元素分别加减 1e-6，用数值斜率与第一次 backward 时自动求导的梯度比较。",
+    },
+    "gx_check_run": {"en": "Check gradients", "zh": "检验梯度"},
+    "gx_checking": {"en": "Re-running the program with nudged leaves…", "zh": "正在用扰动后的叶子重新运行程序…"},
+    "gx_check_pass": {"en": "Autograd agrees with finite differences for every leaf.",
+                      "zh": "所有叶子的自动求导结果都与有限差分一致。"},
+    "gx_check_fail": {"en": "Some gradients differ from finite differences (see the table).",
+                      "zh": "部分梯度与有限差分不一致（见下表）。"},
+    "gx_checked": {"en": "elements checked", "zh": "检验的元素"},
+    "gx_max_abs": {"en": "max abs error", "zh": "最大绝对误差"},
+    "gx_max_rel": {"en": "max rel error", "zh": "最大相对误差"},
+    "gx_passed": {"en": "passed", "zh": "通过"},
+    "gx_no_graph": {"en": "No tensor in this program requires grad, so there is no graph to draw.",
+                    "zh": "这段程序中没有需要梯度的张量，因此没有计算图可画。"},
+}

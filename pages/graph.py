@@ -1,0 +1,129 @@
+"""Graph Explorer: the autograd graph of a program with values and gradients, stepped in the engine's order."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from core import render, sandbox
+from core.examples import GRAPH, by_key
+from core.limits import DEFAULT_NODE_BUDGET, MAX_SOURCE_CHARS
+from core.pitfalls import explain
+from ui.common import device, ensure_shell, lang, show_error, tr
+from ui.graph_view import graph_at_step, show_graph, show_node, show_step
+
+CODE_KEY = "gx_code"
+RESULT_KEY = "gx_result"
+STEP_KEY = "gx_step"
+
+
+def _load_preset() -> None:
+    ex = by_key(GRAPH, st.session_state["gx_preset"])
+    if ex is not None:
+        st.session_state[CODE_KEY] = ex.code
+        _run()
+
+
+def _run() -> None:
+    result = sandbox.run_program(st.session_state.get(CODE_KEY, ""), device=device(), graph=True)
+    st.session_state[RESULT_KEY] = result
+    st.session_state[STEP_KEY] = len(result.get("backward_steps") or [])
+    st.session_state.pop("gx_check", None)
+    st.session_state.pop("gx_expand", None)
+
+
+def _move(delta: int) -> None:
+    total = len(st.session_state[RESULT_KEY].get("backward_steps") or [])
+    st.session_state[STEP_KEY] = min(total, max(0, st.session_state.get(STEP_KEY, 0) + delta))
+
+
+ensure_shell()
+st.title(tr("gx_title"))
+st.caption(tr("gx_intro"))
+
+st.session_state.setdefault("gx_preset", GRAPH[0].key)
+st.session_state.setdefault(CODE_KEY, GRAPH[0].code)
+left, right = st.columns([3, 2], gap="large")
+with left:
+    st.selectbox(tr("gx_preset"), [e.key for e in GRAPH], key="gx_preset",
+                 format_func=lambda k: by_key(GRAPH, k).title(lang()), on_change=_load_preset)
+    st.text_area(tr("pg_editor"), key=CODE_KEY, height=230, max_chars=MAX_SOURCE_CHARS, help=tr("pg_editor_help"),
+                 on_change=_run)
+    st.button(tr("gx_run"), type="primary", on_click=_run, key="gx_run")
+with right:
+    preset = by_key(GRAPH, st.session_state["gx_preset"])
+    if preset is not None and preset.note(lang()) and st.session_state.get(CODE_KEY) == preset.code:
+        st.info(preset.note(lang()), icon=":material/lightbulb:")
+    budget = st.number_input(tr("gx_budget"), min_value=10, max_value=2000, value=DEFAULT_NODE_BUDGET, step=10,
+                             key="gx_budget", help=tr("gx_budget_help"))
+
+result = st.session_state.get(RESULT_KEY)
+if result is None:
+    _run()
+    result = st.session_state[RESULT_KEY]
+
+if not result.get("ok"):
+    show_error(result["error"])
+    why = explain(result["error"].get("message", ""), lang())
+    if why:
+        st.warning(f"**{tr('gx_why')}** {why['text']}", icon=":material/school:")
+if result.get("stdout"):
+    with st.expander(tr("pg_output"), expanded=False):
+        st.code(result["stdout"], language=None)
+
+graph = result.get("graph")
+if graph and graph.get("nodes"):
+    steps = result.get("backward_steps") or []
+    k = min(st.session_state.get(STEP_KEY, len(steps)), len(steps))
+    plan = render.fit(graph, budget, st.session_state.get("gx_expand", []))
+    if plan.clusters:
+        st.multiselect(tr("gx_expand"), list(plan.clusters), key="gx_expand",
+                       format_func=lambda c: f"{c} (x{plan.clusters[c].reps})")
+    shown, current, done = graph_at_step(graph, steps, k)
+    g_col, i_col = st.columns([3, 2], gap="large")
+    with g_col:
+        st.subheader(tr("gx_graph"))
+        show_graph(shown, budget, current, done, st.session_state.get("gx_expand", []), lang(), key="main")
+        st.caption(tr("gx_legend"))
+    with i_col:
+        st.subheader(tr("gx_stepper"))
+        if steps:
+            b1, b2 = st.columns(2)
+            b1.button(tr("gx_prev_btn"), key="gx_prev", on_click=_move, args=(-1,), help=tr("gx_prev"),
+                      icon=":material/chevron_left:", width="stretch", disabled=k == 0)
+            b2.button(tr("gx_next_btn"), key="gx_next", on_click=_move, args=(1,), help=tr("gx_next"),
+                      icon=":material/chevron_right:", width="stretch", disabled=k == len(steps))
+            st.slider(tr("gx_step"), 0, len(steps), key=STEP_KEY)
+            show_step(steps, k, graph)
+        else:
+            st.caption(tr("gx_no_backward"))
+        st.subheader(tr("gx_inspector"))
+        ids = [n["id"] for n in graph["nodes"]]
+        labels = {n["id"]: f"{n['id']} · {n.get('label') or n['name']} ({n['grad_fn']})" for n in graph["nodes"]}
+        default = current if current in labels else ids[0]
+        node_id = st.selectbox(tr("gx_node"), ids, index=ids.index(default), format_func=labels.get, key="gx_node")
+        show_node(shown, node_id, steps)
+
+    if result.get("grad_graph"):
+        with st.expander(tr("gx_higher"), expanded=True):
+            st.caption(tr("gx_higher_help"))
+            show_graph(result["grad_graph"], budget, None, [], [], lang(), key="higher")
+
+    st.subheader(tr("gx_check"))
+    st.caption(tr("gx_check_help"))
+    if st.button(tr("gx_check_run"), key="gx_check_run"):
+        with st.spinner(tr("gx_checking")):
+            st.session_state["gx_check"] = sandbox.check_gradients(st.session_state.get(CODE_KEY, ""), device())
+    check = st.session_state.get("gx_check")
+    if check is not None:
+        if not check.get("ok"):
+            show_error(check["error"])
+        else:
+            (st.success if check["passed"] else st.error)(tr("gx_check_pass" if check["passed"] else "gx_check_fail"))
+            st.dataframe([{
+                tr("col_name"): e["name"], tr("col_shape"): str(e["shape"]), "dtype": e["dtype"],
+                tr("gx_checked"): f"{e.get('checked', 0)}/{e.get('of', e.get('checked', 0))}",
+                tr("gx_max_abs"): e.get("max_abs_error"), tr("gx_max_rel"): e.get("max_rel_error"),
+                tr("gx_passed"): "✅" if e["passed"] else "❌",
+            } for e in check["leaves"]], hide_index=True)
+elif result.get("ok"):
+    st.info(tr("gx_no_graph"))
