@@ -60,7 +60,7 @@ def summary(trainer: Trainer) -> dict[str, Any]:
         out["params"] = trainer.params()
     if trainer.preset.predict_x is not None:
         out["predict_x"] = trainer.preset.predict_x
-        out["prediction"] = trainer.predict([trainer.preset.predict_x])[0]
+        out["prediction"] = trainer.predict([trainer.preset.predict_x])
     d = trainer.divergence
     out["diverged"] = None if d is None else {"step": d.step, "what": d.what, "message": d.message.text("en"),
                                               "suggested_lr": d.suggested_lr}

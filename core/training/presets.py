@@ -31,6 +31,7 @@ class Setting:
     high: float | None = None
     choices: tuple[str, ...] = ()
     live: bool = False
+    step: float | None = None  # widget increment for floats
 
     @property
     def label_key(self) -> str:
@@ -135,11 +136,11 @@ def n_points(default: int) -> Setting:
 
 
 def noise(default: float, high: float = 1.0) -> Setting:
-    return Setting("noise", "float", default, 0.0, high)
+    return Setting("noise", "float", default, 0.0, high, step=0.01)
 
 
 def train_ratio(default: float) -> Setting:
-    return Setting("train_ratio", "float", default, 0.1, 0.9)
+    return Setting("train_ratio", "float", default, 0.1, 0.9, step=0.05)
 
 
 def optimizer(default: str) -> Setting:
@@ -147,15 +148,15 @@ def optimizer(default: str) -> Setting:
 
 
 def lr(default: float) -> Setting:
-    return Setting("lr", "float", default, 1e-6, 100.0)
+    return Setting("lr", "float", default, 1e-6, 100.0, step=0.001)
 
 
 def momentum(default: float = 0.0) -> Setting:
-    return Setting("momentum", "float", default, 0.0, 0.999)
+    return Setting("momentum", "float", default, 0.0, 0.999, step=0.01)
 
 
 def weight_decay(default: float = 0.0) -> Setting:
-    return Setting("weight_decay", "float", default, 0.0, 1.0)
+    return Setting("weight_decay", "float", default, 0.0, 1.0, step=0.0001)
 
 
 def reg(default: str = "none") -> Setting:
@@ -163,7 +164,7 @@ def reg(default: str = "none") -> Setting:
 
 
 def reg_rate(default: float = 0.0) -> Setting:
-    return Setting("reg_rate", "float", default, 0.0, 1.0)
+    return Setting("reg_rate", "float", default, 0.0, 1.0, step=0.0001)
 
 
 def batch_size(default: int) -> Setting:
@@ -273,7 +274,7 @@ PRESETS: dict[str, Preset] = {
             optimizer("sgd"), lr(0.1), momentum(0.0), weight_decay(),
         ), predict_x=4.0),
         Preset("linear_nn", "regression", "linear_nn", "linear_1x1", (
-            seed(), steps(300), noise(0.5), *_REGRESSION_COMMON,
+            seed(), steps(300), noise(0.25), *_REGRESSION_COMMON,
             optimizer("sgd"), lr(0.011), momentum(0.89), weight_decay(),
         ), predict_x=4.0),
         Preset("circle", "classification", "circle", "mlp", _points(300, (8, 8), "tanh", 0.03)),

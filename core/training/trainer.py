@@ -204,6 +204,7 @@ class Trainer:
             self._group_index = [[names.index(p) for p in members] for members in groups.values()]
             self._reg_params = [p for n, p in self.model.named_parameters() if not n.endswith("bias")]
             self.history = History(layers=list(groups))
+            self.generation = getattr(self, "generation", 0) + 1  # tells caches that the run started over
             self.step = 0
             self.divergence: Divergence | None = None
             self.last_batch_indices: torch.Tensor | None = None
@@ -407,16 +408,20 @@ class Trainer:
         return result.loss
 
     @torch.no_grad()
-    def predict(self, inputs: list[float]) -> list[float]:
-        """Model output for one input row: the value (regression) or class probabilities (classification)."""
+    def predict_rows(self, rows: list[list[float]]) -> list[Any]:
+        """Model outputs for input rows: a value each (regression) or class probabilities (classification)."""
         with _guard(self.lock):
-            x = torch.tensor([inputs], dtype=torch.float32, device=self.device).view(1, *self.data.input_shape)
+            x = torch.tensor(rows, dtype=torch.float32, device=self.device).view(len(rows), *self.data.input_shape)
             self.model.eval()
             try:
-                out = self.model(x)[0]
+                out = self.model(x)
             finally:
                 self.model.train()
-            return (out.softmax(0) if self.data.task == "classification" else out).tolist()
+            return (out.softmax(1) if self.data.task == "classification" else out[:, 0]).tolist()
+
+    def predict(self, inputs: list[float]) -> Any:
+        """Model output for one input row (see `predict_rows`)."""
+        return self.predict_rows([inputs])[0]
 
     @torch.no_grad()
     def decision_grid(self, n: int) -> tuple[list[float], list[float], list[list[float]]]:

@@ -71,9 +71,9 @@ def check(obj: object, model: nn.Module) -> tuple[dict[str, torch.Tensor] | None
     expected = model.state_dict()
     for key, value in obj.items():
         if not isinstance(key, str):
-            return None, Message("tr_w_bad_key", {"key": repr(key)[:60]})
+            return None, Message("tr_w_bad_key", {"param": repr(key)[:60]})
         if not isinstance(value, torch.Tensor):
-            return None, Message("tr_w_not_tensor", {"key": key[:60], "type": type(value).__name__})
+            return None, Message("tr_w_not_tensor", {"param": key[:60], "type": type(value).__name__})
     missing = sorted(set(expected) - set(obj))
     unexpected = sorted(set(obj) - set(expected))
     if missing or unexpected:
@@ -83,11 +83,11 @@ def check(obj: object, model: nn.Module) -> tuple[dict[str, torch.Tensor] | None
     for key, want in expected.items():
         got = obj[key]
         if tuple(got.shape) != tuple(want.shape):
-            return None, Message("tr_w_shape", {"key": key, "got": list(got.shape), "want": list(want.shape)})
+            return None, Message("tr_w_shape", {"param": key, "got": list(got.shape), "want": list(want.shape)})
         if not got.is_floating_point():
-            return None, Message("tr_w_dtype", {"key": key, "dtype": str(got.dtype).removeprefix("torch.")})
+            return None, Message("tr_w_dtype", {"param": key, "dtype": str(got.dtype).removeprefix("torch.")})
         if not torch.isfinite(got).all():
-            return None, Message("tr_w_nonfinite", {"key": key})
+            return None, Message("tr_w_nonfinite", {"param": key})
         out[key] = got.to(dtype=want.dtype)
     return out, None
 

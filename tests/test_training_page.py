@@ -1,0 +1,78 @@
+"""AppTest of the Training Studio page: play, step, pause, reset, charts, replayed graph, URL settings, language."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from streamlit.testing.v1 import AppTest
+
+PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "training.py")
+
+
+def _page(**query: str) -> AppTest:
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    for k, v in query.items():
+        at.query_params[k] = v
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _step(at: AppTest) -> int:
+    value = next(m.value for m in at.metric if m.label == "Step")
+    return int(value.split("/")[0])
+
+
+def _plotly_titles(at: AppTest) -> list[str]:
+    return [e.proto.spec for e in at.get("plotly_chart")]
+
+
+def test_play_step_pause_reset():
+    at = _page()
+    assert _step(at) == 0
+    assert [b.label for b in at.button] == ["Play", "Pause", "Step", "Reset"]
+    at.button(key="tr_step").click().run()
+    assert _step(at) == 1
+    at.button(key="tr_play").click().run()  # one bounded chunk per fragment run
+    assert at.session_state.tr_playing and _step(at) > 1
+    assert at.button(key="tr_play").disabled and not at.button(key="tr_pause").disabled
+    played = _step(at)
+    at.button(key="tr_pause").click().run()
+    assert not at.session_state.tr_playing and _step(at) == played
+    assert any('"Loss"' in spec for spec in _plotly_titles(at))  # the loss chart
+    assert at.get("graphviz_chart"), "the last step's graph is drawn while paused"
+    assert any("replayed" in c.value for c in at.caption)
+    at.button(key="tr_reset").click().run()
+    assert _step(at) == 0 and not at.exception
+
+
+def test_step_inspector_and_digits_charts():
+    at = _page(preset="digits", steps="50")
+    assert at.selectbox(key="tr_preset").value == "digits"
+    at.button(key="tr_play").click().run()
+    assert _step(at) > 0
+    at.button(key="tr_pause").click().run()
+    specs = " ".join(_plotly_titles(at))
+    assert "Confusion matrix" in specs and "Accuracy per class" in specs and "Gradient norm per layer" in specs
+    at.number_input(key="tr_inspect_k").set_value(0).run()
+    assert any("Step 0 replayed" in c.value for c in at.caption)
+    assert "fc1.weight" in at.get("graphviz_chart")[0].proto.spec
+
+
+def test_url_settings_and_divergence_message():
+    at = _page(preset="linear", lr="50", noise="oops")
+    assert at.number_input(key="tr_w_linear_lr").value == 50.0
+    assert any("noise" in w.value for w in at.warning)  # a bad URL value is reported, its default kept
+    at.button(key="tr_play").click().run()
+    assert not at.session_state.tr_playing
+    assert at.error and "too high" in at.error[0].value
+    assert at.button(key="tr_play").disabled
+
+
+def test_chinese_labels():
+    at = AppTest.from_file(PAGE, default_timeout=60)
+    at.session_state["lang"] = "zh"
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "训练工作室"
+    assert [b.label for b in at.button] == ["播放", "暂停", "单步", "重置"]
