@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -282,6 +283,16 @@ class BackwardRecorder:
         for h in self._handles:
             h.remove()
         self._handles.clear()
+
+    def __del__(self) -> None:
+        """Let go of the nodes outputs first (see core.graph.release): each drop then frees at most one node."""
+        self._running, self.grads, self.saved = {}, {}, {}
+        nodes = getattr(self, "_nodes", [])
+        for k in range(len(nodes)):
+            nodes[k] = None
+        steps = getattr(self, "steps", [])
+        if sys.getrefcount(steps) <= 3:  # only we hold the steps; a list frees its last item first
+            steps.reverse()
 
     def __enter__(self) -> BackwardRecorder:
         return self

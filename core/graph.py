@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+import threading
+from collections.abc import Iterable, Iterator, Mapping, MutableMapping, MutableSequence, Sequence
 from functools import cache
 from typing import Any
 
 import torch
 
 from core import render, tensorjson
-from core.limits import DEFAULT_NODE_BUDGET, DOT_BRIEF_ELEMENTS
+from core.limits import DEEP_FREE_STACK_BYTES, DEFAULT_NODE_BUDGET, DOT_BRIEF_ELEMENTS, MAX_JSON_ELEMENTS
 
-Node = Any  # an autograd node (a tensor's grad_fn); torch exposes no public class for it
+Node = torch.autograd.graph.Node  # an autograd node: a tensor's grad_fn, or AccumulateGrad for a leaf
 AccumulateGrad = torch._C._functions.AccumulateGrad  # the node that stores a leaf's .grad
 
 SAVED_PREFIX = "_saved_"
@@ -48,6 +49,23 @@ def read_saved(fn: Node) -> dict[str, Any] | None:
         except RuntimeError:
             return None
     return out
+
+
+# Freeing deep graphs. Once Python has seen an autograd node (a grad_fn, next_functions), torch 2.13 frees
+# that node through its Python object, recursively: dropping the last reference to a 50k-op chain then
+# overflows an 8 MB C stack (segfault), even long after our walk. Two defences: what we hold we let go of
+# outputs first (each release then frees one node), and `release` empties containers on a deep stack.
+
+
+def release(*containers: MutableMapping[Any, Any] | MutableSequence[Any]) -> None:
+    """Empty dicts/lists that may hold the last references to a deep autograd graph, on a deep C stack."""
+    old = threading.stack_size(DEEP_FREE_STACK_BYTES)
+    try:
+        worker = threading.Thread(target=lambda: [c.clear() for c in containers], name="release-graph")
+        worker.start()
+    finally:
+        threading.stack_size(old)
+    worker.join()
 
 
 def reachable(roots: torch.Tensor | Sequence[torch.Tensor]) -> list[Node]:
@@ -98,6 +116,12 @@ class Graph:
 
     def __len__(self) -> int:
         return len(self._nodes)
+
+    def __del__(self) -> None:
+        """Let go of the nodes outputs first (see `release`): each drop then frees at most one node."""
+        self._index = {}
+        for node in getattr(self, "_nodes", []):
+            node.fn = node.value = node.grad = node.saved = None
 
     def id_of(self, obj: Node | torch.Tensor) -> str | None:
         """The node id of an autograd node or a tensor (its grad_fn, or itself when a leaf); None if absent."""
@@ -229,10 +253,18 @@ class Graph:
         budget = DEFAULT_NODE_BUDGET if max_nodes is None else max_nodes
         skeleton = {"nodes": [self._head(i) for i in range(len(self._nodes))], "edges": self._edges()}
         plan = render.fit(skeleton, budget, expand)
-        for i in plan.drawn_nodes():
-            node, out = self._nodes[i], skeleton["nodes"][i]
-            _put_brief(out, "value", "summary", node.value)
-            _put_brief(out, "grad", "grad_summary", self._grad_of(node))
+        drawn = plan.drawn_nodes()
+        tensors = []
+        for i in drawn:
+            tensors += (self._nodes[i].value, self._grad_of(self._nodes[i]))
+        briefs = _briefs(tensors)
+        for k, i in enumerate(drawn):
+            out = skeleton["nodes"][i]
+            (out["value"], summary), (out["grad"], grad_summary) = briefs[2 * k], briefs[2 * k + 1]
+            if summary is not None:
+                out["summary"] = summary
+            if grad_summary is not None:
+                out["grad_summary"] = grad_summary
         return render.to_dot(skeleton, budget, step=step, done=done, expand=expand, lang=lang, plan=plan)
 
 
@@ -243,19 +275,36 @@ def _put_tensor(out: dict[str, Any], key: str, summary_key: str, t: torch.Tensor
         out[summary_key] = tensorjson.summary(t)
 
 
-def _put_brief(out: dict[str, Any], key: str, summary_key: str, t: torch.Tensor | None) -> None:
-    """Just enough for a node's label: the numbers of a tiny tensor, else its min and max."""
-    if t is None or t.numel() <= DOT_BRIEF_ELEMENTS:
-        out[key] = tensorjson.values(t)
-        return
-    out[key] = None
-    x = t.detach()
-    if x.is_complex():
-        x = x.abs()
-    elif not x.is_floating_point():
-        x = x.double()
-    lo, hi = torch.aminmax(x)
-    out[summary_key] = {"min": tensorjson._finite_or_str(lo.item()), "max": tensorjson._finite_or_str(hi.item())}
+def _briefs(tensors: list[torch.Tensor | None]) -> list[tuple[Any, dict[str, Any] | None]]:
+    """(numbers, None) for tiny tensors, (None, {"min", "max"}) for the rest: just enough for a label.
+
+    Tensors of one shape and dtype are stacked and reduced together: one torch call per tensor costs
+    more than the reduction itself here (~2 us each), and a graph carries hundreds of them.
+    """
+    out: list[tuple[Any, dict[str, Any] | None]] = [(None, None)] * len(tensors)
+    groups: dict[tuple[Any, ...], list[int]] = {}
+    for k, t in enumerate(tensors):
+        if t is not None:
+            if t.numel() <= DOT_BRIEF_ELEMENTS:
+                out[k] = (t.tolist(), None)
+            else:
+                groups.setdefault((t.dtype, t.shape, t.device), []).append(k)
+    with torch.no_grad():
+        for (dtype, shape, _), members in groups.items():
+            group = [tensors[k] for k in members]
+            if dtype.is_complex:
+                group = [t.abs() for t in group]
+            elif not dtype.is_floating_point:
+                group = [t.double() for t in group]
+            if shape.numel() > MAX_JSON_ELEMENTS:  # big: reduce each alone rather than copy them into a stack
+                pairs = [torch.aminmax(t) for t in group]
+                los, his = [lo.item() for lo, _ in pairs], [hi.item() for _, hi in pairs]
+            else:
+                x = torch.stack(group).flatten(1)
+                his, los = torch.stack((x.amax(1), x.amin(1))).tolist()
+            for k, lo, hi in zip(members, los, his, strict=True):
+                out[k] = (None, {"min": lo, "max": hi})
+    return out
 
 
 def _saved_json(v: Any) -> Any:

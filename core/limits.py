@@ -57,3 +57,4 @@ DEFAULT_NODE_BUDGET = 200  # nodes drawn on screen; repeated blocks collapse bey
 DOT_TIMEOUT_S = 5.0  # `dot` layout of a budgeted graph
 DOT_BRIEF_ELEMENTS = 6  # a node label lists at most this many numbers; bigger tensors show shape + min/max
 MAX_REPEAT_PERIOD = 24  # longest op sequence searched as a repeated block (loop body, layer) when collapsing
+DEEP_FREE_STACK_BYTES = 512 * 1024**2  # C stack for freeing seen autograd chains: torch 2.13 frees them recursively

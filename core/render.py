@@ -55,7 +55,7 @@ VALUE_COLOR, GRAD_COLOR, SUB_COLOR = "#1e40af", "#b91c1c", "#6b7280"
 
 HEADER = """digraph autograd {
   graph [rankdir=TB, bgcolor="transparent", nodesep=0.25, ranksep=0.35];
-  node [style="rounded,filled", fontname="Helvetica", fontsize=10, margin="0.10,0.04", penwidth=1.2];
+  node [fontname="Helvetica", fontsize=10, margin="0.10,0.04", penwidth=1.2];
   edge [color="#9ca3af", fontcolor="#6b7280", fontname="Helvetica", fontsize=8, arrowsize=0.6];
 """
 
@@ -261,9 +261,7 @@ def _html(s: str) -> str:
 
 
 def _num(x: Any) -> str:
-    if isinstance(x, float):
-        return f"{x:.4g}"
-    return str(x)
+    return x if isinstance(x, str) else format(x, ".4g")
 
 
 def _flat(v: Any) -> list[Any]:
@@ -284,66 +282,85 @@ def _nested(v: Any) -> str:
 
 
 def shape_text(shape: list[int] | None, words: dict[str, str]) -> str:
-    """[2, 3] -> '2×3'; [] -> 'scalar'."""
+    """[2, 3] -> '[2, 3]' (as torch.Size prints it); [] -> 'scalar'."""
     if shape is None:
         return "?"
-    return "×".join(str(s) for s in shape) if shape else words["scalar"]
+    return str(shape) if shape else words["scalar"]
 
 
-def brief(value: Any, summary: dict[str, Any] | None, shape: list[int] | None, words: dict[str, str]) -> str | None:
-    """A short text for a value: the number, a few numbers, or the shape with min and max."""
-    if value is None and not summary:
-        return None
-    if value is not None:
+def brief(value: Any, summary: dict[str, Any] | None, shape_s: str) -> str | None:
+    """A short text for a value: the number, a few numbers, or the shape (as text) with min and max."""
+    if value is None:
+        if not summary:
+            return None
+        lo, hi = summary.get("min"), summary.get("max")
+    elif not isinstance(value, list):
+        return _num(value)
+    else:
         flat = _flat(value)
         if len(flat) <= DOT_BRIEF_ELEMENTS:
             return _nested(value)
         nums = [x for x in flat if isinstance(x, (int, float))]
         lo, hi = (min(nums), max(nums)) if nums else ("nan", "nan")
-    else:
-        lo, hi = summary.get("min"), summary.get("max")
-    return f"{shape_text(shape, words)} in [{_num(lo)}, {_num(hi)}]"
+    if type(lo) is float and type(hi) is float:
+        return f"{shape_s} in [{lo:.4g}, {hi:.4g}]"
+    return f"{shape_s} in [{_num(lo)}, {_num(hi)}]"
 
 
-def _colors(kind: str, ids: Iterable[str], step: str | None, done: set[str]) -> tuple[str, str, str]:
-    ids = list(ids)
-    if step is not None and step in ids:
-        fill, border = PALETTE["step"]
-        return fill, border, "3"
-    if done and ids and all(i in done for i in ids):
-        fill, border = PALETTE["done"]
-        return fill, border, "1.6"
+def _attrs(kind: str) -> str:
+    """The DOT attributes shared by every box of one kind."""
     fill, border = PALETTE[kind]
-    return fill, border, "1.2"
-
-
-def _box(box_id: str, kind: str, lines: list[str], colors: tuple[str, str, str]) -> str:
-    fill, border, pen = colors
     style = {"more": "filled,dashed", "op": "filled", "cluster": "filled"}.get(kind, "rounded,filled")
     extra = ", peripheries=2" if kind == "output" else ""
-    return (
-        f'  "{box_id}" [label=<{"<BR/>".join(lines)}>, shape={SHAPES[kind]}, style="{style}", '
-        f'fillcolor="{fill}", color="{border}", penwidth={pen}{extra}];'
-    )
+    return f'shape={SHAPES[kind]}, style="{style}", fillcolor="{fill}", color="{border}"{extra}'
 
 
-def _node_lines(nd: dict[str, Any], words: dict[str, str]) -> list[str]:
-    kind, name, label = nd["kind"], nd.get("name") or "", nd.get("label")
-    title = name if kind == "leaf" or not label else f"{label} = {name}"
-    shape = shape_text(nd.get("shape"), words)
-    sub = f"{shape} {nd.get('dtype') or ''}".strip() if kind == "leaf" else f"{nd.get('grad_fn') or ''} · {shape}"
-    lines = [f"<B>{_html(title)}</B>", f'<FONT POINT-SIZE="8" COLOR="{SUB_COLOR}">{_html(sub)}</FONT>']
-    for key, skey, word, color in (
-        ("value", "summary", "value", VALUE_COLOR),
-        ("grad", "grad_summary", "grad", GRAD_COLOR),
-    ):
-        text = brief(nd.get(key), nd.get(skey), nd.get("shape"), words)
-        if text is not None:
-            lines.append(f'<FONT COLOR="{color}">{words[word]} {_html(text)}</FONT>')
-    return lines
+ATTRS = {kind: _attrs(kind) for kind in SHAPES}
+STATE_ATTRS = {  # added to a box whose gradient is computed ("done") or being computed ("step")
+    "plain": "",
+    "done": ', fillcolor="{}", color="{}", penwidth=1.6'.format(*PALETTE["done"]),
+    "step": ', fillcolor="{}", color="{}", penwidth=3'.format(*PALETTE["step"]),
+}
 
 
-def _cluster_lines(c: Cluster, nodes: list[dict[str, Any]], words: dict[str, str]) -> list[str]:
+def _state(ids: Iterable[str], step: str | None, done: set[str]) -> str:
+    ids = list(ids)
+    if step is not None and step in ids:
+        return "step"
+    if done and ids and all(i in done for i in ids):
+        return "done"
+    return "plain"
+
+
+_SUB = f'<BR/><FONT POINT-SIZE="8" COLOR="{SUB_COLOR}">'
+_VALUE = f'<BR/><FONT COLOR="{VALUE_COLOR}">'
+_GRAD = f'<BR/><FONT COLOR="{GRAD_COLOR}">'
+
+
+def _node_label(nd: dict[str, Any], words: dict[str, str]) -> str:
+    """Title (the user's name and the op), grad_fn and shape, then value and grad in brief.
+
+    Only names are escaped: the rest is digits, brackets, identifiers and "nan"/"inf".
+    """
+    get = nd.get
+    shape = nd["shape"]
+    shape_s = "?" if shape is None else str(shape) if shape else words["scalar"]
+    if nd["kind"] == "leaf":
+        head = f"<B>{_html(nd['name'] or '')}</B>{_SUB}{shape_s} {get('dtype') or ''}</FONT>"
+    else:
+        label, name = nd["label"], nd["name"] or ""
+        title = _html(f"{label} = {name}" if label else name)
+        head = f"<B>{title}</B>{_SUB}{get('grad_fn') or ''} · {shape_s}</FONT>"
+    value = brief(get("value"), get("summary"), shape_s)
+    if value is not None:
+        head = f"{head}{_VALUE}{words['value']} {value}</FONT>"
+    grad = brief(get("grad"), get("grad_summary"), shape_s)
+    if grad is not None:
+        head = f"{head}{_GRAD}{words['grad']} {grad}</FONT>"
+    return head
+
+
+def _cluster_label(c: Cluster, nodes: list[dict[str, Any]], words: dict[str, str]) -> str:
     ops: list[str] = []
     leaves = 0
     for i in c.members[: len(c.block)]:
@@ -352,11 +369,7 @@ def _cluster_lines(c: Cluster, nodes: list[dict[str, Any]], words: dict[str, str
         elif not ops or ops[-1] != nodes[i]["name"]:
             ops.append(nodes[i]["name"])
     body = " → ".join(ops) + (" " + words["leaves"].format(k=leaves) if leaves else "")
-    return [
-        f"<B>x{c.reps}</B>",
-        f"{_html(body)}",
-        f'<FONT POINT-SIZE="8" COLOR="{SUB_COLOR}">{words["nodes"].format(k=len(c.members))}</FONT>',
-    ]
+    return f"<B>x{c.reps}</B><BR/>{_html(body)}{_SUB}{words['nodes'].format(k=len(c.members))}</FONT>"
 
 
 @gc_paused()
@@ -375,16 +388,23 @@ def to_dot(
     p = plan if plan is not None else fit(graph_json, max_nodes, expand)
     done = set(done)
     out = [HEADER]
+    boxes: dict[str, list[str]] = {"output": [], "op": [], "leaf": [], "cluster": [], "more": []}
     for nd, k in zip(nodes, p.key, strict=True):
         if k == nd["id"]:
-            out.append(_box(k, nd["kind"], _node_lines(nd, words), _colors(nd["kind"], (k,), step, done)))
+            state = STATE_ATTRS["step" if k == step else "done" if k in done else "plain"]
+            boxes[nd["kind"]].append(f'    "{k}" [label=<{_node_label(nd, words)}>{state}];')
     for c in p.clusters.values():
-        member_ids = (p.ids[i] for i in c.members)
-        out.append(_box(c.id, "cluster", _cluster_lines(c, nodes, words), _colors("cluster", member_ids, step, done)))
+        state = STATE_ATTRS[_state((p.ids[i] for i in c.members), step, done)]
+        boxes["cluster"].append(f'    "{c.id}" [label=<{_cluster_label(c, nodes, words)}>{state}];')
     if p.hidden:
-        more_ids = (i for i, k in zip(p.ids, p.key, strict=True) if k == MORE_ID)
-        text = f"<B>{_html(words['more'].format(k=p.hidden))}</B>"
-        out.append(_box(MORE_ID, "more", [text], _colors("more", more_ids, step, done)))
+        state = STATE_ATTRS[_state((i for i, k in zip(p.ids, p.key, strict=True) if k == MORE_ID), step, done)]
+        text = _html(words["more"].format(k=p.hidden))
+        boxes["more"].append(f'    "{MORE_ID}" [label=<<B>{text}</B>>{state}];')
+    for kind, lines in boxes.items():
+        if lines:  # an anonymous subgraph scopes the kind's style to its boxes, without changing the layout
+            out.append(f"  {{ node [{ATTRS[kind]}];")
+            out.extend(lines)
+            out.append("  }")
     keymap = dict(zip(p.ids, p.key, strict=True)) if p.collapsed else None
     drawn: set[tuple[str, str]] = set()
     for e in graph_json["edges"]:
@@ -398,8 +418,10 @@ def to_dot(
                     continue
                 drawn.add((src, dst))
         shape = e.get("shape")
-        label = "" if shape is None else f' [label="{shape_text(shape, words)}"]'
-        out.append(f'  "{src}" -> "{dst}"{label};')
+        if shape is None:
+            out.append(f'  "{src}" -> "{dst}";')
+        else:
+            out.append(f'  "{src}" -> "{dst}" [label="{shape_text(shape, words)}"];')
     out.append("}\n")
     return "\n".join(out)
 

@@ -1,0 +1,115 @@
+"""Graph build + DOT source: core.graph (carrying values, grads, saved) against torchviz.make_dot, same run."""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import warnings
+from collections.abc import Callable
+from typing import Any
+
+import torch
+from torch.overrides import TorchFunctionMode
+
+from core import graph, render
+from core.backward import BackwardRecorder
+
+warnings.filterwarnings("ignore")  # torchviz imports distutils.LooseVersion
+
+
+class CaptureValues(TorchFunctionMode):
+    """Forward values per autograd node, as the sandbox's tracer records them."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.values: dict[Any, torch.Tensor] = {}
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
+        out = func(*args, **(kwargs or {}))
+        for t in out if isinstance(out, (tuple, list)) else (out,):
+            if isinstance(t, torch.Tensor) and t.grad_fn is not None and t.output_nr == 0:
+                self.values.setdefault(t.grad_fn, t.detach().clone())
+        return out
+
+
+Case = tuple[torch.Tensor, dict[str, torch.Tensor], dict[Any, torch.Tensor]]  # root, names, forward values
+
+
+def mlp(layers: int, width: int = 32) -> Case:
+    torch.manual_seed(0)
+    mods: list[torch.nn.Module] = []
+    for _ in range(layers):
+        mods += [torch.nn.Linear(width, width), torch.nn.ReLU()]
+    model = torch.nn.Sequential(*mods)
+    with CaptureValues() as cap:
+        loss = model(torch.randn(16, width)).pow(2).mean()
+    return loss, dict(model.named_parameters()), cap.values
+
+
+def chain(n: int) -> Case:
+    x = torch.tensor([1.0, 2.0, 3.0, 4.0], requires_grad=True)
+    y = x
+    for _ in range(n):
+        y = y * 1.0001
+    return y, {"x": x}, {}
+
+
+def median_time(fn: Callable[[], Any], repeats: int) -> float:
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+def run_case(title: str, made: Case, repeats: int) -> str:
+    """One table row: build + DOT times for ours and torchviz, the budgeted drawing and its dot layout."""
+    from torchviz import make_dot
+
+    root, params, values = made
+    rec = BackwardRecorder(root)
+    root.backward(torch.ones_like(root), retain_graph=True)
+    rec.remove()
+
+    def ours() -> str:
+        return graph.build(root, names=params, values=values, grads=rec.grads, saved=rec.saved).to_dot()
+
+    t_ours = median_time(ours, repeats)
+    try:
+        t_tv = median_time(lambda: make_dot(root, params=params).source, repeats)
+        tv, ratio = f"{t_tv * 1e3:.2f}", f"{t_ours / t_tv:.2f}x"
+    except RecursionError:
+        tv, ratio = "fails", "-"
+    g = graph.build(root, names=params, values=values, grads=rec.grads, saved=rec.saved)
+    dot = g.to_dot()
+    t0 = time.perf_counter()
+    svg = render.to_svg(dot)
+    svg_ms = f"{(time.perf_counter() - t0) * 1e3:.0f}" if svg is not None else "no dot"
+    drawn = dot.count("label=<")
+    return f"{title:<16}{len(g):>8}{t_ours * 1e3:>10.2f}{tv:>13}{ratio:>8}{drawn:>7}{svg_ms:>14}"
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--repeats", type=int, default=15)
+    args = ap.parse_args()
+    cases = [
+        ("MLP 10 layers", lambda: mlp(10), args.repeats),
+        ("MLP 100 layers", lambda: mlp(100), args.repeats),
+        ("chain 300 ops", lambda: chain(300), args.repeats),
+        ("chain 10k ops", lambda: chain(10_000), 3),
+        ("chain 100k ops", lambda: chain(100_000), 3),
+    ]
+    print(f"torch {torch.__version__}; median of repeats; DOT source only (no layout) for both")
+    head = f"{'model':<16}{'nodes':>8}{'ours ms':>10}{'torchviz ms':>13}{'ratio':>8}{'drawn':>7}{'dot -Tsvg ms':>14}"
+    print(head)
+    print("-" * len(head))
+    for title, make, repeats in cases:
+        print(run_case(title, make(), repeats))
+    print("goal: ratio <= 0.5x on the MLPs and the 300-op chain; dot -Tsvg under 1000 ms")
+
+
+if __name__ == "__main__":
+    main()
