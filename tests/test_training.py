@@ -110,14 +110,16 @@ def test_records_per_step_and_per_eval():
     trainer = _trainer("circle", steps=40, eval_every=10)
     trainer.advance(40)
     h = trainer.history
-    assert len(h.loss) == len(h.grad_norms) == len(h.weight_norms) == 40
+    assert len(h.loss) == len(h.data_loss) == len(h.grad_norms) == 40
     assert h.layers == ["fc1", "fc2", "out"] and all(len(g) == 3 for g in h.grad_norms)
     assert [e.step for e in h.evals] == [0, 10, 20, 30, 40]
-    w = dict(trainer.model.named_parameters())  # the last weight norm is that of the weights before the last step
-    replay = trainer.replay(39)
-    expected = torch.sqrt(replay.names["out.weight"].pow(2).sum() + replay.names["out.bias"].pow(2).sum())
-    assert h.weight_norms[-1][2] == pytest.approx(float(expected.detach()), rel=1e-6)
-    assert not torch.equal(w["out.weight"], replay.names["out.weight"])
+    replay = trainer.replay(39)  # params before step 39, and its gradients
+    replay.loss.backward()
+    grad = torch.sqrt(replay.names["fc1.weight"].grad.pow(2).sum() + replay.names["fc1.bias"].grad.pow(2).sum())
+    assert h.grad_norms[39][0] == pytest.approx(float(grad), rel=1e-6)
+    w = dict(trainer.model.named_parameters())  # weight norms at the last evaluation: the weights now
+    assert h.evals[-1].weight_norms[2] == pytest.approx(float(torch.sqrt(w["out.weight"].detach().pow(2).sum()
+                                                                         + w["out.bias"].detach().pow(2).sum())))
 
 
 def test_dataloader_batches_are_the_ones_replayed():

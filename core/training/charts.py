@@ -35,11 +35,11 @@ def loss_figure(trainer: Trainer, labels: Mapping[str, str]) -> go.Figure:
 
 
 def accuracy_figure(trainer: Trainer, labels: Mapping[str, str]) -> go.Figure:
-    """Train and test accuracy at each evaluation."""
+    """Test accuracy at each evaluation."""
     evals = [e for e in trainer.history.evals if e.accuracy is not None]
     fig = go.Figure()
-    fig.add_scatter(x=[e.step for e in evals], y=[e.train_accuracy for e in evals], mode="lines", name=labels["train"])
-    fig.add_scatter(x=[e.step for e in evals], y=[e.accuracy for e in evals], mode="lines", name=labels["test"])
+    fig.add_scatter(x=[e.step for e in evals], y=[e.accuracy for e in evals], mode="lines+markers", name=labels["test"],
+                    marker={"size": 4})
     fig.update_layout(title=labels["title"], xaxis_title=labels["x"], yaxis_range=[0, 1.02], **LAYOUT)
     return fig
 

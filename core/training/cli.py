@@ -39,7 +39,7 @@ def _fail(fmt: str, kind: str, message: str) -> int:
 
 def summary(trainer: Trainer) -> dict[str, Any]:
     """The result object of a training run (the `train --format json` contract in DESIGN.md)."""
-    ev = trainer.evaluate()
+    ev = trainer.evaluate(train=True)
     out: dict[str, Any] = {
         "ok": True,
         "preset": trainer.preset.name,

@@ -33,6 +33,17 @@ from core.training.messages import Message
 from core.training.presets import PRESETS, Preset
 
 
+def _cloned(obj: Any) -> Any:
+    """A copy of a (model or optimizer) state_dict whose tensors are cloned; far cheaper than copy.deepcopy."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().clone()
+    if isinstance(obj, dict):
+        return {k: _cloned(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_cloned(v) for v in obj]
+    return obj
+
+
 @contextmanager
 def _guard(lock: threading.RLock) -> Iterator[None]:
     """Hold the trainer's lock and run torch on TRAIN_THREADS intra-op threads (a per-thread setting)."""
@@ -78,23 +89,26 @@ class EvalRecord:
 
     step: int
     epoch: int
-    train_loss: float
     test_loss: float | None
-    train_accuracy: float | None = None
     accuracy: float | None = None
     per_class: list[float] | None = None
     confusion: list[list[int]] | None = None
+    train_loss: float | None = None  # on up to MAX_EVAL_TRAIN_ROWS training rows, only when asked for (costly)
+    train_accuracy: float | None = None
+    weight_norms: list[float] | None = None  # per layer, in History.layers order
 
 
 @dataclass
 class History:
-    """Per step: loss (the objective that was back-propagated), its data part, per-layer grad and weight norms."""
+    """Per step: loss (the objective that was back-propagated), its data part, per-layer gradient norms.
+
+    Per evaluation (`evals`): test scores and per-layer weight norms.
+    """
 
     layers: list[str]
     loss: list[float] = field(default_factory=list)
     data_loss: list[float] = field(default_factory=list)
     grad_norms: list[list[float]] = field(default_factory=list)
-    weight_norms: list[list[float]] = field(default_factory=list)
     evals: list[EvalRecord] = field(default_factory=list)
 
 
@@ -272,11 +286,14 @@ class Trainer:
         """Keep params + optimizer state before this step when it is on the stride; thin out when over budget."""
         if self.step % self._stride:
             return
-        state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-        self._snapshots[self.step] = (state, copy.deepcopy(self.optimizer.state_dict()))
+        self._snapshots[self.step] = (_cloned(self.model.state_dict()), _cloned(self.optimizer.state_dict()))
         while len(self._snapshots) > self._max_snapshots:
             self._stride *= 2
             self._snapshots = {s: v for s, v in self._snapshots.items() if s % self._stride == 0}
+
+    def _per_layer(self, norms: list[float]) -> list[float]:
+        """Per-parameter norms -> per-layer norms (weight and bias together)."""
+        return [math.sqrt(sum(norms[i] ** 2 for i in g)) for g in self._group_index]
 
     def _train_step(self) -> bool:
         """One optimisation step; False (and nothing applied) when the loss or a gradient is not finite."""
@@ -286,11 +303,8 @@ class Trainer:
         loss, data_loss = self._objective(self.model, x, y, self._reg_params)
         loss.backward()
         grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self._params]
-        stats = torch.stack([loss.detach(), data_loss.detach(), *torch._foreach_norm(grads),
-                             *torch._foreach_norm(self._params)]).tolist()
-        k = len(self._params)
-        grad_norms = [math.sqrt(sum(stats[2 + i] ** 2 for i in g)) for g in self._group_index]
-        weight_norms = [math.sqrt(sum(stats[2 + k + i] ** 2 for i in g)) for g in self._group_index]
+        stats = torch.stack([loss.detach(), data_loss.detach(), *torch._foreach_norm(grads)]).tolist()
+        grad_norms = self._per_layer(stats[2:])
         if not (math.isfinite(stats[0]) and all(map(math.isfinite, grad_norms))):
             self.divergence = diagnose(self.step, stats[0], dict(zip(self.history.layers, grad_norms, strict=True)),
                                        self.history.loss, float(self.values["lr"]), self._data_finite)
@@ -301,7 +315,6 @@ class Trainer:
         h.loss.append(stats[0])
         h.data_loss.append(stats[1])
         h.grad_norms.append(grad_norms)
-        h.weight_norms.append(weight_norms)
         self.step += 1
         return True
 
@@ -332,28 +345,37 @@ class Trainer:
             return Advance(done, time.perf_counter() - start, self.finished, self.divergence is not None)
 
     @torch.no_grad()
-    def evaluate(self) -> EvalRecord:
-        """Score the model now (eval mode) on the test set and part of the training set; recorded once per step."""
+    def evaluate(self, train: bool = False) -> EvalRecord:
+        """Score the model now (eval mode) on the test set, and with `train` on (part of) the training set too.
+
+        Recorded once per step; the periodic evaluations during training score the test set only.
+        """
         with _guard(self.lock):
             h = self.history
-            if h.evals and h.evals[-1].step == self.step:
-                return h.evals[-1]
-            self.model.eval()
-            try:
-                test = self._score(self.data.test) if self.data.test is not None else None
-                n_train = min(len(self.data.train), MAX_EVAL_TRAIN_ROWS)
-                train = self._score(self.data.train, n_train)
-            finally:
-                self.model.train()
-            rec = EvalRecord(self.step, self.epoch, train["loss"], test["loss"] if test else None)
-            if self.data.task == "classification":
-                rec.train_accuracy = train["accuracy"]
-                if test:
-                    rec.accuracy, rec.per_class, rec.confusion = test["accuracy"], test["per_class"], test["confusion"]
-            h.evals.append(rec)
+            if not (h.evals and h.evals[-1].step == self.step):
+                rec = EvalRecord(self.step, self.epoch, None)
+                rec.weight_norms = self._per_layer(torch.stack(torch._foreach_norm(self._params)).tolist())
+                if self.data.test is not None:
+                    test = self._score(self.data.test)
+                    rec.test_loss = test["loss"]
+                    rec.accuracy, rec.per_class, rec.confusion = test.get("accuracy"), test.get("per_class"), \
+                        test.get("confusion")
+                h.evals.append(rec)
+            rec = h.evals[-1]
+            if train and rec.train_loss is None:
+                scored = self._score(self.data.train, min(len(self.data.train), MAX_EVAL_TRAIN_ROWS))
+                rec.train_loss, rec.train_accuracy = scored["loss"], scored.get("accuracy")
             return rec
 
     def _score(self, ds: datasets.ArrayDataset, rows: int | None = None) -> dict[str, Any]:
+        """Mean data loss (and accuracy, per-class accuracy, confusion matrix) in eval mode, in bounded chunks."""
+        self.model.eval()
+        try:
+            return self._score_rows(ds, rows)
+        finally:
+            self.model.train()
+
+    def _score_rows(self, ds: datasets.ArrayDataset, rows: int | None) -> dict[str, Any]:
         total, n = 0.0, 0
         c = self.data.n_classes
         confusion = torch.zeros(c * c, dtype=torch.long) if c else None
@@ -388,7 +410,7 @@ class Trainer:
             state, opt_state = self._snapshots[start]
             model.load_state_dict(state)
             opt = self._make_optimizer(model.parameters())
-            opt.load_state_dict(copy.deepcopy(opt_state))
+            opt.load_state_dict(_cloned(opt_state))
             reg_params = [p for n, p in model.named_parameters() if not n.endswith("bias")]
             for j in range(start, k):
                 opt.zero_grad(set_to_none=True)
