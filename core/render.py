@@ -29,6 +29,7 @@ WORDS: dict[str, dict[str, str]] = {
         "more": "… {k} more nodes",
         "nodes": "{k} nodes",
         "leaves": "+{k} leaves",
+        "constant": "constant, no grad",
     },
     "zh": {
         "value": "值",
@@ -37,6 +38,7 @@ WORDS: dict[str, dict[str, str]] = {
         "more": "… 还有 {k} 个节点",
         "nodes": "{k} 个节点",
         "leaves": "+{k} 个叶子",
+        "constant": "常量，无梯度",
     },
 }
 
@@ -47,10 +49,12 @@ PALETTE: dict[str, tuple[str, str]] = {
     "output": ("#fef3c7", "#d97706"),
     "cluster": ("#ede9fe", "#7c3aed"),
     "more": ("#ffffff", "#9ca3af"),
+    "cut": ("#ffffff", "#dc2626"),  # a constant cut from the graph by no_grad / detach
     "done": ("#dcfce7", "#16a34a"),  # gradient already computed in the step-through
     "step": ("#fecaca", "#dc2626"),  # the node backward is at now
 }
-SHAPES = {"leaf": "box", "op": "ellipse", "output": "box", "cluster": "box3d", "more": "note"}
+SHAPES = {"leaf": "box", "op": "ellipse", "output": "box", "cluster": "box3d", "more": "note", "cut": "box"}
+CUT_EDGE = 'style=dashed, color="#dc2626", fontcolor="#dc2626", arrowhead=tee'  # no gradient flows back here
 VALUE_COLOR, GRAD_COLOR, SUB_COLOR = "#1e40af", "#b91c1c", "#6b7280"
 
 HEADER = """digraph autograd {
@@ -310,7 +314,9 @@ def brief(value: Any, summary: dict[str, Any] | None, shape_s: str) -> str | Non
 def _attrs(kind: str) -> str:
     """The DOT attributes shared by every box of one kind."""
     fill, border = PALETTE[kind]
-    style = {"more": "filled,dashed", "op": "filled", "cluster": "filled"}.get(kind, "rounded,filled")
+    style = {"more": "filled,dashed", "op": "filled", "cluster": "filled", "cut": "rounded,filled,dashed"}.get(
+        kind, "rounded,filled"
+    )
     extra = ", peripheries=2" if kind == "output" else ""
     return f'shape={SHAPES[kind]}, style="{style}", fillcolor="{fill}", color="{border}"{extra}'
 
@@ -347,6 +353,8 @@ def _node_label(nd: dict[str, Any], words: dict[str, str]) -> str:
     shape_s = "?" if shape is None else str(shape) if shape else words["scalar"]
     if nd["kind"] == "leaf":
         head = f"<B>{_html(nd['name'] or '')}</B>{_SUB}{shape_s} {get('dtype') or ''}</FONT>"
+    elif nd["kind"] == "cut":  # a constant: its name, and how it was cut off
+        head = f"<B>{_html(nd['label'] or '')}</B>{_SUB}{words['constant']} · {shape_s}</FONT>"
     else:
         label, name = nd["label"], nd["name"] or ""
         title = _html(f"{label} = {name}" if label else name)
@@ -388,7 +396,7 @@ def to_dot(
     p = plan if plan is not None else fit(graph_json, max_nodes, expand)
     done = set(done)
     out = [HEADER]
-    boxes: dict[str, list[str]] = {"output": [], "op": [], "leaf": [], "cluster": [], "more": []}
+    boxes: dict[str, list[str]] = {"output": [], "op": [], "leaf": [], "cluster": [], "more": [], "cut": []}
     for nd, k in zip(nodes, p.key, strict=True):
         if k == nd["id"]:
             state = STATE_ATTRS["step" if k == step else "done" if k in done else "plain"]
@@ -418,7 +426,9 @@ def to_dot(
                     continue
                 drawn.add((src, dst))
         shape = e.get("shape")
-        if shape is None:
+        if e.get("cut"):
+            out.append(f'  "{src}" -> "{dst}" [label="✂ {e["cut"]}", {CUT_EDGE}];')
+        elif shape is None:
             out.append(f'  "{src}" -> "{dst}";')
         else:
             out.append(f'  "{src}" -> "{dst}" [label="{shape_text(shape, words)}"];')

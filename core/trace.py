@@ -20,6 +20,7 @@ class Tracer(TorchFunctionMode):
     def __init__(self) -> None:
         super().__init__()
         self.values: dict[Any, torch.Tensor | dict] = {}
+        self.cuts: list[tuple[torch.Tensor, str, torch.Tensor]] = []  # (constant, "no_grad"/"detach", its source)
         self.ops = 0
 
     def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
@@ -27,10 +28,26 @@ class Tracer(TorchFunctionMode):
         if getattr(func, "__name__", "") == "__get__" or func in _SKIP:
             return out  # property reads (x.grad, x.shape) are not ops
         self.ops += 1
-        for t in tree_flatten(out)[0]:
-            if isinstance(t, torch.Tensor) and t.grad_fn is not None:
+        outputs = [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)]
+        for t in outputs:
+            if t.grad_fn is not None:
                 self.record(t)
+        self._note_cut(func, args, kwargs, outputs)
         return out
+
+    def _note_cut(self, func: Any, args: Any, kwargs: Any, outputs: list[torch.Tensor]) -> None:
+        """A float result computed from a tensor that requires grad, yet carrying no history: the graph was cut."""
+        name = getattr(func, "__name__", "")
+        reason = "detach" if name in ("detach", "detach_") else ("no_grad" if not torch.is_grad_enabled() else None)
+        if reason is None:
+            return
+        source = next((a for a in tree_flatten((args, kwargs))[0] if isinstance(a, torch.Tensor) and a.requires_grad),
+                      None)
+        if source is None:
+            return
+        for t in outputs:
+            if not t.requires_grad and t.is_floating_point() and t is not source:
+                self.cuts.append((t, reason, source))
 
     def record(self, t: torch.Tensor) -> None:
         """Keep the value of `t` for its grad_fn node (small tensors as copies, big ones as a summary)."""

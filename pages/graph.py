@@ -98,7 +98,8 @@ if graph and graph.get("nodes"):
             st.caption(tr("gx_no_backward"))
         st.subheader(tr("gx_inspector"))
         ids = [n["id"] for n in graph["nodes"]]
-        labels = {n["id"]: f"{n['id']} · {n.get('label') or n['name']} ({n['grad_fn']})" for n in graph["nodes"]}
+        labels = {n["id"]: f"{n['id']} · {n.get('label') or n['name']} ({n['grad_fn'] or tr('gx_kind_' + n['kind'])})"
+                  for n in graph["nodes"]}
         default = current if current in labels else ids[0]
         node_id = st.selectbox(tr("gx_node"), ids, index=ids.index(default), format_func=labels.get, key="gx_node")
         show_node(shown, node_id, steps)

@@ -78,8 +78,11 @@ def show_step(steps: list[dict[str, Any]], k: int, graph: dict[str, Any]) -> Non
 def show_node(graph: dict[str, Any], node_id: str, steps: list[dict[str, Any]]) -> None:
     """Full value, gradient and saved tensors of one node."""
     node = next(n for n in graph["nodes"] if n["id"] == node_id)
-    st.markdown(f"**{node.get('label') or node['name']}** · `{node['grad_fn']}` · {tr('gx_kind_' + node['kind'])} · "
+    fn = f"`{node['grad_fn']}` · " if node.get("grad_fn") else ""
+    st.markdown(f"**{node.get('label') or node['name']}** · {fn}{tr('gx_kind_' + node['kind'])} · "
                 f"{node.get('shape')} {node.get('dtype') or ''}")
+    if node["kind"] == "cut":
+        st.info(tr("gx_cut_note", how=node["name"]))
     dtype = node.get("dtype") or "float32"
     _values(tr("gx_value"), node.get("value"), node.get("summary"), node.get("shape"), dtype, key=f"v_{node_id}")
     _values(tr("gx_grad"), node.get("grad"), node.get("grad_summary"), node.get("shape"), dtype, key=f"g_{node_id}")

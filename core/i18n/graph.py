@@ -49,6 +49,12 @@ STRINGS: dict[str, dict[str, str]] = {
     "gx_kind_leaf": {"en": "leaf", "zh": "叶子"},
     "gx_kind_op": {"en": "operation", "zh": "运算"},
     "gx_kind_output": {"en": "output", "zh": "输出"},
+    "gx_kind_cut": {"en": "constant (cut from the graph)", "zh": "常量（已从计算图切断）"},
+    "gx_cut_note": {
+        "en": "This tensor was computed from the graph under {how}: it has no grad_fn, so autograd treats it as a "
+        "constant and no gradient flows back through the dashed edge.",
+        "zh": "这个张量是在 {how} 下由计算图中的值算出的：它没有 grad_fn，自动求导把它当作常量，梯度不会沿虚线边传回。",
+    },
     "gx_higher": {"en": "Graph of the gradients (create_graph=True)", "zh": "梯度的计算图（create_graph=True）"},
     "gx_higher_help": {
         "en": "With create_graph=True the backward pass was itself recorded: these gradients can be differentiated "
