@@ -274,6 +274,23 @@ def test_cifar10_from_a_folder_of_fake_batches(tmp_path):
     assert create("cifar10", {})[1][-1].key == "tr_cifar_no_folder"
 
 
+def test_safe_unpickle_reads_numpy_arrays_like_numpy_does():
+    raw = bytes(range(6))
+    py2 = (  # how Python 2 (which wrote the real CIFAR-10 batches) pickles {'data': uint8 array, 'labels': [1, 2]}
+        b"\x80\x02}q\x00(U\x04dataq\x01cnumpy.core.multiarray\n_reconstruct\nq\x02cnumpy\nndarray\nq\x03K\x00\x85U"
+        b"\x01b\x87Rq\x04(K\x01K\x02K\x03\x86cnumpy\ndtype\nq\x05U\x02u1K\x00K\x01\x87Rq\x06(K\x03U\x01|NNNJ\xff\xff"
+        b"\xff\xffJ\xff\xff\xff\xffK\x00tb\x89U\x06" + raw + b"tbU\x06labels]q\x07(K\x01K\x02eu."
+    )
+    trusted = pickle.loads(py2, encoding="bytes")  # our own bytes, built just above: numpy's answer
+    ours = cifar.safe_unpickle(py2)
+    assert np.array_equal(ours["data"], trusted[b"data"]) and ours["data"].dtype == np.uint8
+    assert ours["labels"] == trusted[b"labels"] == [1, 2]
+    big_endian = np.arange(6, dtype=">i8").reshape(3, 2, order="F")
+    for protocol in (2, 4, 5):
+        back = cifar.safe_unpickle(pickle.dumps({"x": big_endian, "y": np.ones(3, "<f4")}, protocol))
+        assert np.array_equal(back["x"], big_endian) and back["y"].tolist() == [1.0, 1.0, 1.0]
+
+
 def test_cifar10_malicious_pickle_is_refused(tmp_path):
     marker = tmp_path / "pwned"
     _fake_cifar(tmp_path)

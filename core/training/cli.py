@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 import sys
 from typing import Any
 
 from core.i18n import t
 from core.limits import MAX_TRAIN_STEPS
+from core.tensorjson import _finite_or_str
 from core.training.models import n_parameters
 from core.training.presets import PRESETS
 from core.training.trainer import Trainer, create
@@ -19,14 +19,12 @@ MAX_PARAMS_SHOWN = 16  # `params` is printed for models this small (the seeds' a
 
 
 def _jsonable(obj: Any) -> Any:
-    """JSON has no NaN/Inf: non-finite floats become 'nan', 'inf', '-inf' (as in core.tensorjson)."""
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return "nan" if math.isnan(obj) else ("inf" if obj > 0 else "-inf")
+    """JSON has no NaN/Inf: non-finite floats become 'nan', 'inf', '-inf', as core.tensorjson writes them."""
     if isinstance(obj, dict):
         return {k: _jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list):
         return [_jsonable(v) for v in obj]
-    return obj
+    return _finite_or_str(obj)
 
 
 def _fail(fmt: str, kind: str, message: str) -> int:
