@@ -113,6 +113,9 @@ def test_records_per_step_and_per_eval():
     assert len(h.loss) == len(h.data_loss) == len(h.grad_norms) == 40
     assert h.layers == ["fc1", "fc2", "out"] and all(len(g) == 3 for g in h.grad_norms)
     assert [e.step for e in h.evals] == [0, 10, 20, 30, 40]
+    trainer.predict([0.1, 0.2])
+    trainer.decision_grid(5)
+    assert trainer.model.training  # evaluation and prediction switch to eval() and back to train()
     replay = trainer.replay(39)  # params before step 39, and its gradients
     replay.loss.backward()
     grad = torch.sqrt(replay.names["fc1.weight"].grad.pow(2).sum() + replay.names["fc1.bias"].grad.pow(2).sum())

@@ -274,7 +274,7 @@ class Trainer:
             epoch, b = divmod(self.step, self.batches_per_epoch)
             self._sampler.set_epoch(epoch)
             self._iter = iter(self._loader)
-            for _ in range(b):  # resume mid-epoch (after a reload): skip the batches already taken
+            for _ in range(b):  # resume mid-epoch (after a divergence): skip the batches already taken
                 next(self._iter)
         x, y, idx = next(self._iter)
         self.last_batch_indices = idx
@@ -367,13 +367,19 @@ class Trainer:
                 rec.train_loss, rec.train_accuracy = scored["loss"], scored.get("accuracy")
             return rec
 
-    def _score(self, ds: datasets.ArrayDataset, rows: int | None = None) -> dict[str, Any]:
-        """Mean data loss (and accuracy, per-class accuracy, confusion matrix) in eval mode, in bounded chunks."""
+    @contextmanager
+    def _eval_mode(self) -> Iterator[None]:
+        """model.eval() for the block, back to model.train() after (training never sees eval mode)."""
         self.model.eval()
         try:
-            return self._score_rows(ds, rows)
+            yield
         finally:
             self.model.train()
+
+    def _score(self, ds: datasets.ArrayDataset, rows: int | None = None) -> dict[str, Any]:
+        """Mean data loss (and accuracy, per-class accuracy, confusion matrix) in eval mode, in bounded chunks."""
+        with self._eval_mode():
+            return self._score_rows(ds, rows)
 
     def _score_rows(self, ds: datasets.ArrayDataset, rows: int | None) -> dict[str, Any]:
         total, n = 0.0, 0
@@ -434,11 +440,8 @@ class Trainer:
         """Model outputs for input rows: a value each (regression) or class probabilities (classification)."""
         with _guard(self.lock):
             x = torch.tensor(rows, dtype=torch.float32, device=self.device).view(len(rows), *self.data.input_shape)
-            self.model.eval()
-            try:
+            with self._eval_mode():
                 out = self.model(x)
-            finally:
-                self.model.train()
             return (out.softmax(1) if self.data.task == "classification" else out[:, 0]).tolist()
 
     def predict(self, inputs: list[float]) -> Any:
@@ -454,11 +457,8 @@ class Trainer:
             axis = torch.linspace(lo, hi, n)
             gy, gx = torch.meshgrid(axis, axis, indexing="ij")
             grid = torch.stack([gx.reshape(-1), gy.reshape(-1)], 1).to(self.device)
-            self.model.eval()
-            try:
+            with self._eval_mode():
                 p = self.model(grid).softmax(1)[:, 1].view(n, n).cpu()
-            finally:
-                self.model.train()
             return axis.tolist(), axis.tolist(), p.tolist()
 
     def params(self) -> dict[str, float | list[Any]]:
