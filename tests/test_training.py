@@ -384,7 +384,7 @@ def test_cli_errors_are_json_values(capsys):
     assert [line.split()[0] for line in lines] == list(PRESETS)
 
 
-def test_cli_process_diverged_run_and_unknown_preset():
+def test_cli_process_unknown_preset_and_linear_nn():
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     run = subprocess.run([sys.executable, "-m", "core", "train", "--preset", "nope"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=120)
