@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import streamlit as st
 
 from core.limits import DEFAULT_NODE_BUDGET, MAX_CHUNK_SECONDS, MAX_STEPS_PER_FRAME, PAGE_REFRESH_S
 from core.training import charts
+from core.training.cli import CIFAR_ENV
 from core.training.inspect import StepView, step_view
 from core.training.models import n_parameters
 from core.training.presets import PRESETS, Preset, Setting
@@ -60,7 +62,9 @@ def _widget(p: Preset, s: Setting, where: Any) -> Any:
     if s.type == "float":
         return where.number_input(label, min_value=float(s.low), max_value=float(s.high), step=s.step, format="%g",
                                   key=key)
-    return where.text_input(label, key=key)
+    # A folder on the server: only the one the operator configured (AUTOGRAD_CIFAR10_DIR), never typed in a browser.
+    ss[key] = os.environ.get(CIFAR_ENV, "")
+    return where.text_input(label, key=key, disabled=True, help=tr("tr_folder_help", env=CIFAR_ENV))
 
 
 def _settings(p: Preset) -> dict[str, Any]:

@@ -207,4 +207,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "tr_download_pt": {"en": "Download .pt", "zh": "下载 .pt"},
     "tr_upload": {"en": "Load weights (.safetensors or .pt)", "zh": "加载权重（.safetensors 或 .pt）"},
     "tr_no_trainer": {"en": "This preset cannot start yet:", "zh": "此预设暂时无法开始："},
+    "tr_folder_help": {
+        "en": "The server's CIFAR-10 folder (the python batches), set by whoever runs the app with the environment "
+        "variable {env}. It cannot be chosen from the browser.",
+        "zh": "服务器上的 CIFAR-10 文件夹（python 版本的数据批次），由运行本应用的人通过环境变量 {env} 设置，不能在浏览器中选择。",
+    },
 }
