@@ -55,13 +55,15 @@ def chain(n: int) -> Case:
     return y, {"x": x}, {}
 
 
-def median_time(fn: Callable[[], Any], repeats: int) -> float:
-    times = []
+def paired_medians(fns: list[Callable[[], Any]], repeats: int) -> list[float]:
+    """Median seconds of each function, run alternately so both see the same machine load."""
+    times: list[list[float]] = [[] for _ in fns]
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        for fn, ts in zip(fns, times, strict=True):
+            t0 = time.perf_counter()
+            fn()
+            ts.append(time.perf_counter() - t0)
+    return [statistics.median(ts) for ts in times]
 
 
 def run_case(title: str, made: Case, repeats: int) -> str:
@@ -76,11 +78,11 @@ def run_case(title: str, made: Case, repeats: int) -> str:
     def ours() -> str:
         return graph.build(root, names=params, values=values, grads=rec.grads, saved=rec.saved).to_dot()
 
-    t_ours = median_time(ours, repeats)
     try:
-        t_tv = median_time(lambda: make_dot(root, params=params).source, repeats)
+        t_ours, t_tv = paired_medians([ours, lambda: make_dot(root, params=params).source], repeats)
         tv, ratio = f"{t_tv * 1e3:.2f}", f"{t_ours / t_tv:.2f}x"
     except RecursionError:
+        (t_ours,) = paired_medians([ours], repeats)
         tv, ratio = "fails", "-"
     g = graph.build(root, names=params, values=values, grads=rec.grads, saved=rec.saved)
     dot = g.to_dot()
@@ -93,7 +95,7 @@ def run_case(title: str, made: Case, repeats: int) -> str:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--repeats", type=int, default=15)
+    ap.add_argument("--repeats", type=int, default=31)
     args = ap.parse_args()
     cases = [
         ("MLP 10 layers", lambda: mlp(10), args.repeats),
@@ -102,7 +104,7 @@ def main() -> None:
         ("chain 10k ops", lambda: chain(10_000), 3),
         ("chain 100k ops", lambda: chain(100_000), 3),
     ]
-    print(f"torch {torch.__version__}; median of repeats; DOT source only (no layout) for both")
+    print(f"torch {torch.__version__}; median of {args.repeats} alternating repeats; DOT source only (no layout)")
     head = f"{'model':<16}{'nodes':>8}{'ours ms':>10}{'torchviz ms':>13}{'ratio':>8}{'drawn':>7}{'dot -Tsvg ms':>14}"
     print(head)
     print("-" * len(head))

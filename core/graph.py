@@ -196,8 +196,8 @@ class Graph:
         meta = node.fn._input_metadata
         return list(meta[nr].shape) if nr < len(meta) else None
 
-    def _head(self, i: int) -> dict[str, Any]:
-        """The parts of a node's JSON that cost nothing: identity, names and the output's shape."""
+    def _head(self, i: int, meta: bool = True) -> dict[str, Any]:
+        """The parts of a node's JSON that cost nothing: identity, names (and the output's shape and dtype)."""
         node = self._nodes[i]
         cls = "AccumulateGrad" if node.kind == "leaf" else type(node.fn).__name__
         return {
@@ -206,8 +206,8 @@ class Graph:
             "name": (node.label or node.name) if node.kind == "leaf" else op_name(cls),
             "grad_fn": cls,
             "label": node.label,
-            "shape": self._out_shape(i),
-            "dtype": node.dtype,
+            "shape": self._out_shape(i) if meta else None,
+            "dtype": node.dtype if meta else None,
         }
 
     def _edges(self) -> list[dict[str, Any]]:
@@ -235,7 +235,7 @@ class Graph:
                 out["saved"] = None
                 out["saved_note"] = SAVED_FREED
             else:
-                out["saved"] = {k: _saved_json(v) for k, v in node.saved.items()}
+                out["saved"] = {k.removeprefix(SAVED_PREFIX): _saved_json(v) for k, v in node.saved.items()}
             nodes.append(out)
         return {"nodes": nodes, "edges": self._edges()}
 
@@ -251,20 +251,27 @@ class Graph:
     ) -> str:
         """Graphviz DOT of the graph within a node budget; values are briefed only for the nodes drawn."""
         budget = DEFAULT_NODE_BUDGET if max_nodes is None else max_nodes
-        skeleton = {"nodes": [self._head(i) for i in range(len(self._nodes))], "edges": self._edges()}
+        nodes = self._nodes
+        heads = [self._head(i, meta=False) for i in range(len(nodes))]  # shapes only where drawn, below
+        edges: list[dict[str, Any]] = []
+        ends: list[tuple[int, int, int]] = []
+        for i, node in enumerate(nodes):
+            dst = f"n{i}"
+            for j, nr in node.inputs:
+                edges.append({"src": f"n{j}", "dst": dst})
+                ends.append((j, nr, i))
+        skeleton = {"nodes": heads, "edges": edges}
         plan = render.fit(skeleton, budget, expand)
-        drawn = plan.drawn_nodes()
-        tensors = []
-        for i in drawn:
-            tensors += (self._nodes[i].value, self._grad_of(self._nodes[i]))
-        briefs = _briefs(tensors)
-        for k, i in enumerate(drawn):
-            out = skeleton["nodes"][i]
-            (out["value"], summary), (out["grad"], grad_summary) = briefs[2 * k], briefs[2 * k + 1]
-            if summary is not None:
-                out["summary"] = summary
-            if grad_summary is not None:
-                out["grad_summary"] = grad_summary
+        key, shape_of = plan.key, self._out_shape
+        for e, (j, nr, i) in zip(edges, ends, strict=True):
+            if key[j] != key[i]:  # drawn: between two boxes
+                e["shape"] = shape_of(j, nr)
+        slots = []
+        for i in plan.drawn_nodes():
+            node, out = nodes[i], heads[i]
+            out["shape"], out["dtype"] = shape_of(i), node.dtype
+            slots += ((out, "value", "summary", node.value), (out, "grad", "grad_summary", self._grad_of(node)))
+        _put_briefs(slots)
         return render.to_dot(skeleton, budget, step=step, done=done, expand=expand, lang=lang, plan=plan)
 
 
@@ -275,36 +282,41 @@ def _put_tensor(out: dict[str, Any], key: str, summary_key: str, t: torch.Tensor
         out[summary_key] = tensorjson.summary(t)
 
 
-def _briefs(tensors: list[torch.Tensor | None]) -> list[tuple[Any, dict[str, Any] | None]]:
-    """(numbers, None) for tiny tensors, (None, {"min", "max"}) for the rest: just enough for a label.
+def _put_briefs(slots: list[tuple[dict[str, Any], str, str, torch.Tensor | None]]) -> None:
+    """For each (out, key, summary_key, tensor): just enough for a label, the numbers of a tiny tensor
+    in out[key], else null there and {"min", "max"} in out[summary_key].
 
     Tensors of one shape and dtype are stacked and reduced together: one torch call per tensor costs
     more than the reduction itself here (~2 us each), and a graph carries hundreds of them.
     """
-    out: list[tuple[Any, dict[str, Any] | None]] = [(None, None)] * len(tensors)
-    groups: dict[tuple[Any, ...], list[int]] = {}
-    for k, t in enumerate(tensors):
-        if t is not None:
-            if t.numel() <= DOT_BRIEF_ELEMENTS:
-                out[k] = (t.tolist(), None)
-            else:
-                groups.setdefault((t.dtype, t.shape, t.device), []).append(k)
+    groups: dict[tuple[Any, ...], list[tuple[dict[str, Any], str, str, torch.Tensor]]] = {}
+    for slot in slots:
+        t = slot[3]
+        if t is None:
+            slot[0][slot[1]] = None
+        else:
+            groups.setdefault((t.dtype, t.shape, t.device), []).append(slot)
     with torch.no_grad():
         for (dtype, shape, _), members in groups.items():
-            group = [tensors[k] for k in members]
+            n = shape.numel()
+            if n <= DOT_BRIEF_ELEMENTS:
+                for out, key, _, t in members:
+                    out[key] = t.tolist()
+                continue
+            group = [t for _, _, _, t in members]
             if dtype.is_complex:
                 group = [t.abs() for t in group]
             elif not dtype.is_floating_point:
                 group = [t.double() for t in group]
-            if shape.numel() > MAX_JSON_ELEMENTS:  # big: reduce each alone rather than copy them into a stack
+            if n > MAX_JSON_ELEMENTS:  # big: reduce each alone rather than copy them all into a stack
                 pairs = [torch.aminmax(t) for t in group]
                 los, his = [lo.item() for lo, _ in pairs], [hi.item() for _, hi in pairs]
             else:
                 x = torch.stack(group).flatten(1)
-                his, los = torch.stack((x.amax(1), x.amin(1))).tolist()
-            for k, lo, hi in zip(members, los, his, strict=True):
-                out[k] = (None, {"min": lo, "max": hi})
-    return out
+                his, los = x.amax(1).tolist(), x.amin(1).tolist()
+            for (out, key, skey, _), lo, hi in zip(members, los, his, strict=True):
+                out[key] = None
+                out[skey] = {"min": lo, "max": hi}
 
 
 def _saved_json(v: Any) -> Any:
@@ -385,8 +397,7 @@ def build(
                 node.name = f"leaf{unnamed}"
                 unnamed += 1
         elif saved is not None:
-            given = saved.get(node.fn, {})
-            node.saved = None if given is None else {k.removeprefix(SAVED_PREFIX): v for k, v in given.items()}
+            node.saved = saved.get(node.fn, {})  # read as given ("_saved_" prefixes dropped in to_json)
         else:
             node.saved = read_saved(node.fn)
     return g

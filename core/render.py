@@ -260,7 +260,12 @@ def _keep_nearest_outputs(inputs: list[list[int]], consumers: list[int], p: Plan
 # --- drawing ------------------------------------------------------------------------------------------------
 
 
+_HTML_SPECIAL = re.compile(r'[&<>"]')
+
+
 def _html(s: str) -> str:
+    if _HTML_SPECIAL.search(s) is None:
+        return s
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
@@ -298,7 +303,7 @@ def brief(value: Any, summary: dict[str, Any] | None, shape_s: str) -> str | Non
         if not summary:
             return None
         lo, hi = summary.get("min"), summary.get("max")
-    elif not isinstance(value, list):
+    elif type(value) is not list:
         return _num(value)
     else:
         flat = _flat(value)
@@ -349,22 +354,24 @@ def _node_label(nd: dict[str, Any], words: dict[str, str]) -> str:
     Only names are escaped: the rest is digits, brackets, identifiers and "nan"/"inf".
     """
     get = nd.get
-    shape = nd["shape"]
+    shape = get("shape")
     shape_s = "?" if shape is None else str(shape) if shape else words["scalar"]
+    name = get("name") or ""
     if nd["kind"] == "leaf":
-        head = f"<B>{_html(nd['name'] or '')}</B>{_SUB}{shape_s} {get('dtype') or ''}</FONT>"
-    elif nd["kind"] == "cut":  # a constant: its name, and how it was cut off
-        head = f"<B>{_html(nd['label'] or '')}</B>{_SUB}{words['constant']} · {shape_s}</FONT>"
+        head = f"<B>{_html(name)}</B>{_SUB}{shape_s} {get('dtype') or ''}</FONT>"
     else:
-        label, name = nd["label"], nd["name"] or ""
+        label = get("label")
         title = _html(f"{label} = {name}" if label else name)
-        head = f"<B>{title}</B>{_SUB}{get('grad_fn') or ''} · {shape_s}</FONT>"
-    value = brief(get("value"), get("summary"), shape_s)
-    if value is not None:
-        head = f"{head}{_VALUE}{words['value']} {value}</FONT>"
-    grad = brief(get("grad"), get("grad_summary"), shape_s)
-    if grad is not None:
-        head = f"{head}{_GRAD}{words['grad']} {grad}</FONT>"
+        head = f"<B>{title}</B>{_SUB}{_html(get('grad_fn') or '')} · {shape_s}</FONT>"
+    value, grad = get("value"), get("grad")
+    if value is not None or "summary" in nd:
+        text = brief(value, get("summary"), shape_s)
+        if text is not None:
+            head = f"{head}{_VALUE}{words['value']} {text}</FONT>"
+    if grad is not None or "grad_summary" in nd:
+        text = brief(grad, get("grad_summary"), shape_s)
+        if text is not None:
+            head = f"{head}{_GRAD}{words['grad']} {text}</FONT>"
     return head
 
 
