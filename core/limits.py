@@ -15,6 +15,9 @@ MAX_RANGE = 10_000  # n in `for i in range(n)`
 MAX_LOOP_ITERATIONS = 10_000  # total loop iterations in one program
 MAX_OPS = 100_000  # interpreter steps (calls and operators) per program
 MAX_TOLIST_ELEMENTS = 100_000  # .tolist() builds Python objects: far costlier than the tensor
+MAX_MODULES = 1_000  # layers inside one nn.Sequential, nested and repeated ones counted: forward and print walk each
+MAX_SPLIT_PIECES = 10_000  # tensors from one unbind/split/chunk (looping over a tensor unbinds it whole)
+MAX_TEXT_CHARS = 10 * MAX_STRING_CHARS  # a string a program builds (str(), f-strings, repeats, concatenation)
 
 # --- Worker process (sandbox layer 4) -------------------------------------------
 WALL_TIMEOUT_S = 15.0  # a program that runs longer is killed and reported as a timeout

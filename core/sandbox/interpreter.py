@@ -13,11 +13,12 @@ import torch.nn as nn
 from core.limits import (
     MAX_INT_BITS,
     MAX_LOOP_ITERATIONS,
+    MAX_MODULES,
     MAX_OPS,
     MAX_PRINT_CHARS,
     MAX_RANGE,
-    MAX_STRING_CHARS,
     MAX_TENSOR_ELEMENTS,
+    MAX_TEXT_CHARS,
     MAX_TOLIST_ELEMENTS,
 )
 from core.sandbox import table
@@ -104,6 +105,19 @@ class Interpreter:
             **table.SAFE_BUILTINS,
             "print": Fn("print", self._print, frozenset({"sep", "end"})),
             "range": Fn("range", self._range),
+            # built-ins that walk or build sequences, bounded before they run (a plain `str(x)` of a list of
+            # lists, `sum(lists, [])` or `list(big_tensor)` would otherwise allocate without limit)
+            "str": Fn("str", _str),
+            "list": Fn("list", _sized(list)),
+            "tuple": Fn("tuple", _sized(tuple)),
+            "sorted": Fn("sorted", _sized(sorted), frozenset({"reverse"})),
+            "reversed": Fn("reversed", _sized(lambda seq: list(reversed(seq)))),
+            "min": Fn("min", _sized(min)),
+            "max": Fn("max", _sized(max)),
+            "sum": Fn("sum", _sum),
+            "enumerate": Fn("enumerate", _enumerate, frozenset({"start"})),
+            "zip": Fn("zip", _zip),
+            "round": Fn("round", _round),
         }
 
     # --- statements ------------------------------------------------------------------------------
@@ -228,7 +242,7 @@ class Interpreter:
                 self._tick()
                 obj[index] = value
             elif isinstance(obj, list):
-                obj[index] = value
+                _set_list_item(obj, index, value)
             else:
                 raise SandboxError("refused", f"cannot assign items of a {type(obj).__name__}")
         elif isinstance(target, ast.Attribute):
@@ -264,7 +278,11 @@ class Interpreter:
             index = self._index(s.target.slice)
             if not isinstance(obj, (torch.Tensor, list)):
                 raise SandboxError("refused", f"cannot assign items of a {type(obj).__name__}")
-            obj[index] = self._binop(op, obj[index], rhs, type(s.op))
+            value = self._binop(op, obj[index], rhs, type(s.op))
+            if isinstance(obj, list):
+                _set_list_item(obj, index, value)
+            else:
+                obj[index] = value
         elif isinstance(s.target, ast.Attribute):
             obj = self._eval(s.target.value)
             if not (isinstance(obj, torch.Tensor) and s.target.attr == "grad"):
@@ -303,11 +321,11 @@ class Interpreter:
         if isinstance(e, ast.Compare):
             left = self._eval(e.left)
             result: Any = True
-            for op, right_e in zip(e.ops, e.comparators, strict=True):
+            for k, (op, right_e) in enumerate(zip(e.ops, e.comparators, strict=True)):
                 self._tick()
                 right = self._eval(right_e)
                 result = _COMPARE[type(op)](left, right)
-                if not self._truth(result):
+                if k < len(e.ops) - 1 and not self._truth(result):  # only a chain (a < b < c) asks for a bool
                     return result
                 left = right
             return result
@@ -367,16 +385,16 @@ class Interpreter:
                 continue
             assert isinstance(v, ast.FormattedValue)
             value = self._eval(v.value)
-            if v.conversion == ord("r"):
-                value = repr(value)
-            elif v.conversion == ord("s"):
-                value = str(value)
             spec = "".join(str(c.value) for c in v.format_spec.values) if v.format_spec else ""
+            if v.conversion in (ord("r"), ord("a")):
+                value = bounded_text(value, MAX_TEXT_CHARS, as_repr=True)
+            elif v.conversion == ord("s") or type(value) in (list, tuple):
+                value = bounded_text(value, MAX_TEXT_CHARS)
             if isinstance(value, torch.Tensor) and spec:
                 value = value.item()
             parts.append(format(value, spec))
-            if sum(map(len, parts)) > MAX_STRING_CHARS * 10:
-                raise SandboxError("limit", "an f-string result is too long")
+            if sum(map(len, parts)) > MAX_TEXT_CHARS:
+                raise SandboxError("limit", f"an f-string result longer than {MAX_TEXT_CHARS:,} characters")
         return "".join(parts)
 
     # --- operators -------------------------------------------------------------------------------
@@ -466,7 +484,8 @@ class Interpreter:
         raise SandboxError("refused", f"a {_type_name(func)} cannot be called")
 
     def _call_fn(self, fn: Fn, args: list[Any], kwargs: dict[str, Any]) -> Any:
-        _check_devices(args, kwargs)
+        if "." in fn.name:  # torch, nn, F, optim: not print("meta") or len(...)
+            _check_devices(args, kwargs)
         if fn.name == "torch.autograd.backward":
             roots = _as_list(args[0] if args else kwargs.get("tensors"))
             grads = _grad_list(args[1] if len(args) > 1 else kwargs.get("grad_tensors"), len(roots))
@@ -484,16 +503,16 @@ class Interpreter:
                     n *= a
             if n > MAX_TENSOR_ELEMENTS:
                 raise SandboxError("limit", f"{fn.name} would have {n:,} weights; the limit is {MAX_TENSOR_ELEMENTS:,}")
-        result = fn.impl(*args, **kwargs)
-        if isinstance(result, (zip, enumerate, reversed)):
-            return list(result)[:MAX_LIST_LEN]
-        if isinstance(result, torch.autograd.graph.Node):
-            return result
-        return result
+        if fn.name == "torch.tensor" and args:
+            _check_tensor_data(args[0])
+        if fn.name == "nn.Sequential":
+            _check_layers(args)
+        return fn.impl(*args, **kwargs)
 
     def _call_method(self, m: Method, args: list[Any], kwargs: dict[str, Any]) -> Any:
         obj, name = m.obj, m.name
-        _check_devices(args, kwargs)
+        if not isinstance(obj, list):
+            _check_devices(args, kwargs)
         if isinstance(obj, torch.Tensor):
             if name == "backward":
                 grads = [args[0] if args else kwargs.get("gradient")]
@@ -504,9 +523,17 @@ class Interpreter:
                 )
             if name == "cuda" and not torch.cuda.is_available():
                 raise SandboxError("runtime", "this server has no GPU, so .cuda() cannot work; use .to(device)")
+            if name == "new_tensor" and args:
+                _check_tensor_data(args[0])
         if isinstance(obj, list):
-            if name == "append":
-                self._check_len(obj + [None])
+            if name == "append" and len(obj) >= MAX_LIST_LEN:
+                raise SandboxError("limit", f"a list or tuple longer than {MAX_LIST_LEN:,} items")
+            if name == "index":  # list.index puts repr(value) in its error: that text could be enormous
+                if len(args) > 1:
+                    start = operator.index(args[1])
+                    start = start + len(obj) if start < 0 else start
+                    return start + _index_of(obj[slice(*args[1:3])], args[0])
+                return _index_of(obj, *args)
         if isinstance(obj, torch.nn.Module) and name in ("parameters", "named_parameters"):
             return list(getattr(obj, name)())
         if isinstance(obj, torch.autograd.graph.Node) and name == "name":
@@ -515,13 +542,26 @@ class Interpreter:
         return result
 
     # --- built-ins that need a bound -------------------------------------------------------------
-    def _print(self, *args: Any, sep: str = " ", end: str = "\n") -> None:
-        text = str(sep).join(str(a) for a in args) + str(end)
+    def _print(self, *args: Any, sep: str | None = " ", end: str | None = "\n") -> None:
+        sep = " " if sep is None else sep
+        end = "\n" if end is None else end
+        if not isinstance(sep, str) or not isinstance(end, str):
+            raise SandboxError("runtime", "print(): sep and end must be text")
+        budget = MAX_PRINT_CHARS - self._stdout_chars + 1  # one over: enough to know it must be cut
+        pieces = []
+        for a in args:
+            pieces.append(bounded_text(a, max(0, budget), complete=False))
+            budget -= len(pieces[-1]) + len(sep)
+            if budget < 0:
+                break
+        text = sep.join(pieces) + end
+        if self._stdout_chars >= MAX_PRINT_CHARS:
+            return  # already cut, with its note
         if self._stdout_chars + len(text) > MAX_PRINT_CHARS:
-            text = text[: max(0, MAX_PRINT_CHARS - self._stdout_chars)]
-            if not self.stdout or not self.stdout[-1].endswith("[output truncated]\n"):
-                text += "\n[output truncated]\n"
-        self._stdout_chars += len(text)
+            text = text[: MAX_PRINT_CHARS - self._stdout_chars] + "\n[output truncated]\n"
+            self._stdout_chars = MAX_PRINT_CHARS
+        else:
+            self._stdout_chars += len(text)
         self.stdout.append(text)
 
     def _range(self, *args: int) -> range:
@@ -541,11 +581,21 @@ def _check_kwargs(name: str, allowed: frozenset[str], kwargs: dict[str, Any]) ->
 
 
 def _check_devices(args: list[Any], kwargs: dict[str, Any]) -> None:
-    """Ask for a GPU on a CPU-only server: a clear message instead of torch's."""
+    """Only cpu and cuda: a clear message for a GPU on a CPU-only server; 'meta' and other backends are refused."""
     for v in list(args) + list(kwargs.values()):
-        text = str(v) if isinstance(v, (str, torch.device)) else ""
-        if text.startswith("cuda") and not torch.cuda.is_available():
-            raise SandboxError("runtime", f"device '{text}' asked for, but this server has no GPU; use 'cpu'")
+        if isinstance(v, torch.device):
+            dev = v
+        elif isinstance(v, str) and 0 < len(v) <= 40:
+            try:
+                dev = torch.device(v)
+            except (RuntimeError, TypeError, ValueError):
+                continue  # not a device name (a reduction, an einsum formula ...)
+        else:
+            continue
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise SandboxError("runtime", f"device '{v}' asked for, but this server has no GPU; use 'cpu'")
+        if dev.type not in ("cpu", "cuda"):
+            raise SandboxError("refused", f"device '{v}' is not available in this sandbox; use 'cpu' or 'cuda'")
 
 
 def _check_python_op(a: Any, b: Any, kind: type) -> None:
@@ -561,13 +611,17 @@ def _check_python_op(a: Any, b: Any, kind: type) -> None:
             raise SandboxError("limit", f"{a} << {b} would have more than {MAX_INT_BITS:,} bits")
     if kind is ast.Mult:
         for seq, n in ((a, b), (b, a)):
-            if isinstance(seq, (str, list, tuple)) and isinstance(n, int):
-                limit = MAX_STRING_CHARS * 10 if isinstance(seq, str) else MAX_LIST_LEN
+            if isinstance(seq, (str, list, tuple)) and not isinstance(n, (str, list, tuple)):
+                try:  # a sequence repeats by anything with __index__, an integer tensor included
+                    n = operator.index(n)
+                except (TypeError, RuntimeError, ValueError):
+                    continue  # not a repeat count: the operation itself fails
+                limit = MAX_TEXT_CHARS if isinstance(seq, str) else MAX_LIST_LEN
                 if len(seq) * n > limit:
                     raise SandboxError("limit", f"repeating a {type(seq).__name__} {n:,} times; the limit is {limit:,}")
-    if kind is ast.Add and isinstance(a, (str, list, tuple)) and isinstance(b, type(a)):
-        limit = MAX_STRING_CHARS * 10 if isinstance(a, str) else MAX_LIST_LEN
-        if len(a) + len(b) > limit:
+    if kind is ast.Add and isinstance(a, (str, list, tuple)):
+        limit = MAX_TEXT_CHARS if isinstance(a, str) else MAX_LIST_LEN
+        if len(a) + _length(b) > limit:  # list += iterable extends by anything iterable, tensors included
             raise SandboxError("limit", f"a {type(a).__name__} longer than {limit:,}")
 
 
@@ -609,3 +663,160 @@ def _message(e: BaseException) -> str:
     if len(text) > 1_500:
         text = text[:1_500] + " ..."
     return f"{type(e).__name__}: {text}" if not isinstance(e, RuntimeError) else text
+
+
+# --- bounded text and sequence built-ins -----------------------------------------------------------------
+def _length(x: Any) -> int:
+    """How many items iterating `x` yields (0 when it is not a sized iterable: the operation then fails itself)."""
+    if isinstance(x, torch.Tensor):
+        return x.shape[0] if x.dim() else 0
+    try:
+        return len(x)
+    except TypeError:
+        return 0
+
+
+def _check_items(*iterables: Any) -> None:
+    for it in iterables:
+        n = _length(it)
+        if n > MAX_LIST_LEN:
+            raise SandboxError("limit", f"a sequence of {n:,} items; the limit is {MAX_LIST_LEN:,}")
+
+
+def _sized(builtin: Callable[..., Any]) -> Callable[..., Any]:
+    """A built-in that walks its one iterable argument (list, sorted, min ...), refused on a too-long one."""
+
+    def call(*args: Any, **kwargs: Any) -> Any:
+        if len(args) == 1:
+            _check_items(args[0])
+        return builtin(*args, **kwargs)
+
+    return call
+
+
+def _sum(iterable: Any, start: Any = 0) -> Any:
+    if isinstance(start, (str, list, tuple)):  # sum(lists, []) concatenates without any bound
+        raise SandboxError("refused", "sum() adds numbers and tensors; a list or text start value is not allowed")
+    _check_items(iterable)
+    return sum(iterable, start)
+
+
+def _enumerate(iterable: Any, start: int = 0) -> list[tuple[int, Any]]:
+    _check_items(iterable)
+    return list(enumerate(iterable, start))
+
+
+def _zip(*iterables: Any) -> list[tuple[Any, ...]]:
+    _check_items(*iterables)
+    n = min((_length(it) for it in iterables), default=0) * len(iterables)
+    if n > MAX_LIST_LEN:
+        raise SandboxError("limit", f"zip() would hold {n:,} items; the limit is {MAX_LIST_LEN:,}")
+    return list(zip(*iterables))  # noqa: B905  (Python's zip: stops at the shortest)
+
+
+def _round(number: Any, ndigits: Any = None) -> Any:
+    if isinstance(ndigits, int) and ndigits < 0 and -ndigits * 10 // 3 > MAX_INT_BITS:  # round(5, -n) builds 10**n
+        raise SandboxError("limit", f"round() to {ndigits:,} digits; at most {MAX_INT_BITS * 3 // 10:,}")
+    return round(number) if ndigits is None else round(number, ndigits)
+
+
+def _str(*args: Any) -> str:
+    if len(args) > 1:
+        raise SandboxError("refused", "str() takes one value in this sandbox")
+    return bounded_text(args[0]) if args else ""
+
+
+def _index_of(seq: list[Any], value: Any) -> int:
+    try:
+        return operator.indexOf(seq, value)
+    except ValueError:
+        raise SandboxError("runtime", "list.index(x): x is not in the list") from None
+
+
+def _set_list_item(obj: list[Any], index: Any, value: Any) -> None:
+    """`lst[i] = v`; a slice assignment may grow the list, so its new length is checked first."""
+    if isinstance(index, slice):
+        removed = len(range(*index.indices(len(obj))))
+        if len(obj) - removed + _length(value) > MAX_LIST_LEN:
+            raise SandboxError("limit", f"a list or tuple longer than {MAX_LIST_LEN:,} items")
+    obj[index] = value
+
+
+def _check_layers(layers: list[Any]) -> None:
+    """nn.Sequential(m, m) doubles with each nesting: count layers with repeats, as forward and print would."""
+    stack, n = list(layers), 0
+    while stack:
+        layer = stack.pop()
+        n += 1
+        if n > MAX_MODULES:
+            raise SandboxError("limit", f"a model of more than {MAX_MODULES:,} layers (nested and repeated ones "
+                                        "counted)")
+        if isinstance(layer, nn.Module):
+            stack.extend(layer._modules.values())
+
+
+def _check_tensor_data(data: Any) -> None:
+    """torch.tensor(nested lists): the size follows the first element at each depth; check it before allocating."""
+    n, depth = 1, 0
+    while isinstance(data, (list, tuple)):
+        n *= len(data)
+        depth += 1
+        if not data or depth > 64:
+            break
+        data = data[0]
+    if isinstance(data, torch.Tensor):
+        n *= data.numel()
+    if n > MAX_TENSOR_ELEMENTS:
+        raise SandboxError("limit", f"torch.tensor() of {n:,} elements; the limit is {MAX_TENSOR_ELEMENTS:,}")
+
+
+def bounded_text(value: Any, limit: int = MAX_TEXT_CHARS, as_repr: bool = False, complete: bool = True) -> str:
+    """str(value) (repr with as_repr) built iteratively within `limit` characters.
+
+    Lists can share one inner list many times ([row] * 100000), so their text can be far bigger than their
+    memory: past `limit` this raises a limit error, or with complete=False returns the first `limit` characters.
+    """
+    if type(value) not in (list, tuple):
+        text = repr(value) if as_repr else str(value)
+        if len(text) > limit and complete:
+            raise SandboxError("limit", f"a text longer than {limit:,} characters")
+        return text[:limit]
+    out: list[str] = []
+    size = 0
+    reprs: dict[int, str] = {}
+    stack: list[list[Any]] = []  # [sequence, next index]
+    active: set[int] = set()
+
+    def opening(seq: Any) -> str:
+        if id(seq) in active:  # a list that contains itself, as Python shows it
+            return "[...]" if type(seq) is list else "(...)"
+        stack.append([seq, 0])
+        active.add(id(seq))
+        return "[" if type(seq) is list else "("
+
+    piece = opening(value)
+    while True:
+        out.append(piece)
+        size += len(piece)
+        if size > limit:
+            if complete:
+                raise SandboxError("limit", f"a text longer than {limit:,} characters")
+            return "".join(out)[:limit]
+        if not stack:
+            return "".join(out)
+        frame = stack[-1]
+        seq, i = frame
+        if i == len(seq):
+            stack.pop()
+            active.discard(id(seq))
+            piece = "]" if type(seq) is list else (",)" if len(seq) == 1 else ")")
+            continue
+        frame[1] = i + 1
+        item = seq[i]
+        piece = ", " if i else ""
+        if type(item) in (list, tuple):
+            piece += opening(item)
+        else:
+            if id(item) not in reprs:
+                reprs[id(item)] = repr(item)
+            piece += reprs[id(item)]

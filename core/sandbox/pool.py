@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any
 
 from core.limits import MAX_MEMORY_BYTES, SPARE_WORKERS, WALL_TIMEOUT_S
-from core.sandbox.wire import recv_exact, recv_message, send_message
+from core.sandbox.wire import ACK, recv_exact, recv_message, send_message
 
 MAX_ANSWER_BYTES = 256 * 1024**2  # a worker's JSON answer; more means something went wrong
 RSS_CAP_BYTES = MAX_MEMORY_BYTES + 2 * 1024**3  # the parent kills a worker whose RSS passes this (GPU runs too)
+ACK_TIMEOUT_S = 10  # a forked worker reads its request at once; silence this long means it is gone
 FORKSERVER_START_S = 120  # first start imports torch and warms up; slow on a busy 2-core machine
 _ROOT = Path(__file__).resolve().parents[2]
 
@@ -140,14 +141,28 @@ class WorkerPool:
         self._refill()
 
     def request(self, payload: dict[str, Any], timeout: float = WALL_TIMEOUT_S) -> dict[str, Any]:
-        """Send one JSON request to a fresh worker; kill it on timeout, memory overflow or death."""
+        """Send one JSON request to a fresh worker; kill it on timeout, memory overflow or death.
+
+        A spare worker can die while it waits (killed from outside, the OOM killer) even after looking alive:
+        a worker that dies before acknowledging the request is replaced and the request goes to the next one.
+        """
+        data = json.dumps(payload).encode()
+        for _ in range(3):
+            try:
+                w = self._take()
+            except (OSError, EOFError, RuntimeError) as e:
+                return _error("runtime", f"could not start a sandbox worker ({type(e).__name__})")
+            self._refill()
+            try:
+                if _hand_over(w, data):
+                    return self._answer(w, timeout)
+            finally:
+                w.kill()
+        return _error("runtime", "could not start a sandbox worker (each one died before taking the request)")
+
+    def _answer(self, w: _Worker, timeout: float) -> dict[str, Any]:
+        """Wait for the worker's answer within `timeout` seconds, watching its memory."""
         try:
-            w = self._take()
-        except (OSError, EOFError, RuntimeError) as e:
-            return _error("runtime", f"could not start a sandbox worker ({type(e).__name__})")
-        self._refill()
-        try:
-            send_message(w.sock, json.dumps(payload).encode())
             deadline = time.monotonic() + timeout
             while True:
                 readable, _, _ = select.select([w.sock], [], [], 0.05)
@@ -165,8 +180,6 @@ class WorkerPool:
                                    "try smaller tensors or fewer steps")
         except (OSError, ValueError) as e:
             return _error("limit", f"the worker stopped before answering ({type(e).__name__})")
-        finally:
-            w.kill()
 
     def devices(self) -> list[dict[str, str]]:
         """The devices a program can run on (asked of a worker, so this process never initialises CUDA)."""
@@ -185,6 +198,16 @@ class WorkerPool:
         if self._server is not None:
             self._server.kill()
             self._server = None
+
+
+def _hand_over(w: _Worker, data: bytes) -> bool:
+    """Send the request; True once the worker acknowledges it, False when it was already dead."""
+    try:
+        send_message(w.sock, data)
+        w.sock.settimeout(ACK_TIMEOUT_S)
+        return recv_exact(w.sock, 1) == ACK
+    except (EOFError, OSError):
+        return False
 
 
 def _error(kind: str, message: str) -> dict[str, Any]:

@@ -10,7 +10,7 @@ import torch
 from core import tensorjson
 from core.sandbox.errors import SandboxError
 from core.sandbox.guard import ResourceGuard
-from core.sandbox.interpreter import Interpreter
+from core.sandbox.interpreter import Interpreter, bounded_text
 from core.sandbox.validate import parse
 from core.trace import Tracer
 
@@ -68,11 +68,13 @@ def execute(source: str, device: str = "cpu", with_graph: bool = True) -> dict[s
         interp = Interpreter(on_backward=log)
         torch.manual_seed(DEFAULT_SEED)
         torch.set_default_device(dev)
+        grad_enabled = torch.is_grad_enabled()
         try:
             with ResourceGuard(dev), tracer:
                 interp.run(tree)
         finally:
             torch.set_default_device(None)
+            torch.set_grad_enabled(grad_enabled)  # a bare `torch.set_grad_enabled(False)` must not outlive the run
         result: dict[str, Any] = {"ok": True, "device": str(dev)}
     except SandboxError as e:
         result = {"ok": False, "device": device, "error": e.to_json()}
@@ -93,7 +95,10 @@ def describe(interp: Interpreter, tracer: Tracer, log: BackwardLog, with_graph: 
     variables: dict[str, Any] = {}
     tensors: dict[str, torch.Tensor] = {}
     for name, value in interp.env.items():
-        entry = describe_value(value)
+        try:
+            entry = describe_value(value)
+        except Exception as e:  # noqa: BLE001  one odd value must not hide the others
+            entry = {"type": type(value).__name__, "repr": f"(cannot be shown: {type(e).__name__})"}
         if entry is not None:
             variables[name] = entry
         if isinstance(value, torch.Tensor):
@@ -166,7 +171,8 @@ def describe_value(value: Any) -> dict[str, Any] | None:
     if isinstance(value, (torch.Size, torch.dtype, torch.device, complex)) or _is_return_type(value):
         return {"type": type(value).__name__, "repr": str(value)}
     if isinstance(value, (list, tuple)):
-        return {"type": type(value).__name__, "repr": _short(repr(value))}
+        text = bounded_text(value, 2_000, as_repr=True, complete=False)  # iterative and bounded: lists can share rows
+        return {"type": type(value).__name__, "repr": text if len(text) < 2_000 else text + " ..."}
     if isinstance(value, torch.nn.Module):
         n = sum(p.numel() for p in value.parameters())
         return {"type": "module", "repr": _short(str(value)), "parameters": n}

@@ -26,6 +26,9 @@ class Fn:
     impl: Callable[..., Any]
     kwargs: frozenset[str] = _NONE
 
+    def __repr__(self) -> str:  # print(torch.tensor) shows a name, not the implementation (or its address)
+        return f"<function {self.name}>"
+
 
 @dataclass(frozen=True)
 class Namespace:
@@ -33,6 +36,9 @@ class Namespace:
 
     name: str
     members: dict[str, Any] = field(default_factory=dict)
+
+    def __repr__(self) -> str:
+        return f"<module {self.name}>"
 
 
 class GradMode:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import ast
+import builtins
 import re
 
 from core.limits import MAX_AST_DEPTH, MAX_AST_NODES, MAX_SOURCE_CHARS, MAX_STRING_CHARS
 from core.sandbox.errors import SandboxError
-from core.sandbox.table import IMPORTABLE
+from core.sandbox.table import GLOBALS, IMPORTABLE, SAFE_BUILTINS
+
+# Python built-ins outside the language (open, eval, getattr, type, exit ...): a program that reads one without
+# binding that name itself is refused before it runs, rather than failing at run time.
+_FOREIGN_BUILTINS = frozenset(dir(builtins)) - set(GLOBALS) - set(SAFE_BUILTINS) - {"print", "range"}
 
 # Node types the language has. Everything else is refused with the construct's name.
 ALLOWED_NODES: tuple[type[ast.AST], ...] = (
@@ -94,6 +99,8 @@ def check(tree: ast.Module) -> None:
     """Walk the tree iteratively (no recursion) and refuse anything outside the language."""
     count = 0
     stack: list[tuple[ast.AST, int, int]] = [(tree, 0, 0)]
+    bound: set[str] = set()
+    foreign: list[tuple[int, str]] = []
     while stack:
         node, depth, line = stack.pop()
         line = getattr(node, "lineno", line)
@@ -105,8 +112,18 @@ def check(tree: ast.Module) -> None:
         if not isinstance(node, ALLOWED_NODES):
             raise SandboxError("refused", f"{_construct(node)} is not part of this sandbox's language", line)
         _check_node(node, line)
+        if isinstance(node, ast.Name):
+            if not isinstance(node.ctx, ast.Load):
+                bound.add(node.id)
+            elif node.id in _FOREIGN_BUILTINS:
+                foreign.append((line, node.id))
+        elif isinstance(node, ast.alias):
+            bound.add(node.asname or node.name.split(".")[0])
         for child in ast.iter_child_nodes(node):
             stack.append((child, depth + 1, line))
+    for line, name in sorted(foreign):
+        if name not in bound:
+            raise SandboxError("refused", f"'{name}' is a Python built-in that this sandbox does not offer", line)
 
 
 def _check_node(node: ast.AST, line: int) -> None:

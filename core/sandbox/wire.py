@@ -5,6 +5,8 @@ from __future__ import annotations
 import socket
 import struct
 
+ACK = b"\x06"  # a worker's first byte back: it has read the request
+
 
 def recv_message(sock: socket.socket, limit: int) -> bytes:
     """One message; EOFError when the peer closed, ValueError when it is longer than `limit`."""

@@ -12,7 +12,7 @@ import torch
 
 from core.limits import ADDRESS_SPACE_BYTES, CPU_LIMIT_S, WORKER_THREADS
 from core.sandbox.errors import SandboxError
-from core.sandbox.wire import recv_message, send_message
+from core.sandbox.wire import ACK, recv_message, send_message
 
 MAX_REQUEST_BYTES = 1024**2  # a request is a program (capped far lower) plus a few settings
 
@@ -73,6 +73,7 @@ def main(conn: Any) -> None:
     """Worker entry: read one JSON request, write one JSON answer (bytes, never pickled objects), exit."""
     try:
         request = json.loads(recv_message(conn, MAX_REQUEST_BYTES).decode())
+        conn.sendall(ACK)  # the request is ours: from here on, a death is this request's doing
         try:
             answer = handle(request)
         except SandboxError as e:
