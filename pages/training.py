@@ -15,7 +15,7 @@ from core.training.inspect import StepView, step_view
 from core.training.models import n_parameters
 from core.training.presets import PRESETS, Preset, Setting
 from core.training.trainer import Trainer, create
-from ui.common import device, lang, tr
+from ui.common import device, ensure_shell, lang, tr
 
 SPEEDS = [1, 5, 25, 100, MAX_STEPS_PER_FRAME]  # steps per frame (one fragment run)
 ss = st.session_state
@@ -62,9 +62,10 @@ def _widget(p: Preset, s: Setting, where: Any) -> Any:
     if s.type == "float":
         return where.number_input(label, min_value=float(s.low), max_value=float(s.high), step=s.step, format="%g",
                                   key=key)
-    # A folder on the server: only the one the operator configured (AUTOGRAD_CIFAR10_DIR), never typed in a browser.
-    ss[key] = os.environ.get(CIFAR_ENV, "")
-    return where.text_input(label, key=key, disabled=True, help=tr("tr_folder_help", env=CIFAR_ENV))
+    if s.type == "path":  # a server folder: only the one the operator configured, never typed in a browser
+        ss[key] = os.environ.get(CIFAR_ENV, "")
+        return where.text_input(label, key=key, disabled=True, help=tr("tr_folder_help", env=CIFAR_ENV))
+    return where.text_input(label, key=key)
 
 
 def _settings(p: Preset) -> dict[str, Any]:
@@ -237,6 +238,7 @@ def _weights(trainer: Trainer) -> None:
 
 # --- the page ------------------------------------------------------------------------------------------------------
 
+ensure_shell()
 st.title(tr("tr_title"))
 st.caption(tr("tr_intro"))
 _read_url()
