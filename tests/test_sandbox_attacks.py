@@ -226,8 +226,8 @@ CPU = [
     ("nested-loops", "for i in range(10000):\n    for j in range(10000):\n        pass", {LIMIT}),
     ("loop-total", "for i in range(6000):\n    pass\nfor j in range(6000):\n    pass", {LIMIT}),
     ("op-chain", "x = 0\nfor i in range(10000):\n    x = x + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1", {LIMIT}),
-    ("long-tensor-chain", "x = torch.ones(1)\nfor i in range(10000):\n    x = x * 1 * 1 * 1 * 1 * 1 * 1 * 1 * 1 * 1 * 1 * 1",
-     {LIMIT}),
+    ("long-tensor-chain",
+     "x = torch.ones(1)\nfor i in range(10000):\n    x = x * 1 * 1 * 1 * 1 * 1 * 1 * 1 * 1 * 1 * 1 * 1", {LIMIT}),
     ("int-from-huge-str", "s = '9' * 5000\ny = int(s)", {RUNTIME}),
 ]
 

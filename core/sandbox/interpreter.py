@@ -531,8 +531,9 @@ class Interpreter:
             if name == "index":  # list.index puts repr(value) in its error: that text could be enormous
                 if len(args) > 1:
                     start = operator.index(args[1])
-                    start = start + len(obj) if start < 0 else start
-                    return start + _index_of(obj[slice(*args[1:3])], args[0])
+                    start = max(0, start + len(obj)) if start < 0 else start
+                    stop = args[2] if len(args) > 2 else None
+                    return start + _index_of(obj[start:stop], args[0])
                 return _index_of(obj, *args)
         if isinstance(obj, torch.nn.Module) and name in ("parameters", "named_parameters"):
             return list(getattr(obj, name)())

@@ -63,9 +63,9 @@ _TORCH_FUNCS: dict[str, frozenset[str]] = {
     "randn": _FACTORY,
     "randint": _FACTORY,
     "randperm": _FACTORY,
-    "arange": _FACTORY,
-    "linspace": _FACTORY,
-    "logspace": _FACTORY | {"base"},
+    "arange": _FACTORY | {"step"},  # the documented keywords for sizes; every size still meets the guard's check
+    "linspace": _FACTORY | {"steps"},
+    "logspace": _FACTORY | {"steps", "base"},
     "eye": _FACTORY,
     "empty_like": _LIKE,
     "zeros_like": _LIKE,
