@@ -240,6 +240,7 @@ class Interpreter:
             index = self._index(target.slice)
             if isinstance(obj, torch.Tensor):
                 self._tick()
+                _check_tensor_data(value)  # x[i] = nested lists: torch builds a tensor of them first
                 obj[index] = value
             elif isinstance(obj, list):
                 _set_list_item(obj, index, value)
@@ -415,7 +416,9 @@ class Interpreter:
             )
         if isinstance(e, ast.Tuple):
             return tuple(self._index(elt) for elt in e.elts)
-        return self._eval(e)
+        index = self._eval(e)
+        _check_tensor_data(index)  # x[nested lists] indexes with a tensor torch builds from them
+        return index
 
     def _getitem(self, obj: Any, index: Any) -> Any:
         self._tick()
@@ -768,7 +771,8 @@ def _check_tensor_data(data: Any) -> None:
     if isinstance(data, torch.Tensor):
         n *= data.numel()
     if n > MAX_TENSOR_ELEMENTS:
-        raise SandboxError("limit", f"torch.tensor() of {n:,} elements; the limit is {MAX_TENSOR_ELEMENTS:,}")
+        raise SandboxError("limit", f"a tensor made from these lists would have {n:,} elements; "
+                                    f"the limit is {MAX_TENSOR_ELEMENTS:,}")
 
 
 def bounded_text(value: Any, limit: int = MAX_TEXT_CHARS, as_repr: bool = False, complete: bool = True) -> str:
