@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -230,6 +231,18 @@ def _copy(t: Any) -> Any:
     return t
 
 
+_PYTHON_MODES = torch._C.DispatchKeySet(torch._C.DispatchKey.Python)  # dispatch modes; cheaper to skip than pop
+
+
+def _copies(values: Iterable[Any]) -> list[Any]:
+    """_copy of each value, unseen by any active torch mode (a tracer, a resource guard, a default device):
+    these copies are our bookkeeping, not the user's ops."""
+    if torch._C._len_torch_function_stack() == 0 and torch._C._len_torch_dispatch_stack() == 0:
+        return [_copy(v) for v in values]
+    with torch._C.DisableTorchFunction(), torch._C._ExcludeDispatchKeyGuard(_PYTHON_MODES):
+        return [_copy(v) for v in values]
+
+
 @dataclass
 class Step:
     """One node run by the engine: the gradients it received and the gradients it sent to its inputs."""
@@ -254,7 +267,7 @@ class BackwardRecorder:
         self._nodes = reachable(roots)
         for k, node in enumerate(self._nodes):
             live = read_saved(node) if type(node).__name__ != "AccumulateGrad" else {}
-            self.saved[node] = None if live is None else {name: _copy(v) for name, v in live.items()}
+            self.saved[node] = None if live is None else dict(zip(live, _copies(live.values()), strict=True))
             self._handles.append(node.register_prehook(self._before_hook(k)))
             self._handles.append(node.register_hook(self._after_hook(k)))
 
@@ -263,7 +276,7 @@ class BackwardRecorder:
         def before(grad_outputs: tuple[torch.Tensor | None, ...]) -> None:
             node = self._nodes[k]
             cls = type(node).__name__
-            step = Step(len(self.steps), node, op_name(cls), cls, [_copy(g) for g in grad_outputs])
+            step = Step(len(self.steps), node, op_name(cls), cls, _copies(grad_outputs))
             self.steps.append(step)
             self._running.setdefault(k, []).append(step)
             self.grads[node] = step.incoming[0] if step.incoming else None
@@ -274,7 +287,7 @@ class BackwardRecorder:
         def after(grad_inputs: tuple[torch.Tensor | None, ...], grad_outputs: tuple[torch.Tensor | None, ...]) -> None:
             waiting = self._running.get(k)
             if waiting:
-                waiting.pop().outgoing = [_copy(g) for g in grad_inputs]
+                waiting.pop().outgoing = _copies(grad_inputs)
 
         return after
 

@@ -63,9 +63,15 @@ def release(*containers: MutableMapping[Any, Any] | MutableSequence[Any]) -> Non
     try:
         worker = threading.Thread(target=lambda: [c.clear() for c in containers], name="release-graph")
         worker.start()
+    except RuntimeError:  # no thread allowed (process limits): clear here, fine for all but very deep graphs
+        worker = None
     finally:
         threading.stack_size(old)
-    worker.join()
+    if worker is None:
+        for c in containers:
+            c.clear()
+    else:
+        worker.join()
 
 
 def reachable(roots: torch.Tensor | Sequence[torch.Tensor]) -> list[Node]:
@@ -353,7 +359,7 @@ def build(
     """The graph reachable from the roots, labelled with the user's names, carrying values and grads.
 
     values / grads / saved map autograd nodes to their output, the gradient of that output and their
-    saved values (as recorded by core.backward.BackwardRecorder); without `saved` they are read live.
+    saved values (as recorded by core.backward.BackwardRecorder); nodes missing from `saved` are read live.
     """
     roots = [roots] if isinstance(roots, torch.Tensor) else list(roots)
     g = Graph()
@@ -396,8 +402,8 @@ def build(
             if node.label is None:
                 node.name = f"leaf{unnamed}"
                 unnamed += 1
-        elif saved is not None:
-            node.saved = saved.get(node.fn, {})  # read as given ("_saved_" prefixes dropped in to_json)
+        elif saved is not None and node.fn in saved:
+            node.saved = saved[node.fn]  # as given (snapshots); "_saved_" prefixes are dropped in to_json
         else:
             node.saved = read_saved(node.fn)
     return g

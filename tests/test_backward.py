@@ -282,3 +282,41 @@ def test_rules_cover_the_listed_ops() -> None:
     assert rule_for("AccumulateGrad") == backward.RULES["accumulate_grad"]
     assert rule_for("PowBackward1") == backward.RULES["pow"]
     assert rule_for("CumsumBackward0") is None  # not described: the UI says so
+
+
+def test_copies_are_invisible_to_active_torch_modes() -> None:
+    """A tracer or resource guard (torch modes) must see the user's ops only, never our bookkeeping copies."""
+    from torch.overrides import TorchFunctionMode
+    from torch.utils._python_dispatch import TorchDispatchMode
+
+    class Log(TorchFunctionMode):
+        def __init__(self, seen: list[str]) -> None:
+            super().__init__()
+            self.seen = seen
+
+        def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
+            self.seen.append(f"f:{getattr(func, '__name__', func)}")
+            return func(*args, **(kwargs or {}))
+
+    class Guard(TorchDispatchMode):
+        def __init__(self, seen: list[str]) -> None:
+            super().__init__()
+            self.seen = seen
+
+        def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001, ANN204
+            self.seen.append(f"d:{func}")
+            return func(*args, **(kwargs or {}))
+
+    def seen(record: bool) -> list[str]:
+        out: list[str] = []
+        x = torch.tensor([1.0, 2.0], dtype=D, requires_grad=True)
+        with Log(out), Guard(out):
+            y = (x * x).exp().sum()
+            rec = BackwardRecorder(y) if record else None
+            out.clear()
+            y.backward()
+        if rec is not None:
+            assert len(rec.steps) == 4 and rec.steps[-1].incoming[0] is not None
+        return out
+
+    assert seen(record=True) == seen(record=False)
