@@ -59,3 +59,11 @@ def test_gradient_check_passes_on_mlp():
     at.selectbox(key="gx_preset").set_value("mlp").run()
     at.button(key="gx_check_run").click().run()
     assert at.success, [e.value for e in at.error]
+
+
+def test_no_grad_and_detach_drawn_as_cuts():
+    at = _page()
+    at.selectbox(key="gx_preset").set_value("pitfall_cut").run()
+    html = _html(at)
+    assert "✂ no_grad" in html and "✂ detach" in html
+    assert "constant, no grad" in html

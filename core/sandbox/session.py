@@ -125,6 +125,11 @@ def graph_json(tensors: dict[str, torch.Tensor], tracer: Tracer, log: BackwardLo
         if (t.grad_fn is not None or t.requires_grad) and id(t) not in seen:
             seen.add(id(t))
             roots.append(t)
+    named_ids = {id(t) for t in tensors.values()}
+    for _t, _reason, src in tracer.cuts:  # what a named constant was cut from is part of the picture
+        if id(_t) in named_ids and id(src) not in seen:
+            seen.add(id(src))
+            roots.append(src)
     grads: dict[Any, Any] = {}
     saved: dict[Any, Any] = {}
     for p in log.passes:
@@ -143,8 +148,10 @@ def graph_json(tensors: dict[str, torch.Tensor], tracer: Tracer, log: BackwardLo
         steps.extend(pass_steps)
     for i, s in enumerate(steps):
         s["index"] = i
+    graph_dict = graph.to_json()
+    _add_cuts(graph_dict, graph, tensors, tracer)
     out: dict[str, Any] = {
-        "graph": graph.to_json(),
+        "graph": graph_dict,
         "backward_order": [s["node"] for s in steps if s["node"] is not None],
         "backward_steps": steps,
         "backward_passes": passes,
@@ -155,6 +162,28 @@ def graph_json(tensors: dict[str, torch.Tensor], tracer: Tracer, log: BackwardLo
         names.update(tensors)
         out["grad_graph"] = gr.build(higher, names=names, values=values).to_json()
     return out
+
+
+def _add_cuts(graph_dict: dict[str, Any], graph: Any, tensors: dict[str, torch.Tensor], tracer: Tracer) -> None:
+    """Named tensors computed under no_grad or by detach() from the graph: drawn as constants behind a cut edge."""
+    by_id = {id(t): (t, reason, src) for t, reason, src in tracer.cuts}
+    for name, t in tensors.items():
+        hit = by_id.get(id(t))
+        if hit is None or t.requires_grad:
+            continue
+        _, reason, src = hit
+        src_id = graph.id_of(src.grad_fn if src.grad_fn is not None else src)
+        if src_id is None:
+            continue
+        node: dict[str, Any] = {
+            "id": f"cut_{name}", "kind": "cut", "name": reason, "grad_fn": None, "label": name,
+            "shape": list(t.shape), "dtype": tensorjson.dtype_name(t.dtype), "value": tensorjson.values(t),
+            "grad": None, "saved": {},
+        }  # fmt: skip
+        if node["value"] is None:
+            node["summary"] = tensorjson.summary(t)
+        graph_dict["nodes"].append(node)
+        graph_dict["edges"].append({"src": src_id, "dst": node["id"], "shape": list(t.shape), "cut": reason})
 
 
 def describe_value(value: Any) -> dict[str, Any] | None:
