@@ -9,6 +9,7 @@ MAX_PRINT_CHARS = 50_000  # captured stdout; more is truncated with a note
 
 # --- Execution (sandbox layer 3) ----------------------------------------------
 MAX_TENSOR_ELEMENTS = 10_000_000  # per tensor, views included (expand); ~40 MB of float32
+MAX_TENSOR_DIMS = 32  # torch allows thousands; values are nested lists that deep (JSON, printing, recursion)
 MAX_MEMORY_BYTES = 2 * 1024**3  # resident memory the worker may grow by, checked before each allocation
 MAX_INT_BITS = 4_096  # Python int results (e.g. 2**10**9 is refused before it is computed)
 MAX_RANGE = 10_000  # n in `for i in range(n)`

@@ -206,6 +206,8 @@ MEMORY = [
     ("nonzero-many-dims", "x = torch.ones(10**7).reshape(10, 10, 10, 10, 10, 10, 10)\ny = torch.nonzero(x)", {LIMIT}),
     ("masked_select-broadcast",
      "x = torch.ones(10**6, 1)\nm = torch.ones(1, 10**6) > 0\ny = torch.masked_select(x, m)", {LIMIT}),
+    ("thousand-dims", "x = torch.ones([1] * 1000)", {LIMIT}),
+    ("many-dims-view", "x = torch.ones(1).view([1] * 500)", {LIMIT}),
     ("linear-1e12", "y = nn.Linear(10**6, 10**6)", {LIMIT}),
     ("bilinear", "y = nn.Bilinear(10**4, 10**4, 10)", {LIMIT}),
     ("sequential-doubling", "m = nn.Linear(1, 1)\nfor i in range(40):\n    m = nn.Sequential(m, m)", {LIMIT}),
@@ -383,6 +385,14 @@ def test_reseeding_does_not_outlive_the_run() -> None:
 def test_print_of_the_namespace_shows_no_addresses() -> None:
     r = execute("print(torch)\nprint(torch.tensor)\nprint(F.relu)", "cpu", with_graph=False)
     assert r["stdout"] == "<module torch>\n<function torch.tensor>\n<function F.relu>\n"
+
+
+def test_lone_surrogates_come_back_as_valid_utf8() -> None:
+    src = "s = '\\ud800'\nprint(s)\ny = F.mse_loss(torch.ones(1), torch.ones(1), reduction=s)"
+    result = run_program(src, graph=False)
+    assert result["ok"] is False and result["error"]["kind"] == RUNTIME
+    json.dumps(result, ensure_ascii=False).encode("utf-8")  # what the CLI prints: no UnicodeEncodeError
+    assert result["stdout"] == "\\ud800\n" and result["variables"]["s"]["value"] == "\\ud800"
 
 
 def test_print_is_bounded_and_cut_once() -> None:

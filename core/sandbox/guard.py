@@ -9,7 +9,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten, tree_map
 
-from core.limits import MAX_MEMORY_BYTES, MAX_SPLIT_PIECES, MAX_TENSOR_ELEMENTS
+from core.limits import MAX_MEMORY_BYTES, MAX_SPLIT_PIECES, MAX_TENSOR_DIMS, MAX_TENSOR_ELEMENTS
 from core.sandbox.errors import SandboxError
 
 _META = torch.device("meta")
@@ -76,6 +76,7 @@ class ResourceGuard(TorchDispatchMode):
             return None
         total = 0
         for t in _outputs(out):
+            _check_dims(func, t)
             n = t.numel()
             if n > MAX_TENSOR_ELEMENTS:
                 raise SandboxError(
@@ -109,10 +110,17 @@ class ResourceGuard(TorchDispatchMode):
         out = func(*args, **kwargs)
         if planned is None:  # data-dependent size: checked right after, before anything else uses it
             for t in _outputs(out):
+                _check_dims(func, t)
                 if t.numel() > MAX_TENSOR_ELEMENTS:
                     n = t.numel()
                     raise SandboxError("limit", f"a result has {n:,} elements; the limit is {MAX_TENSOR_ELEMENTS:,}")
         return out
+
+
+def _check_dims(func: Any, t: torch.Tensor) -> None:
+    if t.dim() > MAX_TENSOR_DIMS:
+        raise SandboxError("limit", f"{func.overloadpacket.__name__} would make a tensor of {t.dim()} dimensions; "
+                                    f"the limit is {MAX_TENSOR_DIMS}")
 
 
 def _is_view(func: Any) -> bool:

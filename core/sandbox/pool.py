@@ -178,7 +178,7 @@ class WorkerPool:
         except EOFError:
             return _error("limit", "the program stopped its worker process (a hard limit: memory or CPU time); "
                                    "try smaller tensors or fewer steps")
-        except (OSError, ValueError) as e:
+        except (OSError, ValueError, RecursionError) as e:  # RecursionError: JSON nested too deep to read
             return _error("limit", f"the worker stopped before answering ({type(e).__name__})")
 
     def devices(self) -> list[dict[str, str]]:

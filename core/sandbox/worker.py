@@ -69,6 +69,24 @@ def list_devices() -> list[dict[str, str]]:
     return devices
 
 
+def _encode(answer: dict[str, Any]) -> bytes:
+    """UTF-8 JSON. A program can make a lone surrogate ("\\ud800") that no UTF-8 reader accepts: sent escaped."""
+    try:
+        return json.dumps(answer, allow_nan=False, ensure_ascii=False).encode()
+    except UnicodeEncodeError:
+        return json.dumps(_no_surrogates(answer), allow_nan=False, ensure_ascii=False).encode()
+
+
+def _no_surrogates(obj: Any) -> Any:
+    if isinstance(obj, str):
+        return obj.encode("utf-8", "backslashreplace").decode("utf-8")
+    if isinstance(obj, dict):
+        return {_no_surrogates(k): _no_surrogates(v) for k, v in obj.items()}
+    if isinstance(obj, list):
+        return [_no_surrogates(v) for v in obj]
+    return obj
+
+
 def main(conn: Any) -> None:
     """Worker entry: read one JSON request, write one JSON answer (bytes, never pickled objects), exit."""
     try:
@@ -83,7 +101,7 @@ def main(conn: Any) -> None:
         except BaseException as e:  # the worker must answer, whatever happened
             answer = {"ok": False, "error": {"kind": "runtime", "message": f"{type(e).__name__}: {e}", "line": None}}
         try:
-            data = json.dumps(answer, allow_nan=False).encode()
+            data = _encode(answer)
         except (ValueError, TypeError) as e:
             data = json.dumps({"ok": False, "error": {"kind": "runtime", "message": f"unserialisable result: {e}",
                                                       "line": None}}).encode()
