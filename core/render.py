@@ -359,6 +359,8 @@ def _node_label(nd: dict[str, Any], words: dict[str, str]) -> str:
     name = get("name") or ""
     if nd["kind"] == "leaf":
         head = f"<B>{_html(name)}</B>{_SUB}{shape_s} {get('dtype') or ''}</FONT>"
+    elif nd["kind"] == "cut":  # a constant: its name, and that no gradient reaches it
+        head = f"<B>{_html(get('label') or '')}</B>{_SUB}{words['constant']} · {shape_s}</FONT>"
     else:
         label = get("label")
         title = _html(f"{label} = {name}" if label else name)

@@ -192,3 +192,17 @@ def test_svg_falls_back_to_none(monkeypatch: pytest.MonkeyPatch) -> None:
         assert render.to_svg("digraph { this is not dot") is None
     monkeypatch.setattr(shutil, "which", lambda _: None)
     assert render.to_svg(dot) is None
+
+
+def test_cut_nodes_and_edges_are_drawn_apart():
+    graph = {
+        "nodes": [
+            {"id": "n0", "kind": "leaf", "name": "w", "shape": [2], "dtype": "float32", "value": [1.0, 2.0]},
+            {"id": "cut_s", "kind": "cut", "name": "no_grad", "label": "scaled", "shape": [2], "dtype": "float32",
+             "value": [10.0, 20.0], "grad": None},
+        ],
+        "edges": [{"src": "n0", "dst": "cut_s", "shape": [2], "cut": "no_grad"}],
+    }
+    dot = render.to_dot(graph)
+    assert "scaled" in dot and "constant, no grad" in dot
+    assert "✂ no_grad" in dot and "style=dashed" in dot
