@@ -40,4 +40,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    try:
+        sys.exit(main())
+    except BrokenPipeError:  # `python -m core run ... | head`: the reader left; not an error of ours
+        sys.stderr.close()
+        sys.exit(0)

@@ -234,7 +234,7 @@ def _copy(t: Any) -> Any:
 _PYTHON_MODES = torch._C.DispatchKeySet(torch._C.DispatchKey.Python)  # dispatch modes; cheaper to skip than pop
 
 
-def _copies(values: Iterable[Any]) -> list[Any]:
+def bookkeeping_copies(values: Iterable[Any]) -> list[Any]:
     """_copy of each value, unseen by any active torch mode (a tracer, a resource guard, a default device):
     these copies are our bookkeeping, not the user's ops."""
     if torch._C._len_torch_function_stack() == 0 and torch._C._len_torch_dispatch_stack() == 0:
@@ -267,7 +267,8 @@ class BackwardRecorder:
         self._nodes = reachable(roots)
         for k, node in enumerate(self._nodes):
             live = read_saved(node) if type(node).__name__ != "AccumulateGrad" else {}
-            self.saved[node] = None if live is None else dict(zip(live, _copies(live.values()), strict=True))
+            copies = None if live is None else bookkeeping_copies(live.values())
+            self.saved[node] = None if live is None else dict(zip(live, copies, strict=True))
             self._handles.append(node.register_prehook(self._before_hook(k)))
             self._handles.append(node.register_hook(self._after_hook(k)))
 
@@ -276,7 +277,7 @@ class BackwardRecorder:
         def before(grad_outputs: tuple[torch.Tensor | None, ...]) -> None:
             node = self._nodes[k]
             cls = type(node).__name__
-            step = Step(len(self.steps), node, op_name(cls), cls, _copies(grad_outputs))
+            step = Step(len(self.steps), node, op_name(cls), cls, bookkeeping_copies(grad_outputs))
             self.steps.append(step)
             self._running.setdefault(k, []).append(step)
             self.grads[node] = step.incoming[0] if step.incoming else None
@@ -287,7 +288,7 @@ class BackwardRecorder:
         def after(grad_inputs: tuple[torch.Tensor | None, ...], grad_outputs: tuple[torch.Tensor | None, ...]) -> None:
             waiting = self._running.get(k)
             if waiting:
-                waiting.pop().outgoing = _copies(grad_inputs)
+                waiting.pop().outgoing = bookkeeping_copies(grad_inputs)
 
         return after
 

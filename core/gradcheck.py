@@ -61,7 +61,8 @@ def _run(tree: ast.Module, dev: torch.device, nudge: tuple[int, int, float] | No
     interp = Interpreter(on_backward=on_backward, on_assign=on_assign)
     torch.manual_seed(DEFAULT_SEED)
     torch.set_default_dtype(torch.float64)
-    torch.set_default_device(dev)
+    if dev.type != "cpu":  # CPU is the default already; the device mode costs every op a detour
+        torch.set_default_device(dev)
     try:
         with ResourceGuard(dev):
             interp.run(tree)  # the run that raises _Stop is the normal end

@@ -8,6 +8,7 @@ import torch
 from torch.overrides import TorchFunctionMode
 from torch.utils._pytree import tree_flatten
 
+from core.backward import bookkeeping_copies
 from core.limits import MAX_JSON_ELEMENTS
 from core.tensorjson import summary
 
@@ -51,8 +52,8 @@ class Tracer(TorchFunctionMode):
 
     def record(self, t: torch.Tensor) -> None:
         """Keep the value of `t` for its grad_fn node (small tensors as copies, big ones as a summary)."""
-        with torch.no_grad():
-            if t.numel() <= MAX_JSON_ELEMENTS:
-                self.values[t.grad_fn] = t.detach().to("cpu", copy=True)
-            else:
+        if t.numel() <= MAX_JSON_ELEMENTS:
+            self.values[t.grad_fn] = bookkeeping_copies([t])[0]
+        else:
+            with torch.no_grad():
                 self.values[t.grad_fn] = summary(t)

@@ -28,13 +28,17 @@ def _to_meta(x: Any) -> Any:
     return x
 
 
+_PLAIN = (int, float, bool, str, type(None), torch.dtype, torch.device)
+
+
 def _key_part(x: Any) -> Any:
+    """A hashable stand-in for an op argument: a tensor by its shape, dtype and device."""
     if isinstance(x, torch.Tensor):
-        return ("T", tuple(x.shape), x.dtype, x.device.type)
-    if isinstance(x, (list, tuple)):
-        return tuple(_key_part(v) for v in x)
-    if isinstance(x, (int, float, bool, str, type(None), torch.dtype, torch.device)):
+        return (x.shape, x.dtype, x.device.type)
+    if isinstance(x, _PLAIN):
         return x
+    if isinstance(x, (list, tuple)):
+        return tuple([_key_part(v) for v in x])
     return type(x).__name__
 
 

@@ -67,7 +67,8 @@ def execute(source: str, device: str = "cpu", with_graph: bool = True) -> dict[s
         dev = resolve_device(device)
         interp = Interpreter(on_backward=log)
         torch.manual_seed(DEFAULT_SEED)
-        torch.set_default_device(dev)
+        if dev.type != "cpu":  # CPU is the default already; the device mode costs every op a detour
+            torch.set_default_device(dev)
         grad_enabled = torch.is_grad_enabled()
         try:
             with ResourceGuard(dev), tracer:

@@ -6,11 +6,12 @@ import json
 import os
 import resource
 import signal
+import threading
 from typing import Any
 
 import torch
 
-from core.limits import ADDRESS_SPACE_BYTES, CPU_LIMIT_S, WORKER_THREADS
+from core.limits import ADDRESS_SPACE_BYTES, CPU_LIMIT_S, DEEP_FREE_STACK_BYTES, WORKER_THREADS
 from core.sandbox.errors import SandboxError
 from core.sandbox.wire import ACK, recv_message, send_message
 
@@ -29,13 +30,37 @@ def _limit(kind: int, value: int) -> None:
 def limit_self(use_cuda: bool) -> None:
     """Resource limits set after torch is imported: CPU seconds, no file writes, no new processes, memory."""
     torch.set_num_threads(WORKER_THREADS)
-    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the size limit fails instead of killing us
+    torch.ones(1 << 17).sum()  # start torch's worker threads now: after RLIMIT_NPROC no thread can be created
     _limit(resource.RLIMIT_CPU, CPU_LIMIT_S)
     _limit(resource.RLIMIT_FSIZE, 0)  # no file can grow: nothing is written to disk
     _limit(resource.RLIMIT_CORE, 0)
     _limit(resource.RLIMIT_NPROC, 0)  # no fork/exec (enforced for non-root users)
     if not use_cuda:  # CUDA cannot start under an address-space limit; GPU memory is watched by the guard
         _limit(resource.RLIMIT_AS, ADDRESS_SPACE_BYTES)
+
+
+def _on_deep_stack(fn: Any, request: dict[str, Any]) -> dict[str, Any]:
+    """Run fn(request) in a thread with a large C stack: torch 2.13 frees a walked autograd chain recursively,
+    and a program may build one 100,000 ops deep (see core/graph.py)."""
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["answer"] = fn(request)
+        except BaseException as e:  # noqa: BLE001  re-raised in the calling thread
+            box["error"] = e
+
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the size limit fails instead of killing us
+    old = threading.stack_size(DEEP_FREE_STACK_BYTES)
+    try:
+        thread = threading.Thread(target=run, name="sandbox-run")
+        thread.start()
+    finally:
+        threading.stack_size(old)
+    thread.join()
+    if "error" in box:
+        raise box["error"]
+    return box["answer"]
 
 
 def handle(request: dict[str, Any]) -> dict[str, Any]:
@@ -93,7 +118,7 @@ def main(conn: Any) -> None:
         request = json.loads(recv_message(conn, MAX_REQUEST_BYTES).decode())
         conn.sendall(ACK)  # the request is ours: from here on, a death is this request's doing
         try:
-            answer = handle(request)
+            answer = _on_deep_stack(handle, request)
         except SandboxError as e:
             answer = {"ok": False, "error": e.to_json()}
         except MemoryError:
