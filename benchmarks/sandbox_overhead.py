@@ -43,11 +43,11 @@ def main() -> None:
     for graph in (False, True):
         execute(TINY, "cpu", with_graph=graph)  # warm the in-process path too
 
-        def through_worker() -> None:
+        def through_worker(graph: bool = graph) -> None:
             assert pool.request({"cmd": "run", "source": TINY, "graph": graph})["ok"]
             time.sleep(0.02)  # a user's next click is never instantaneous: lets the spare refill
 
-        inproc = _median_ms(lambda: execute(TINY, "cpu", with_graph=graph), args.repeats)
+        inproc = _median_ms(lambda graph=graph: execute(TINY, "cpu", with_graph=graph), args.repeats)
         worker = _median_ms(through_worker, args.repeats) - 20.0
         label = "with graph + backward steps" if graph else "values only"
         print(f"{label:30s} in-process {inproc:7.2f} ms | worker {worker:7.2f} ms | "
