@@ -18,12 +18,24 @@ def _devices() -> list[dict[str, str]]:
     return sandbox.devices()
 
 
-lang = st.sidebar.radio(
-    "Language / 语言", list(LANGS), format_func=LANGS.get, key="lang", horizontal=True
-)
+def _keep(setting: str) -> None:
+    """Copy a sidebar widget's value into a plain session key (`lang`, `device`) that every page reads.
+
+    Plain keys persist across reruns and pages; a keyed widget's own state in the entrypoint can be dropped
+    by st.navigation reruns, which would flip the language back to English after a click in a page.
+    """
+    st.session_state[setting] = st.session_state[f"w_{setting}"]
+
+
+lang = st.session_state.setdefault("lang", "en")
+st.sidebar.radio("Language / 语言", list(LANGS), index=list(LANGS).index(lang), format_func=LANGS.get,
+                 key="w_lang", on_change=_keep, args=("lang",), horizontal=True)
 devices = _devices()
 labels = {d["name"]: d["label"] for d in devices}
-st.sidebar.selectbox(t("sidebar_device", lang), list(labels), format_func=labels.get, key="device")
+if st.session_state.get("device") not in labels:
+    st.session_state["device"] = "cpu"
+st.sidebar.selectbox(t("sidebar_device", lang), list(labels), index=list(labels).index(st.session_state["device"]),
+                     format_func=labels.get, key="w_device", on_change=_keep, args=("device",))
 if len(devices) == 1:
     st.sidebar.caption(t("sidebar_no_gpu", lang))
 

@@ -37,3 +37,18 @@ def test_refused_program_shows_error(page, server):
     alert = main.locator('[data-testid="stAlert"]').first
     alert.wait_for()
     assert "import os" in alert.inner_text()
+
+
+def test_language_survives_clicks_and_page_changes(page, server):
+    page.goto(server.url)
+    wait_for_run(page)
+    page.locator('[data-testid="stSidebar"]').get_by_text("中文").click()
+    wait_for_run(page)
+    main = page.locator('[data-testid="stMain"]')
+    assert page.locator("h1").first.inner_text() == "张量游乐场"
+    main.get_by_role("button", name="运行").click()  # a click inside the page must not reset the sidebar
+    wait_for_run(page)
+    assert page.locator("h1").first.inner_text() == "张量游乐场"
+    page.locator('[data-testid="stSidebarNav"]').get_by_text("计算图探索").click()
+    wait_for_run(page)
+    assert page.locator("h1").first.inner_text() == "计算图探索"
