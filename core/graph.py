@@ -11,7 +11,13 @@ from typing import Any
 import torch
 
 from core import render, tensorjson
-from core.limits import DEEP_FREE_STACK_BYTES, DEFAULT_NODE_BUDGET, DOT_BRIEF_ELEMENTS, MAX_JSON_ELEMENTS
+from core.limits import (
+    DEEP_FREE_STACK_BYTES,
+    DEFAULT_NODE_BUDGET,
+    DOT_BRIEF_ELEMENTS,
+    MAX_GRAPH_JSON_ELEMENTS,
+    MAX_JSON_ELEMENTS,
+)
 
 Node = torch.autograd.graph.Node  # an autograd node: a tensor's grad_fn, or AccumulateGrad for a leaf
 AccumulateGrad = torch._C._functions.AccumulateGrad  # the node that stores a leaf's .grad
@@ -225,7 +231,7 @@ class Graph:
         ]
 
     def _grad_of(self, node: _Node) -> torch.Tensor | None:
-        if node.leaf is not None and node.leaf.grad is not None:
+        if node.leaf is not None:  # a leaf shows its .grad, also once the program has set it to None
             return node.leaf.grad
         return node.grad
 
@@ -233,10 +239,11 @@ class Graph:
     def to_json(self) -> dict[str, Any]:
         """{"nodes": [...], "edges": [...]} with values, grads and saved values (DESIGN.md)."""
         nodes = []
+        budget = [MAX_GRAPH_JSON_ELEMENTS]  # numbers listed in full over the whole graph; summaries after that
         for i, node in enumerate(self._nodes):
             out = self._head(i)
-            _put_tensor(out, "value", "summary", node.value)
-            _put_tensor(out, "grad", "grad_summary", self._grad_of(node))
+            _put_tensor(out, "value", "summary", node.value, budget)
+            _put_tensor(out, "grad", "grad_summary", self._grad_of(node), budget)
             if node.saved is None:
                 out["saved"] = None
                 out["saved_note"] = SAVED_FREED
@@ -281,8 +288,16 @@ class Graph:
         return render.to_dot(skeleton, budget, step=step, done=done, expand=expand, lang=lang, plan=plan)
 
 
-def _put_tensor(out: dict[str, Any], key: str, summary_key: str, t: torch.Tensor | None) -> None:
-    """out[key] = nested list, or null plus out[summary_key] when the tensor is too big to list."""
+def _put_tensor(out: dict[str, Any], key: str, summary_key: str, t: torch.Tensor | None,
+                budget: list[int] | None = None) -> None:
+    """out[key] = nested list, or null plus out[summary_key] when the tensor is too big to list, or when
+    the graph's shared `budget` of listed numbers is spent (a 3,000-op chain of big tensors stays small)."""
+    if t is not None and budget is not None:
+        if t.numel() > budget[0]:
+            out[key] = None
+            out[summary_key] = tensorjson.summary(t)
+            return
+        budget[0] -= t.numel()
     out[key] = tensorjson.values(t)
     if t is not None and out[key] is None:
         out[summary_key] = tensorjson.summary(t)
@@ -382,8 +397,8 @@ def build(
             nodes[i].grad = t
 
     named = list(_named(names))
-    for label, t in named:
-        i = g._find(t)
+    for label, t in named:  # a name labels its tensor's node only when the node's value is that tensor
+        i = g._find(t) if t.output_nr == 0 else None  # not the 2nd.. output of a multi-output op (split, unbind)
         if i is not None and nodes[i].label is None:
             nodes[i].label = label
     for t in [*roots, *(t for _, t in named)]:  # fall back to the tensors we were given
@@ -392,7 +407,7 @@ def build(
             node = nodes[i]
             if node.value is None:
                 node.value = t
-            if node.grad is None and t.retains_grad:
+            if t.retains_grad:  # what .grad holds, like a leaf: summed over passes, or cleared by the program
                 node.grad = t.grad
 
     unnamed = 0

@@ -29,6 +29,7 @@ SPARE_WORKERS = 1  # pre-forked workers kept ready so a request never waits for 
 
 # --- Results (JSON) ------------------------------------------------------------------
 MAX_JSON_ELEMENTS = 10_000  # tensors larger than this are summarised (min/max/mean/std), per DESIGN.md
+MAX_GRAPH_JSON_ELEMENTS = 500_000  # numbers listed over a whole graph's nodes; later nodes get summaries
 
 # --- Playground timing panel --------------------------------------------------------
 MAX_MATMUL_N = 4_096  # N x N matmul on CPU and GPU; 4096^2 float32 = 64 MB per operand
