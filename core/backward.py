@@ -11,6 +11,7 @@ import torch
 
 from core import tensorjson
 from core.graph import Graph, Node, op_name, reachable, read_saved
+from core.limits import MAX_GRAPH_JSON_ELEMENTS
 
 # --- The rules: how each op turns the gradient of its output into gradients of its inputs --------------
 # `grad` is the gradient arriving at the op's output; every formula gives what each input receives.
@@ -315,9 +316,17 @@ class BackwardRecorder:
         self.remove()
 
 
-def _tensor_list(ts: list[torch.Tensor | None]) -> tuple[list[Any], list[Any], list[Any] | None]:
-    """(values, shapes, summaries): summaries only when some tensor is too big to list."""
-    vals = [tensorjson.values(t) for t in ts]
+def _tensor_list(ts: list[torch.Tensor | None], budget: list[int]) -> tuple[list[Any], list[Any], list[Any] | None]:
+    """(values, shapes, summaries): summaries only when some tensor is too big to list, or when the shared
+    `budget` of listed numbers is spent."""
+    vals = []
+    for t in ts:
+        if t is not None and t.numel() > budget[0]:
+            vals.append(None)
+            continue
+        if t is not None:
+            budget[0] -= t.numel()
+        vals.append(tensorjson.values(t))
     shapes = [None if t is None else list(t.shape) for t in ts]
     big = [t is not None and v is None for t, v in zip(ts, vals, strict=True)]
     summaries = [tensorjson.summary(t) if b else None for t, b in zip(ts, big, strict=True)] if any(big) else None
@@ -327,6 +336,7 @@ def _tensor_list(ts: list[torch.Tensor | None]) -> tuple[list[Any], list[Any], l
 def steps_to_json(steps: list[Step], graph: Graph | None) -> list[dict[str, Any]]:
     """The recorded steps as JSON, each pointing at its graph node id (null when not in the graph)."""
     out = []
+    budget = [MAX_GRAPH_JSON_ELEMENTS]
     for s in steps:
         row: dict[str, Any] = {
             "index": s.index,
@@ -335,7 +345,7 @@ def steps_to_json(steps: list[Step], graph: Graph | None) -> list[dict[str, Any]
             "grad_fn": s.grad_fn,
         }
         for key, ts in (("incoming", s.incoming), ("outgoing", s.outgoing)):
-            vals, shapes, summaries = _tensor_list(ts)
+            vals, shapes, summaries = _tensor_list(ts, budget)
             row[key] = vals
             row[f"{key}_shapes"] = shapes
             if summaries is not None:

@@ -320,3 +320,20 @@ def test_copies_are_invisible_to_active_torch_modes() -> None:
         return out
 
     assert seen(record=True) == seen(record=False)
+
+
+def test_steps_json_has_a_total_budget_of_listed_numbers(monkeypatch) -> None:
+    import core.backward as cb
+
+    monkeypatch.setattr(cb, "MAX_GRAPH_JSON_ELEMENTS", 300)
+    x = torch.ones(100, requires_grad=True)
+    y = x
+    for _ in range(4):
+        y = y * 2.0
+    rec = cb.BackwardRecorder(y)
+    y.backward(torch.ones(100))
+    rec.remove()
+    rows = cb.steps_to_json(rec.steps, None)
+    listed = sum(len(v) for r in rows for k in ("incoming", "outgoing") for v in r[k] if v is not None)
+    assert listed <= 300
+    assert any(r.get("incoming_summary") or r.get("outgoing_summary") for r in rows)
