@@ -52,3 +52,14 @@ def test_language_survives_clicks_and_page_changes(page, server):
     page.locator('[data-testid="stSidebarNav"]').get_by_text("计算图探索").click()
     wait_for_run(page)
     assert page.locator("h1").first.inner_text() == "计算图探索"
+
+
+def test_ctrl_enter_runs(page, server):
+    page.goto(server.url)
+    wait_for_run(page)
+    main = page.locator('[data-testid="stMain"]')
+    editor = main.locator("textarea").first
+    editor.fill("z = torch.arange(6).reshape(2, 3)\nprint(z.sum().item())")
+    editor.press("Control+Enter")
+    wait_for_run(page)
+    assert "15" in main.locator('[data-testid="stCode"]').first.inner_text()
