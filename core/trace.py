@@ -31,7 +31,7 @@ class Tracer(TorchFunctionMode):
         self.ops += 1
         outputs = [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)]
         for t in outputs:
-            if t.grad_fn is not None:
+            if t.grad_fn is not None and t.output_nr == 0:  # a node's value is its first output (split, unbind)
                 self.record(t)
         self._note_cut(func, args, kwargs, outputs)
         return out

@@ -161,7 +161,7 @@ def graph_json(tensors: dict[str, torch.Tensor], tracer: Tracer, log: BackwardLo
     if higher:
         names = {f"{n}.grad": t.grad for n, t in tensors.items() if t.is_leaf and t.grad is not None}
         names.update(tensors)
-        out["grad_graph"] = gr.build(higher, names=names, values=values).to_json()
+        out["grad_graph"] = gr.build(higher, names=names, values=values, grads=grads).to_json()
     return out
 
 
