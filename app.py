@@ -41,6 +41,7 @@ if len(devices) == 1:
 
 PAGES = [  # (file, title key, icon, url path)
     ("pages/playground.py", "nav_playground", ":material/science:", "playground"),
+    ("pages/lessons.py", "nav_lessons", ":material/school:", "lessons"),
     ("pages/graph.py", "nav_graph", ":material/account_tree:", "graph"),
     ("pages/training.py", "nav_training", ":material/monitoring:", "training"),
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.i18n import common, graph, playground, training
+from core.i18n import common, graph, lessons, playground, training
 
 LANGS = {"en": "English", "zh": "中文"}
 
@@ -12,6 +12,7 @@ TABLES: dict[str, dict[str, dict[str, str]]] = {
     "playground": playground.STRINGS,
     "graph": graph.STRINGS,
     "training": training.STRINGS,
+    "lessons": lessons.STRINGS,
 }
 
 STRINGS: dict[str, dict[str, str]] = {}

@@ -11,6 +11,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "nav_playground": {"en": "Tensor Playground", "zh": "张量游乐场"},
     "nav_graph": {"en": "Graph Explorer", "zh": "计算图探索"},
     "nav_training": {"en": "Training Studio", "zh": "训练工作室"},
+    "nav_lessons": {"en": "Lessons", "zh": "课程"},
     "run": {"en": "Run", "zh": "运行"},
     "error_kind_refused": {"en": "Not allowed", "zh": "不允许的写法"},
     "error_kind_syntax": {"en": "Syntax error", "zh": "语法错误"},

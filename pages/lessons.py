@@ -1,0 +1,191 @@
+"""Lessons: guided steps built on seeds 000–004; read, run here, answer, then open the step in a full tool."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import streamlit as st
+
+from core import lessons, sandbox
+from core.lessons import LESSONS, Lesson, Step
+from core.limits import DEFAULT_NODE_BUDGET
+from ui.common import device, ensure_shell, lang, show_error, tr
+from ui.graph_view import show_graph
+from ui.tensor_view import variables_table
+
+ss = st.session_state
+LESSON_KEY = "ls_lesson"  # the current lesson's key; kept apart from the picker's widget state, which Streamlit
+PICK_KEY = "ls_pick"  # drops whenever another page runs (a trip to the Graph Explorer must not lose the lesson)
+STEP_KEY = "ls_step"  # 0-based step index in the current lesson
+RESULTS_KEY = "ls_results"  # "lesson:step" -> the sandbox result of that step's snippet
+
+
+def _read_url() -> None:
+    """First run of a session: ?lesson=autograd&step=2 (1-based) opens that step."""
+    if "ls_url_read" in ss:
+        return
+    ss.ls_url_read = True
+    lesson = lessons.by_key(st.query_params.get("lesson"))
+    if lesson is None:
+        return
+    ss[LESSON_KEY] = lesson.key
+    step = st.query_params.get("step", "1")
+    ss[STEP_KEY] = min(len(lesson.steps), max(1, int(step))) - 1 if step.isdigit() else 0
+
+
+def _current() -> tuple[Lesson, int]:
+    lesson = lessons.by_key(ss.get(LESSON_KEY)) or LESSONS[0]
+    return lesson, min(max(0, ss.get(STEP_KEY, 0)), len(lesson.steps) - 1)
+
+
+def _slot(lesson: Lesson, k: int) -> str:
+    return f"{lesson.key}:{k}"
+
+
+# --- callbacks (they run before the script, so the page below already shows the new state) ------------------------
+
+
+def _pick() -> None:
+    ss[LESSON_KEY] = ss[PICK_KEY]
+    ss[STEP_KEY] = 0
+
+
+def _move(delta: int) -> None:
+    lesson, k = _current()
+    ss[STEP_KEY] = min(len(lesson.steps) - 1, max(0, k + delta))
+
+
+def _next_lesson() -> None:
+    lesson, _ = _current()
+    i = LESSONS.index(lesson)
+    ss[LESSON_KEY] = LESSONS[min(i + 1, len(LESSONS) - 1)].key
+    ss[STEP_KEY] = 0
+
+
+def _run() -> None:
+    lesson, k = _current()
+    step = lesson.steps[k]
+    ss.setdefault(RESULTS_KEY, {})[_slot(lesson, k)] = sandbox.run_program(step.code, device=device(),
+                                                                           graph=step.graph)
+
+
+def _open(step: Step) -> None:
+    """Hand the step to its target page (st.switch_page ends this run; it may not run inside a callback)."""
+    page, values, drop = lessons.handoff(step)
+    for key in drop:
+        ss.pop(key, None)
+    for key, value in values.items():
+        ss[key] = value
+    st.switch_page(page)
+
+
+# --- the parts of a step ------------------------------------------------------------------------------------------
+
+
+def _buttons(lesson: Lesson, k: int, step: Step) -> None:
+    c1, c2 = st.columns([1, 2])
+    c1.button(tr("ls_run"), key="ls_run", type="primary", on_click=_run, icon=":material/play_arrow:",
+              width="stretch")
+    target = step.target
+    if target is None:
+        return
+    help_text = (tr("ls_open_help_training", preset=target.preset) if target.page == "training"
+                 else tr("ls_open_help_code"))
+    if c2.button(tr(f"ls_open_{target.page}"), key="ls_open", help=help_text, icon=":material/open_in_new:"):
+        _open(step)
+
+
+def _result(result: dict[str, Any] | None, step: Step) -> None:
+    st.subheader(tr("ls_result"))
+    if result is None:
+        st.info(tr("ls_result_hint"), icon=":material/play_circle:")
+        return
+    if not result.get("ok"):
+        show_error(result["error"])
+    if result.get("stdout"):
+        st.caption(tr("ls_output"))
+        st.code(result["stdout"], language=None)
+    variables = result.get("variables") or {}
+    if variables:
+        st.caption(tr("ls_variables"))
+        variables_table(variables)
+    graph = result.get("graph")
+    if step.graph and graph and graph.get("nodes"):
+        st.caption(tr("ls_graph"))
+        show_graph(graph, DEFAULT_NODE_BUDGET, None, [], [], lang(), key="lesson")
+        st.caption(tr("ls_graph_caption"))
+
+
+def _quiz(lesson: Lesson, k: int, step: Step, result: dict[str, Any] | None) -> None:
+    quiz = step.quiz
+    if quiz is None:
+        return
+    with st.container(border=True):
+        st.markdown(f"**{tr('ls_quiz')}** · {quiz.question.get(lang())}")
+        choice = st.radio(tr("ls_quiz"), list(range(len(quiz.choices))), index=None,
+                          format_func=lambda i: quiz.choices[i].get(lang()), key=f"ls_quiz_{lesson.key}_{k}",
+                          label_visibility="collapsed")
+        if choice is None:
+            return
+        if choice != quiz.answer:
+            st.warning(tr("ls_quiz_wrong_run" if quiz.check and result is None else "ls_quiz_wrong"),
+                       icon=":material/help:")
+            return
+        st.success(tr("ls_quiz_right", why=quiz.why.get(lang())), icon=":material/check_circle:")
+        check = quiz.check
+        if check is not None and result is not None and result.get("ok") and lessons.agrees(check, result):
+            place = check.name if check.field == "value" else f"{check.name}.{check.field}"
+            value = lessons.observed(result, check)
+            st.caption(tr("ls_quiz_agrees", place=place, value=value if isinstance(value, str) else json.dumps(value)))
+
+
+def _nav(lesson: Lesson, k: int) -> None:
+    last = k == len(lesson.steps) - 1
+    st.divider()
+    c1, c2 = st.columns(2)
+    c1.button(tr("ls_prev"), key="ls_prev", on_click=_move, args=(-1,), disabled=k == 0,
+              icon=":material/chevron_left:", width="stretch")
+    if not last:
+        c2.button(tr("ls_next"), key="ls_next", on_click=_move, args=(1,), icon=":material/chevron_right:",
+                  width="stretch")
+        return
+    if lesson is not LESSONS[-1]:
+        c2.button(tr("ls_next_lesson"), key="ls_next_lesson", on_click=_next_lesson,
+                  icon=":material/skip_next:", width="stretch", type="primary")
+        st.success(tr("ls_done"), icon=":material/celebration:")
+    else:
+        st.success(tr("ls_all_done"), icon=":material/celebration:")
+
+
+# --- the page ------------------------------------------------------------------------------------------------------
+
+ensure_shell()
+st.title(tr("ls_title"))
+st.caption(tr("ls_intro"))
+_read_url()
+lesson, k = _current()
+ss[LESSON_KEY], ss[STEP_KEY], ss[PICK_KEY] = lesson.key, k, lesson.key
+keys = [ls.key for ls in LESSONS]
+st.selectbox(tr("ls_pick"), keys, key=PICK_KEY, on_change=_pick,
+             format_func=lambda key: tr("ls_lesson_label", n=keys.index(key) + 1,
+                                        title=lessons.by_key(key).title.get(lang())))
+step = lesson.steps[k]
+st.caption(lesson.summary.get(lang()))
+st.progress((k + 1) / len(lesson.steps), text=tr("ls_progress", k=k + 1, n=len(lesson.steps)))
+if st.query_params.to_dict() != {"lesson": lesson.key, "step": str(k + 1)}:
+    st.query_params.from_dict({"lesson": lesson.key, "step": str(k + 1)})
+
+result = ss.get(RESULTS_KEY, {}).get(_slot(lesson, k))
+left, right = st.columns([1, 1], gap="large")
+with left:
+    st.subheader(tr("ls_step_head", k=k + 1, title=step.title.get(lang())))
+    st.markdown(step.body.get(lang()))
+    if step.code:
+        st.code(step.code, language="python")
+        _buttons(lesson, k, step)
+    _quiz(lesson, k, step, result)
+    _nav(lesson, k)
+with right:
+    if step.code:
+        _result(result, step)
