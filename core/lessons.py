@@ -114,10 +114,10 @@ TENSORS = Lesson(
                 "还能记住自己是由哪些运算得来的，于是 PyTorch 可以替你求导（第 3 课会讲）。"
                 "点“运行”，比一比这四个张量。",
             ),
-            """s = torch.tensor(3.5)                 # no axis: a scalar
-v = torch.tensor([1., 2., 3.])        # one axis: a vector
-m = torch.tensor([[1, 2], [3, 4]])    # two axes: a matrix
-batch = torch.zeros(2, 3, 4)          # three axes: 2 tables of 3 rows x 4 columns
+            """s = torch.tensor(3.5)               # no axis: scalar
+v = torch.tensor([1., 2., 3.])      # one axis: vector
+m = torch.tensor([[1, 2], [3, 4]])  # two axes: matrix
+batch = torch.zeros(2, 3, 4)        # 3 axes: 2 x 3 x 4
 print(s.ndim, v.ndim, m.ndim, batch.ndim)
 print(batch.shape)
 """,
@@ -150,11 +150,11 @@ print(batch.shape)
                 "每个张量都有**数据类型**（dtype）。小数默认是 `float32`，想要别的类型就传 `dtype=`。"
                 "（本应用里的运行都固定了随机种子，所以每次点运行，`rand` 给出的数都一样。）",
             ),
-            """x = torch.empty(5, 3)                     # reserved memory, values not set
-r = torch.rand(5, 3)                      # uniform random numbers in [0, 1)
+            """x = torch.empty(5, 3)        # memory only, values not set
+r = torch.rand(5, 3)         # uniform in [0, 1)
 z = torch.zeros(5, 3, dtype=torch.long)   # whole numbers
 o = torch.ones(2, 2)
-d = torch.tensor([5.5, 3])                # copied from a Python list
+d = torch.tensor([5.5, 3])   # from a Python list
 print(r)
 print(z.dtype, d.dtype)
 """,
@@ -187,11 +187,13 @@ print(z.dtype, d.dtype)
                 "所以可以直接拆成 `rows, cols` 两个变量。",
             ),
             """x = torch.tensor([5.5, 3])
-x = x.new_ones(5, 3, dtype=torch.double)    # new shape and dtype, same device
-y = torch.randn_like(x, dtype=torch.float)  # x's shape, normal random values
-z = torch.zeros_like(y)                     # y's shape and dtype, all zeros
+# a new shape and dtype, on the same device as x:
+x = x.new_ones(5, 3, dtype=torch.double)
+# x's shape, normal random values, dtype overridden:
+y = torch.randn_like(x, dtype=torch.float)
+z = torch.zeros_like(y)   # y's shape and dtype, all zeros
 print(y.size())
-rows, cols = y.size()                       # torch.Size is a tuple
+rows, cols = y.size()     # torch.Size is a tuple
 print(rows, cols, x.dtype, y.dtype)
 """,
             PLAYGROUND,
@@ -217,11 +219,12 @@ print(rows, cols, x.dtype, y.dtype)
                 "一批彩色图片通常按（批大小, 通道, 高, 宽）的顺序存放，CIFAR-10 的每张图是 3 × 32 × 32。"
                 "`numel()` 数出张量里一共有多少个数；用单个整数做索引会去掉一条轴。",
             ),
-            """images = torch.rand(4, 3, 32, 32)   # 4 colour pictures, 32 x 32 pixels
-print(images.shape, images.dtype, images.device, images.requires_grad)
+            """images = torch.rand(4, 3, 32, 32)  # 4 colour pictures
+print(images.shape, images.dtype)
+print(images.device, images.requires_grad)
 n = images.numel()
-first = images[0]                   # one picture: 3 x 32 x 32
-red = images[:, 0]                  # the red channel of every picture
+first = images[0]    # one picture: 3 x 32 x 32
+red = images[:, 0]   # the red channel of every picture
 print(n, first.shape, red.shape)
 """,
             PLAYGROUND,
@@ -269,9 +272,10 @@ y = torch.rand(5, 3)
 s1 = x + y                    # 1. the operator
 s2 = torch.add(x, y)          # 2. the function
 result = torch.empty(5, 3)
-torch.add(x, y, out=result)   # 3. into a tensor you already have
-y.add_(x)                     # 4. in place: y itself changes
-print(torch.equal(s1, s2), torch.equal(s1, result), torch.equal(s1, y))
+torch.add(x, y, out=result)   # 3. into an existing tensor
+y.add_(x)                     # 4. in place: y changes
+print(torch.equal(s1, s2), torch.equal(s1, result))
+print(torch.equal(s1, y))
 """,
             PLAYGROUND,
             Quiz(
@@ -294,12 +298,12 @@ print(torch.equal(s1, s2), torch.equal(s1, result), torch.equal(s1, y))
                 "`@` 是矩阵乘法：(2 × 3) 乘 (3 × 2) 得到 2 × 2。中间那两个尺寸必须相等，"
                 "这是你以后最常碰到的形状报错。",
             ),
-            """x = torch.arange(6.)          # 0, 1, 2, 3, 4, 5
-m = x.reshape(2, 3)           # the same six numbers in two rows
-col_sums = m.sum(dim=0)       # add down each column
-row_means = m.mean(dim=1)     # average along each row
+            """x = torch.arange(6.)       # 0, 1, 2, 3, 4, 5
+m = x.reshape(2, 3)        # the same numbers, two rows
+col_sums = m.sum(dim=0)    # add down each column
+row_means = m.mean(dim=1)  # average along each row
 w = torch.ones(3, 2)
-p = m @ w                     # (2 x 3) @ (3 x 2) -> 2 x 2
+p = m @ w                  # (2 x 3) @ (3 x 2) -> 2 x 2
 print(m, col_sums, row_means, p, sep="\\n")
 """,
             PLAYGROUND,
@@ -325,7 +329,7 @@ print(m, col_sums, row_means, p, sep="\\n")
 row = x[1]
 col = x[:, 2]
 corner = x[:2, :2]
-both = torch.cat((x, x), dim=0)   # stack the rows of two copies
+both = torch.cat((x, x), dim=0)   # rows of both copies
 print(row, col, corner, sep="\\n")
 print(both.shape)
 """,
@@ -354,12 +358,13 @@ print(both.shape)
                 "在程序开头选好一次设备，之后处处写 `x.to(device)`，这样同一份代码在笔记本和 GPU 服务器上都能跑。"
                 "在本应用中，侧边栏的“设备”菜单决定你的程序在哪里运行。",
             ),
-            """device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+            """has_gpu = torch.cuda.is_available()
+device = torch.device("cuda" if has_gpu else "cpu")
 x = torch.ones(2, 2)
-x = x.to(device)        # moves x when there is a GPU; otherwise x stays where it is
+x = x.to(device)   # moves x only when there is a GPU
 print(x.device)
-if torch.cuda.is_available():
-    y = x.cuda()        # the older spelling: an error on a machine without a GPU
+if has_gpu:
+    y = x.cuda()   # older spelling; fails without a GPU
     print(y.device)
 """,
             PLAYGROUND,
@@ -467,7 +472,8 @@ print(b.grad)
             SEED_004 + """E.backward(gradient=torch.tensor([1., 1.]))
 by_hand_a = 9 * a.detach()**2
 by_hand_b = -2 * b.detach()
-print(torch.equal(a.grad, by_hand_a), torch.equal(b.grad, by_hand_b))
+print(torch.equal(a.grad, by_hand_a))
+print(torch.equal(b.grad, by_hand_b))
 """,
             GRAPH,
             Quiz(
@@ -490,7 +496,7 @@ print(torch.equal(a.grad, by_hand_a), torch.equal(b.grad, by_hand_b))
                 "所以 `a` 和 `b` 的第二项收不到任何梯度。到“计算图探索”里试试 `[0.5, 2.]`，"
                 "先自己算出答案，再运行验证。",
             ),
-            SEED_004 + """E.backward(gradient=torch.tensor([1., 0.]))   # only E[0] counts now
+            SEED_004 + """E.backward(gradient=torch.tensor([1., 0.]))  # E[0] only
 print(a.grad)
 print(b.grad)
 """,
@@ -519,7 +525,8 @@ print(b.grad)
                 "要在同一张图上再走一遍，就得让它先留着。",
             ),
             SEED_004 + """v = torch.tensor([1., 1.])
-E.backward(gradient=v, retain_graph=True)   # keep the saved values for a second pass
+# keep the saved values for a second pass:
+E.backward(gradient=v, retain_graph=True)
 E.backward(gradient=v)
 print(a.grad)
 """,
@@ -540,10 +547,11 @@ print(a.grad)
 
 LINE_DATA = """torch.manual_seed(42)
 x = torch.rand(100, 1)
-y = 1 + 2 * x + 0.1 * torch.randn(100, 1)   # the data: a line plus a little noise
-a = torch.randn(1, requires_grad=True)       # random first guesses
+# the data: a line plus a little noise
+y = 1 + 2 * x + 0.1 * torch.randn(100, 1)
+a = torch.randn(1, requires_grad=True)  # random guesses
 b = torch.randn(1, requires_grad=True)
-lr = 0.1                                     # learning rate
+lr = 0.1                                # learning rate
 """
 
 TRAINING_LOOP = Lesson(
@@ -571,7 +579,7 @@ TRAINING_LOOP = Lesson(
 y = x
 steps = 0
 for i in range(6):
-    if y.item() > 10:     # try x = 3.0: the loop stops sooner and the graph is shorter
+    if y.item() > 10:   # try x = 3.0: fewer steps
         break
     y = y * x + 1
     steps += 1
@@ -611,10 +619,10 @@ print(steps, x.grad)
                 "更新写在 `torch.no_grad()` 里面：它只是记账，不属于模型本身，不该被自动求导记录下来。"
                 "固定随机种子，能让每次运行得到相同的数字。",
             ),
-            LINE_DATA + """yhat = a + b * x                  # 1. forward: predictions
-loss = ((y - yhat) ** 2).mean()   # 2. loss: mean squared error
-loss.backward()                   # 3. backward: d loss / d a, d loss / d b
-with torch.no_grad():             # 4. update, not recorded in the graph
+            LINE_DATA + """yhat = a + b * x                 # 1. forward
+loss = ((y - yhat) ** 2).mean()  # 2. loss (MSE)
+loss.backward()                  # 3. backward
+with torch.no_grad():            # 4. update, unrecorded
     a -= lr * a.grad
     b -= lr * b.grad
 print(loss.item(), a.grad, b.grad)
@@ -652,7 +660,7 @@ print(loss.item(), a.grad, b.grad)
     with torch.no_grad():
         a -= lr * a.grad
         b -= lr * b.grad
-    a.grad.zero_()                # gradients add up: clear them for the next step
+    a.grad.zero_()   # gradients add up: clear them
     b.grad.zero_()
 print(a.item(), b.item(), loss.item())
 """,
@@ -692,7 +700,8 @@ x = 5 * torch.rand(100, 1)
 y = 5 * x + 1.75 + 0.25 * torch.randn(100, 1)
 model = nn.Linear(1, 1)
 loss_fn = nn.MSELoss()
-optimizer = optim.SGD(model.parameters(), lr=0.011, momentum=0.89)
+optimizer = optim.SGD(model.parameters(), lr=0.011,
+                      momentum=0.89)
 for epoch in range(300):
     optimizer.zero_grad()
     loss = loss_fn(model(x), y)
@@ -747,14 +756,14 @@ CLASSIFIER = Lesson(
                 "所以代码里用随机像素充当图片，亲手做一遍 DataLoader 替我们做的事。",
             ),
             """torch.manual_seed(0)
-images = torch.rand(100, 1, 8, 8)       # 100 stand-in grey 8 x 8 pictures
-labels = torch.randint(0, 10, (100,))   # a digit 0-9 for each
+images = torch.rand(100, 1, 8, 8)      # stand-in pictures
+labels = torch.randint(0, 10, (100,))  # a digit for each
 batch_size = 32
-order = torch.randperm(100)             # shuffle=True
+order = torch.randperm(100)            # shuffle=True
 n_batches = 0
 for start in range(0, 100, batch_size):
     idx = order[start:start + batch_size]
-    X, y = images[idx], labels[idx]     # one mini-batch
+    X, y = images[idx], labels[idx]    # one mini-batch
     n_batches += 1
 print(n_batches, X.shape, y.shape)
 """,
@@ -787,10 +796,10 @@ print(n_batches, X.shape, y.shape)
             """torch.manual_seed(0)
 images = torch.rand(4, 1, 8, 8)
 model = nn.Sequential(
-    nn.Flatten(),          # 1 x 8 x 8 -> 64 numbers per picture
+    nn.Flatten(),        # 1 x 8 x 8 -> 64 numbers
     nn.Linear(64, 32),
     nn.ReLU(),
-    nn.Linear(32, 10),     # one score (logit) per digit
+    nn.Linear(32, 10),   # one score (logit) per digit
 )
 logits = model(images)
 print(model)
@@ -823,13 +832,14 @@ print(logits.shape)
             """torch.manual_seed(0)
 images = torch.rand(32, 1, 8, 8)
 labels = torch.randint(0, 10, (32,))
-model = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+model = nn.Sequential(nn.Flatten(), nn.Linear(64, 32),
+                      nn.ReLU(), nn.Linear(32, 10))
 loss_fn = nn.CrossEntropyLoss()
 optimizer = optim.SGD(model.parameters(), lr=0.1)
-model.train()                    # training mode
+model.train()                   # training mode
 logits = model(images)
-loss = loss_fn(logits, labels)   # softmax, then -log p(right class)
-optimizer.zero_grad()            # clear old gradients: they add up
+loss = loss_fn(logits, labels)  # softmax, -log p(right)
+optimizer.zero_grad()           # old grads would add up
 loss.backward()
 optimizer.step()
 print(loss.item())
@@ -865,12 +875,16 @@ print(loss.item())
             """torch.manual_seed(0)
 images = torch.rand(100, 1, 8, 8)
 labels = torch.randint(0, 10, (100,))
-model = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Dropout(0.2), nn.Linear(32, 10))
-model.eval()                      # test mode: Dropout is switched off
-with torch.no_grad():             # no graph: nothing to backpropagate
+model = nn.Sequential(
+    nn.Flatten(), nn.Linear(64, 32), nn.ReLU(),
+    nn.Dropout(0.2), nn.Linear(32, 10),
+)
+model.eval()            # test mode: Dropout is off
+with torch.no_grad():   # no graph is recorded
     scores = model(images)
     predicted = scores.argmax(dim=1)
-    accuracy = (predicted == labels).float().mean().item()
+    right = (predicted == labels).float()
+    accuracy = right.mean().item()
 print(model.training, scores.requires_grad, accuracy)
 """,
             PLAYGROUND,
@@ -903,7 +917,8 @@ print(model.training, scores.requires_grad, accuracy)
                 "列出同样的名字。接着到“训练工作室”打开 `digits` 预设：它在真实的手写数字上训练这套配方，"
                 "你可以把权重下载成 `.safetensors` 或 `.pt`，再上传回去。",
             ),
-            """model = nn.Sequential(nn.Flatten(), nn.Linear(64, 32), nn.ReLU(), nn.Linear(32, 10))
+            """model = nn.Sequential(nn.Flatten(), nn.Linear(64, 32),
+                      nn.ReLU(), nn.Linear(32, 10))
 for name, p in model.named_parameters():
     print(name, tuple(p.shape))
 n_params = 0

@@ -19,6 +19,8 @@ LESSON_KEY = "ls_lesson"  # the current lesson's key; kept apart from the picker
 PICK_KEY = "ls_pick"  # drops whenever another page runs (a trip to the Graph Explorer must not lose the lesson)
 STEP_KEY = "ls_step"  # 0-based step index in the current lesson
 RESULTS_KEY = "ls_results"  # "lesson:step" -> the sandbox result of that step's snippet
+# A wide graph (an MLP's) is scaled down to the page's width instead of scrolling sideways.
+GRAPH_CSS = '<style>.ae-graph[data-graph="lesson"] svg {max-width: 100%; height: auto;}</style>'
 
 
 def _read_url() -> None:
@@ -96,7 +98,7 @@ def _buttons(lesson: Lesson, k: int, step: Step) -> None:
         _open(step)
 
 
-def _result(result: dict[str, Any] | None, step: Step) -> None:
+def _result(result: dict[str, Any] | None) -> None:
     st.subheader(tr("ls_result"))
     if result is None:
         st.info(tr("ls_result_hint"), icon=":material/play_circle:")
@@ -110,11 +112,17 @@ def _result(result: dict[str, Any] | None, step: Step) -> None:
     if variables:
         st.caption(tr("ls_variables"))
         variables_table(variables)
-    graph = result.get("graph")
-    if step.graph and graph and graph.get("nodes"):
-        st.caption(tr("ls_graph"))
-        show_graph(graph, DEFAULT_NODE_BUDGET, None, [], [], lang(), key="lesson")
-        st.caption(tr("ls_graph_caption"))
+
+
+def _graph(result: dict[str, Any] | None, step: Step) -> None:
+    """The run's autograd graph, across the page: an MLP's graph is too wide for the result column."""
+    graph = (result or {}).get("graph")
+    if not step.graph or not graph or not graph.get("nodes"):
+        return
+    st.subheader(tr("ls_graph"))
+    st.caption(tr("ls_graph_caption"))
+    st.html(GRAPH_CSS)
+    show_graph(graph, DEFAULT_NODE_BUDGET, None, [], [], lang(), key="lesson")
 
 
 def _quiz(lesson: Lesson, k: int, step: Step, result: dict[str, Any] | None) -> None:
@@ -177,15 +185,18 @@ if st.query_params.to_dict() != {"lesson": lesson.key, "step": str(k + 1)}:
     st.query_params.from_dict({"lesson": lesson.key, "step": str(k + 1)})
 
 result = ss.get(RESULTS_KEY, {}).get(_slot(lesson, k))
-left, right = st.columns([1, 1], gap="large")
+left, right = st.columns([3, 2], gap="large")
 with left:
     st.subheader(tr("ls_step_head", k=k + 1, title=step.title.get(lang())))
     st.markdown(step.body.get(lang()))
     if step.code:
-        st.code(step.code, language="python")
+        st.code(step.code, language="python", wrap_lines=True)
         _buttons(lesson, k, step)
-    _quiz(lesson, k, step, result)
-    _nav(lesson, k)
 with right:
     if step.code:
-        _result(result, step)
+        _result(result)
+_graph(result, step)
+left, _ = st.columns([3, 2], gap="large")
+with left:
+    _quiz(lesson, k, step, result)
+    _nav(lesson, k)

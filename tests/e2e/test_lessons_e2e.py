@@ -38,7 +38,11 @@ def test_autograd_lesson_runs_and_opens_in_graph_explorer(page, server, shots):
     main.get_by_text("[36., 144.]").first.click()  # the quiz's right answer
     wait_for_run(page)
     main.get_by_text("Right!").wait_for()
+    page.set_viewport_size({"width": 1400, "height": 1800})  # the page scrolls inside stMain: show all of it
+    page.evaluate("document.querySelector('[data-testid=\"stMain\"]').scrollTo(0, 0)")
+    page.wait_for_timeout(300)
     page.screenshot(path=str(shots / "lessons.png"), full_page=True)
+    page.set_viewport_size({"width": 1400, "height": 1000})
 
     main.get_by_role("button", name="Open in Graph Explorer").click()
     wait_for_run(page)
