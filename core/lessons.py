@@ -103,7 +103,7 @@ TENSORS = Lesson(
                 "- three or more: tables stacked up, like a batch of pictures\n\n"
                 "If you have used NumPy arrays, this will feel familiar. Tensors add two powers: they can live on "
                 "a GPU, and they can remember how they were computed, so PyTorch can find derivatives for you "
-                "(lesson 3). Run the snippet and compare the four tensors.",
+                "(lesson 3). Press **Run here** and compare the four tensors.",
                 "**张量**是一块排列整齐的数，里面每个数的类型都一样。它有几条轴，就叫几维（`ndim`）；"
                 "每条轴上各有多少个数，合起来就是它的形状（`shape`）。\n\n"
                 "- 没有轴：孤零零一个数，叫*标量*\n"
@@ -112,7 +112,7 @@ TENSORS = Lesson(
                 "- 三条轴及以上：把多张表摞起来，比如一批图片\n\n"
                 "如果你用过 NumPy 数组，这些都不陌生。张量另有两项本领：能搬到 GPU 上计算，"
                 "还能记住自己是由哪些运算得来的，于是 PyTorch 可以替你求导（第 3 课会讲）。"
-                "点“运行”，比一比这四个张量。",
+                "点“在此运行”，比一比这四个张量。",
             ),
             """s = torch.tensor(3.5)               # no axis: scalar
 v = torch.tensor([1., 2., 3.])      # one axis: vector
@@ -141,14 +141,14 @@ print(batch.shape)
                 "constants.\n"
                 "- `torch.tensor` copies data you already have, such as a Python list.\n\n"
                 "Every tensor has a **dtype**. Decimal data becomes `float32`; pass `dtype=` to choose another "
-                "one. (Runs in this app are seeded, so `rand` gives the same numbers each time you press Run.)",
+                "one. (Runs in this app are seeded, so `rand` gives the same numbers on every run.)",
                 "多数时候我们不是一个个敲数字，而是按“配方”生成张量：\n\n"
                 "- `torch.empty` 只划出一块内存，不做初始化，里面是原来残留的值。"
                 "适合马上就要把每个位置都重新写一遍的场合。\n"
                 "- `torch.rand` 用 0 到 1 之间的随机数填满；`torch.zeros`、`torch.ones` 用常数填满。\n"
                 "- `torch.tensor` 把现成的数据（比如 Python 列表）复制成张量。\n\n"
                 "每个张量都有**数据类型**（dtype）。小数默认是 `float32`，想要别的类型就传 `dtype=`。"
-                "（本应用里的运行都固定了随机种子，所以每次点运行，`rand` 给出的数都一样。）",
+                "（本应用里的运行都固定了随机种子，所以每次运行时 `rand` 给出的数都一样。）",
             ),
             """x = torch.empty(5, 3)        # memory only, values not set
 r = torch.rand(5, 3)         # uniform in [0, 1)
@@ -210,12 +210,12 @@ print(rows, cols, x.dtype, y.dtype)
             Text("Inspecting a tensor", "查看一个张量"),
             Text(
                 "When something goes wrong, look at four facts first: **shape**, **dtype**, **device** and "
-                "**requires_grad**. The table under *Run here* shows them for every variable.\n\n"
+                "**requires_grad**. After **Run here**, the *Variables* table lists them for every variable.\n\n"
                 "A batch of colour pictures is usually stored as *(batch, channels, height, width)*: CIFAR-10 "
                 "images are 3 × 32 × 32. `numel()` counts every number in the tensor, and indexing with one "
                 "number removes an axis.",
                 "出问题时，先看四项：**形状**、**数据类型**、**设备**和 **requires_grad**。"
-                "点“在此运行”后，下方表格会列出每个变量的这四项。\n\n"
+                "点“在此运行”后，结果里的“变量”表会列出每个变量的这四项。\n\n"
                 "一批彩色图片通常按（批大小, 通道, 高, 宽）的顺序存放，CIFAR-10 的每张图是 3 × 32 × 32。"
                 "`numel()` 数出张量里一共有多少个数；用单个整数做索引会去掉一条轴。",
             ),
@@ -402,12 +402,12 @@ AUTOGRAD = Lesson(
                 "tensors are the **leaves** of the graph; in training they are the parameters.\n\n"
                 "From then on every operation on `a` or `b` records a node. `E.grad_fn` is the last one "
                 "(`SubBackward0`, from the minus sign), and it links back through the powers and the "
-                "multiplication to `a` and `b`. The graph on the right is exactly that chain.",
+                "multiplication to `a` and `b`. Press **Run here**: the graph drawn below is exactly that chain.",
                 "`requires_grad=True` 的意思是：*之后我可能要对这个张量求导。* 这样的张量是计算图的**叶子**，"
                 "训练时它们就是模型参数。\n\n"
                 "从这以后，对 `a` 或 `b` 做的每一次运算都会留下一个节点。`E.grad_fn` 是最后一个节点"
                 "（减号产生的 `SubBackward0`），顺着它能经过乘方和乘法一路连回 `a` 和 `b`。"
-                "右边画出的图就是这条链。",
+                "点“在此运行”，下方画出的图就是这条链。",
             ),
             SEED_004 + "print(E)\nprint(E.grad_fn)\n",
             GRAPH,
@@ -715,7 +715,7 @@ print(prediction.item())
             Target("training", "linear_nn"),
             Quiz(
                 Text("What does the trained model predict at x = 4.0?", "训练好的模型在 x = 4.0 处预测出多少？"),
-                (same("about 4"), same("about 21.75"), same("about 5")),
+                (Text("about 4", "约 4"), Text("about 21.75", "约 21.75"), Text("about 5", "约 5")),
                 1,
                 Text("5 · 4 + 1.75 = 21.75; the fitted line lands within 0.1 of it.",
                      "5 · 4 + 1.75 = 21.75，拟合出的直线在这里与它相差不到 0.1。"),
