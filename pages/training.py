@@ -134,7 +134,17 @@ def _labels(title: str, **extra: str) -> dict[str, str]:
     return {"title": tr(title), "x": tr("tr_chart_x"), "train": tr("tr_train"), "test": tr("tr_test"), **extra}
 
 
+def _pick_step() -> None:
+    """A click on the loss curve (while paused) opens that step in the step inspector below."""
+    points = ss.get("tr_loss_chart", {}).get("selection", {}).get("points", [])
+    if points and not ss.get("tr_playing") and points[0].get("x") is not None:
+        ss.tr_inspect_k = max(0, int(round(float(points[0]["x"]))))
+        ss.tr_pick_rerun = True
+
+
 def _live(trainer: Trainer) -> None:
+    if ss.pop("tr_pick_rerun", False):
+        st.rerun()  # the inspector lives outside this fragment
     if ss.get("tr_playing"):
         trainer.advance(ss.get("tr_speed", 25), MAX_CHUNK_SECONDS)
         if trainer.finished:
@@ -152,7 +162,8 @@ def _live(trainer: Trainer) -> None:
     elif trainer.finished:
         st.info(tr("tr_finished", steps=trainer.step_limit))
     left, right = st.columns(2)
-    left.plotly_chart(charts.loss_figure(trainer, _labels("tr_chart_loss")))
+    left.plotly_chart(charts.loss_figure(trainer, _labels("tr_chart_loss")), key="tr_loss_chart", on_select=_pick_step,
+                      selection_mode="points")
     data = trainer.data
     if data.task == "regression":
         right.plotly_chart(charts.fit_figure(trainer, _labels("tr_chart_fit", model=tr("tr_model"))))

@@ -189,7 +189,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "tr_prediction": {"en": "model({x}) = {y}", "zh": "模型({x}) = {y}"},
     "tr_prediction_2d": {"en": "P(class 1) at ({x1}, {x2}) = {p}", "zh": "({x1}, {x2}) 处 P(类别 1) = {p}"},
     "tr_inspect": {"en": "Inspect a step", "zh": "查看某一步"},
-    "tr_inspect_step": {"en": "Step to replay", "zh": "要重放的步"},
+    "tr_inspect_step": {"en": "Step to replay (or click a point of the loss curve)", "zh": "要重放的步（也可以点击损失曲线上的点）"},
     "tr_inspect_pause": {"en": "Pause training to inspect a step.", "zh": "暂停训练后即可查看某一步。"},
     "tr_inspect_none": {"en": "Train at least one step to inspect it.", "zh": "至少训练一步后才能查看。"},
     "tr_inspect_loss": {

@@ -25,12 +25,14 @@ def loss_figure(trainer: Trainer, labels: Mapping[str, str]) -> go.Figure:
     h = trainer.history
     idx = strided(len(h.loss))
     fig = go.Figure()
-    fig.add_scatter(x=[i for i in idx], y=[h.loss[i] for i in idx], mode="lines", name=labels["train"])
+    fig.add_scatter(x=[i for i in idx], y=[h.loss[i] for i in idx], mode="lines+markers", name=labels["train"],
+                    marker={"size": 3})  # markers make points clickable (click opens the step)
     evals = [e for e in h.evals if e.test_loss is not None]
     if evals:
         fig.add_scatter(x=[e.step for e in evals], y=[e.test_loss for e in evals], mode="lines+markers",
                         name=labels["test"], marker={"size": 4})
     fig.update_layout(title=labels["title"], xaxis_title=labels["x"], yaxis_type="log", **LAYOUT)
+    fig.update_layout(hovermode="x", clickmode="event+select")  # a click anywhere picks that step's points
     return fig
 
 

@@ -47,3 +47,24 @@ def test_curve_grows_while_playing_and_stops_on_pause(page, server, shots):
     assert _points(page) == paused  # nothing advances while paused
     page.locator('[data-testid="stGraphVizChart"] svg, .ae-graph svg').first.wait_for(timeout=60_000)
     page.screenshot(path=str(shots / "training_paused.png"), full_page=True)
+
+
+def test_click_on_loss_curve_opens_that_step(page, server):
+    page.goto(f"{server.url}/training?preset=linear")
+    wait_for_run(page)
+    main = page.locator('[data-testid="stMain"]')
+    for _ in range(20):
+        main.get_by_role("button", name="Step").click()
+        wait_for_run(page, quiet_ms=300)
+    drag = page.locator(".js-plotly-plot").first.locator(".nsewdrag").first
+    box = drag.bounding_box()
+    where = {"x": box["width"] * 0.5, "y": box["height"] * 0.3}
+    drag.hover(position=where)
+    page.wait_for_timeout(300)
+    drag.click(position=where)
+    wait_for_run(page)
+    page.wait_for_timeout(500)
+    wait_for_run(page)
+    step = int(page.locator("input[type=number]").evaluate_all("els => els.map(e => e.value)")[-1])
+    assert 5 <= step <= 15  # the middle of a 20-step curve
+    assert main.get_by_text(f"Step {step} replayed").count() == 1
