@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import streamlit as st
 
 from core import sandbox
@@ -48,6 +46,5 @@ PAGES = [  # (file, title key, icon, url path)
 pages = [
     st.Page(path, title=t(title, lang), icon=icon, url_path=url, default=(url == "playground"))
     for path, title, icon, url in PAGES
-    if Path(path).exists()  # TODO(lead): drop once every page has landed
 ]
 st.navigation(pages).run()
