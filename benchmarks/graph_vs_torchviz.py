@@ -4,16 +4,20 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import time
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import torch
 from torch.overrides import TorchFunctionMode
 
-from core import graph, render
-from core.backward import BackwardRecorder
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run from anywhere: the repo's core/
+
+from core import graph, render  # noqa: E402
+from core.backward import BackwardRecorder  # noqa: E402
 
 warnings.filterwarnings("ignore")  # torchviz imports distutils.LooseVersion
 
