@@ -79,3 +79,9 @@ def wait_for_run(page, quiet_ms: int = 1200, timeout_ms: int = 90_000) -> None: 
             quiet_since = None
         page.wait_for_timeout(100)
     raise TimeoutError("the app kept running")
+
+
+def svg_texts(page, graph: str = "main") -> str:  # noqa: ANN001
+    """The text of a server-drawn graph (`.ae-graph[data-graph=...]`): SVG text has no inner_text."""
+    sel = f'.ae-graph[data-graph="{graph}"] svg text'
+    return " ".join(page.eval_on_selector_all(sel, "els => els.map(e => e.textContent)"))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.server import wait_for_run
+from tests.e2e.server import svg_texts, wait_for_run
 
 pytestmark = pytest.mark.e2e
 
@@ -12,11 +12,6 @@ SEED_004 = """a = torch.tensor([2., 4.], requires_grad=True)
 b = torch.tensor([7., 5.], requires_grad=True)
 E = 3*a**3 - b**2
 E.backward(gradient=torch.tensor([1., 1.]))"""
-
-
-def _svg_texts(page) -> str:  # noqa: ANN001
-    sel = '.ae-graph[data-graph="main"] svg text'
-    return " ".join(page.eval_on_selector_all(sel, "els => els.map(e => e.textContent)"))
 
 
 def test_seed004_graph_and_stepper(page, server, shots):
@@ -30,17 +25,17 @@ def test_seed004_graph_and_stepper(page, server, shots):
     main.get_by_role("button", name="Run and draw").click()
     wait_for_run(page)
     page.locator('.ae-graph[data-graph="main"] svg').wait_for()
-    texts = _svg_texts(page)
+    texts = svg_texts(page)
     assert "36" in texts and "144" in texts and "-14" in texts
     page.screenshot(path=str(shots / "graph_final.png"), full_page=True)
 
     for _ in range(6):
         main.get_by_role("button", name="Back").click()
         wait_for_run(page)
-    assert "144" not in _svg_texts(page)  # before backward: no gradients drawn yet
+    assert "144" not in svg_texts(page)  # before backward: no gradients drawn yet
     for _ in range(6):
         main.get_by_role("button", name="Next").click()
         wait_for_run(page)
     assert main.get_by_text("Step 6 of 6").count() == 1
-    assert "144" in _svg_texts(page)
+    assert "144" in svg_texts(page)
     page.screenshot(path=str(shots / "graph_stepped.png"), full_page=True)

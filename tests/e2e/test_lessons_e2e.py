@@ -4,14 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.server import wait_for_run
+from tests.e2e.server import svg_texts, wait_for_run
 
 pytestmark = pytest.mark.e2e
-
-
-def _svg_texts(page, graph: str) -> str:  # noqa: ANN001
-    sel = f'.ae-graph[data-graph="{graph}"] svg text'
-    return " ".join(page.eval_on_selector_all(sel, "els => els.map(e => e.textContent)"))
 
 
 def test_autograd_lesson_runs_and_opens_in_graph_explorer(page, server, shots):
@@ -32,7 +27,7 @@ def test_autograd_lesson_runs_and_opens_in_graph_explorer(page, server, shots):
     page.locator('.ae-graph[data-graph="lesson"] svg').wait_for()
     output = main.locator('[data-testid="stCode"]').last.inner_text()
     assert "36., 144." in output and "-14., -10." in output
-    texts = _svg_texts(page, "lesson")
+    texts = svg_texts(page, "lesson")
     assert "36" in texts and "144" in texts
 
     main.get_by_text("[36., 144.]").first.click()  # the quiz's right answer
@@ -50,7 +45,7 @@ def test_autograd_lesson_runs_and_opens_in_graph_explorer(page, server, shots):
     assert page.url.endswith("/graph")
     assert "E.backward(gradient=external_gradient)" in main.locator("textarea").first.input_value()
     page.locator('.ae-graph[data-graph="main"] svg').wait_for()
-    texts = _svg_texts(page, "main")
+    texts = svg_texts(page, "main")
     assert "36" in texts and "144" in texts and "-14" in texts
 
     page.locator('[data-testid="stSidebarNav"]').get_by_text("Lessons").click()  # back: the lesson and step stay
