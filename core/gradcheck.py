@@ -8,9 +8,8 @@ from typing import Any
 import torch
 
 from core.sandbox.errors import SandboxError
-from core.sandbox.guard import ResourceGuard
 from core.sandbox.interpreter import Interpreter, StopProgram
-from core.sandbox.session import DEFAULT_SEED, resolve_device
+from core.sandbox.session import program_context, resolve_device
 from core.sandbox.validate import parse
 
 EPS = 1e-6  # central-difference step in float64: error ~ EPS^2 * f''' + rounding ~ 1e-16 / EPS
@@ -59,18 +58,11 @@ def _run(tree: ast.Module, dev: torch.device, nudge: tuple[int, int, float] | No
         raise _Stop(f)
 
     interp = Interpreter(on_backward=on_backward, on_assign=on_assign)
-    torch.manual_seed(DEFAULT_SEED)
-    torch.set_default_dtype(torch.float64)
-    if dev.type != "cpu":  # CPU is the default already; the device mode costs every op a detour
-        torch.set_default_device(dev)
     try:
-        with ResourceGuard(dev):
+        with program_context(dev, torch.float64):
             interp.run(tree)  # the run that raises _Stop is the normal end
     except _Stop as stop:
         return leaves, stop.f
-    finally:
-        torch.set_default_dtype(torch.float32)
-        torch.set_default_device(None)
     raise SandboxError("runtime", "the program never calls .backward(), so there is no gradient to check")
 
 

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -56,6 +58,25 @@ def resolve_device(name: str) -> torch.device:
     return dev
 
 
+@contextmanager
+def program_context(dev: torch.device, dtype: torch.dtype | None = None) -> Iterator[None]:
+    """The state every run of a program starts from (seeded RNG, device, default dtype) under the resource
+    guard, and the process-global settings a program can change put back afterwards."""
+    torch.manual_seed(DEFAULT_SEED)
+    grad_enabled = torch.is_grad_enabled()
+    if dtype is not None:
+        torch.set_default_dtype(dtype)
+    if dev.type != "cpu":  # CPU is the default already; the device mode costs every op a detour
+        torch.set_default_device(dev)
+    try:
+        with ResourceGuard(dev):
+            yield
+    finally:
+        torch.set_default_device(None)
+        torch.set_default_dtype(torch.float32)
+        torch.set_grad_enabled(grad_enabled)  # a bare `torch.set_grad_enabled(False)` must not outlive the run
+
+
 def execute(source: str, device: str = "cpu", with_graph: bool = True) -> dict[str, Any]:
     """Validate and run `source`; returns the DESIGN.md result object (ok true, or ok false with an error)."""
     started = time.perf_counter()
@@ -66,16 +87,8 @@ def execute(source: str, device: str = "cpu", with_graph: bool = True) -> dict[s
         tree = parse(source)
         dev = resolve_device(device)
         interp = Interpreter(on_backward=log)
-        torch.manual_seed(DEFAULT_SEED)
-        if dev.type != "cpu":  # CPU is the default already; the device mode costs every op a detour
-            torch.set_default_device(dev)
-        grad_enabled = torch.is_grad_enabled()
-        try:
-            with ResourceGuard(dev), tracer:
-                interp.run(tree)
-        finally:
-            torch.set_default_device(None)
-            torch.set_grad_enabled(grad_enabled)  # a bare `torch.set_grad_enabled(False)` must not outlive the run
+        with program_context(dev), tracer:
+            interp.run(tree)
         result: dict[str, Any] = {"ok": True, "device": str(dev)}
     except SandboxError as e:
         result = {"ok": False, "device": device, "error": e.to_json()}
