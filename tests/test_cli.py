@@ -16,16 +16,9 @@ import pytest
 
 import core.sandbox
 from core.__main__ import main
+from tests.seed_programs import SEED_004
 
 ROOT = Path(__file__).resolve().parents[1]
-SEED_004 = """a = torch.tensor([2., 4.], requires_grad=True)
-b = torch.tensor([7., 5.], requires_grad=True)
-E = 3*a**3 - b**2
-external_gradient = torch.tensor([1., 1.])
-E.backward(gradient=external_gradient)
-print(a.grad)
-print(b.grad)
-"""
 
 
 def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:

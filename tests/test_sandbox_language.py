@@ -13,15 +13,7 @@ import torch
 
 from core.sandbox import run_program
 from core.sandbox.session import DEFAULT_SEED, execute
-
-SEED_004 = """a = torch.tensor([2., 4.], requires_grad=True)
-b = torch.tensor([7., 5.], requires_grad=True)
-E = 3*a**3 - b**2
-external_gradient = torch.tensor([1., 1.])
-E.backward(gradient=external_gradient)
-print(a.grad)
-print(b.grad)
-"""
+from tests.seed_programs import SEED_004
 
 
 def run(source: str) -> dict:
