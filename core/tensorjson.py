@@ -10,7 +10,7 @@ import torch
 from core.limits import MAX_JSON_ELEMENTS
 
 
-def _finite_or_str(x: Any) -> Any:
+def finite_or_str(x: Any) -> Any:
     """JSON has no NaN/Inf: encode them as the strings 'nan', 'inf', '-inf'."""
     if isinstance(x, float) and not math.isfinite(x):
         return "nan" if math.isnan(x) else ("inf" if x > 0 else "-inf")
@@ -20,7 +20,7 @@ def _finite_or_str(x: Any) -> Any:
 def _clean(obj: Any) -> Any:
     if isinstance(obj, list):
         return [_clean(v) for v in obj]
-    return _finite_or_str(obj)
+    return finite_or_str(obj)
 
 
 def values(t: torch.Tensor | None, max_elements: int = MAX_JSON_ELEMENTS) -> Any:
@@ -44,10 +44,10 @@ def summary(t: torch.Tensor) -> dict[str, Any]:
     if x.numel() == 0:
         return {"min": None, "max": None, "mean": None, "std": None}
     return {
-        "min": _finite_or_str(x.min().item()),
-        "max": _finite_or_str(x.max().item()),
-        "mean": _finite_or_str(x.mean().item()),
-        "std": _finite_or_str(x.std().item()) if x.numel() > 1 else 0.0,
+        "min": finite_or_str(x.min().item()),
+        "max": finite_or_str(x.max().item()),
+        "mean": finite_or_str(x.mean().item()),
+        "std": finite_or_str(x.std().item()) if x.numel() > 1 else 0.0,
     }
 
 

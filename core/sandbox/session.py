@@ -207,7 +207,7 @@ def describe_value(value: Any) -> dict[str, Any] | None:
     if isinstance(value, bool) or value is None:
         return {"type": type(value).__name__, "value": value}
     if isinstance(value, (int, float)):
-        return {"type": type(value).__name__, "value": tensorjson._finite_or_str(float(value))
+        return {"type": type(value).__name__, "value": tensorjson.finite_or_str(float(value))
                 if isinstance(value, float) else (value if abs(value) < 2**53 else str(value))}
     if isinstance(value, str):
         return {"type": "str", "value": value}

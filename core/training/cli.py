@@ -9,7 +9,7 @@ from typing import Any
 
 from core.i18n import t
 from core.limits import MAX_TRAIN_STEPS
-from core.tensorjson import _finite_or_str
+from core.tensorjson import finite_or_str
 from core.training.models import n_parameters
 from core.training.presets import PRESETS
 from core.training.trainer import Trainer, create
@@ -24,7 +24,7 @@ def _jsonable(obj: Any) -> Any:
         return {k: _jsonable(v) for k, v in obj.items()}
     if isinstance(obj, list):
         return [_jsonable(v) for v in obj]
-    return _finite_or_str(obj)
+    return finite_or_str(obj)
 
 
 def _fail(fmt: str, kind: str, message: str) -> int:
