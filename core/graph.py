@@ -351,7 +351,7 @@ def _saved_json(v: Any) -> Any:
     if v is None or isinstance(v, (bool, int, str)):
         return v
     if isinstance(v, float):
-        return tensorjson._finite_or_str(v)
+        return tensorjson.finite_or_str(v)
     if isinstance(v, torch.dtype):
         return tensorjson.dtype_name(v)
     return str(v)[:100]
