@@ -1,0 +1,45 @@
+# Topic of the introductions in seeds 002/003: making tensors (from lists, zeros, ones, random, new_ones,
+# *_like), their size, several ways to add, in-place methods, view/reshape, item, and dtype casts.
+import torch
+
+x = torch.zeros(5, 3, dtype=torch.long)
+print(x)
+x = torch.tensor([5.5, 3])
+print(x)
+x = x.new_ones(5, 3, dtype=torch.double)
+print(x)
+x = torch.randn_like(x, dtype=torch.float)
+print(x)
+print(x.size(), x.size(0), x.shape[1])
+
+y = torch.rand(5, 3)
+print(x + y)
+print(torch.add(x, y))
+result = torch.zeros(5, 3)
+torch.add(x, y, out=result)
+print(result)
+y.add_(x)
+print(y)
+print(x[:, 1])
+
+x = torch.randn(4, 4)
+y = x.view(16)
+z = x.view(-1, 8)
+print(x.size(), y.size(), z.size())
+x = torch.randn(1)
+print(x)
+print(x.item())
+
+A = torch.randint(0, 10, (2, 3))
+B = A.float() / 2
+C = A.to(torch.float64)
+print(A.dtype, B.dtype, C.dtype)
+print(torch.full((2, 2), 7), torch.arange(0, 10, 3), torch.eye(3))
+D = torch.ones(2, 3).T.contiguous()
+print(D.shape, D.is_contiguous(), A.ndim, A.dim())
+E = torch.mean(B, dim=1)
+F_max, F_idx = torch.max(B, dim=0)
+print(E, F_max, F_idx)
+G = B.clone()
+G.mul_(2).sub_(1)
+print(G, torch.where(G > 3, G, torch.zeros_like(G)))
