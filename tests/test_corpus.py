@@ -339,3 +339,34 @@ def test_program_matches_plain_pytorch(path: Path, references: dict[Path, dict[s
     problems = compare(ref, result)
     shown = "\n  ".join(problems[:25]) + (f"\n  ... and {len(problems) - 25} more" if len(problems) > 25 else "")
     assert not problems, f"{path.name}: {len(problems)} difference(s) from plain PyTorch:\n  {shown}"
+
+
+def test_comparison_catches_differences() -> None:
+    """The comparison itself: bit-level float checks, nan, -0.0, types, summaries, missing names, stdout."""
+    tensor = {"type": "tensor", "shape": [2], "dtype": "float32", "requires_grad": True, "is_leaf": True,
+              "value": [1.0, "nan"], "grad": [0.0, 2.0]}  # fmt: skip
+    ref = {"stdout": "a\nb\n", "variables": {"t": tensor, "n": {"type": "int", "value": 3}}}
+    assert compare(ref, {"stdout": "a\nb\n", "variables": {"t": dict(tensor), "n": {"type": "int", "value": 3}}}) == []
+
+    def differs(stdout: str = "a\nb\n", **changes: Any) -> bool:
+        got = {"t": {**tensor, **changes.pop("t", {})}, "n": changes.pop("n", {"type": "int", "value": 3})}
+        return bool(compare(ref, {"stdout": stdout, "variables": got}))
+
+    assert differs(stdout="a\nb")
+    assert differs(stdout="a\nc\n")
+    assert differs(t={"value": [1.0000000000000002, "nan"]})
+    assert differs(t={"value": [1.0, 0.0]})
+    assert differs(t={"grad": [-0.0, 2.0]})
+    assert differs(t={"grad": None})
+    assert differs(t={"dtype": "float64"})
+    assert differs(t={"shape": [1, 2]})
+    assert differs(t={"requires_grad": False})
+    assert differs(n={"type": "float", "value": 3.0})
+    assert differs(n={"type": "int", "value": 4})
+    assert compare(ref, {"stdout": "a\nb\n", "variables": {"t": tensor}})  # n missing
+    big = {**tensor, "value": None, "summary": {"min": 0.0, "max": 1.0, "mean": 0.5, "std": 0.25}}
+    ref_big = {"stdout": "", "variables": {"t": big}}
+    near = {**big, "summary": {"min": 0.0, "max": 1.0, "mean": 0.5 * (1 + 1e-14), "std": 0.25}}
+    far = {**big, "summary": {"min": 0.0, "max": 1.0, "mean": 0.5 * (1 + 1e-9), "std": 0.25}}
+    assert compare(ref_big, {"stdout": "", "variables": {"t": near}}) == []
+    assert compare(ref_big, {"stdout": "", "variables": {"t": far}})

@@ -54,7 +54,7 @@ _, target = target_data[0]
 print(target)
 batches = 0
 total = 0
-for features, labels in train_dataloader:
+for features, _ in train_dataloader:
     batches += 1
     total += features.shape[0]
 print(batches, total)

@@ -8,7 +8,7 @@ model = nn.Sequential(nn.Linear(4, 8), nn.Tanh(), nn.Linear(8, 1))
 opt = torch.optim.Adam(model.parameters(), lr=0.01)
 x = torch.randn(32, 4)
 y = x.sum(dim=1, keepdim=True)
-for step in range(50):
+for _ in range(50):
     opt.zero_grad()
     loss = nn.functional.mse_loss(model(x), y)
     loss.backward()

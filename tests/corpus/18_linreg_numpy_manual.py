@@ -19,7 +19,7 @@ print("start:", a, b)
 
 lr = 1e-1
 n_epochs = 200
-for epoch in range(n_epochs):
+for _ in range(n_epochs):
     yhat = a + b * x_train
     error = y_train - yhat
     loss = (error**2).mean()
@@ -34,7 +34,7 @@ y_train_tensor = torch.from_numpy(y_train).float()
 torch.manual_seed(42)
 a_t = torch.randn(1, requires_grad=True, dtype=torch.float)
 b_t = torch.randn(1, requires_grad=True, dtype=torch.float)
-for epoch in range(n_epochs):
+for _ in range(n_epochs):
     yhat_t = a_t + b_t * x_train_tensor
     error_t = y_train_tensor - yhat_t
     loss_t = (error_t**2).mean()

@@ -1,5 +1,6 @@
 # Topic of the introduction in seed 001: a linear model y = m x + c as an nn.Module around nn.Linear,
 # trained with MSE and SGD with momentum, then used to predict new values.
+# ruff: noqa: UP008, UP032  (the tutorials' own style, kept on purpose)
 import torch
 
 

@@ -1,5 +1,6 @@
 # A classic blog example: logistic regression on two Gaussian blobs, as an nn.Module with a sigmoid output,
 # trained with BCELoss and SGD; accuracy and the learned decision boundary at the end.
+# ruff: noqa: UP032  (the tutorials' own style, kept on purpose)
 import torch
 import torch.nn as nn
 

@@ -1,4 +1,5 @@
 # A classic blog example: a two-layer perceptron learns XOR, which no single linear layer can.
+# ruff: noqa: UP008, UP030, UP032  (the tutorials' own style, kept on purpose)
 import torch
 import torch.nn as nn
 

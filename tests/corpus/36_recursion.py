@@ -1,5 +1,6 @@
 # Recursion in a PyTorch program: factorial and Fibonacci, a recursive sum over a nested tree of tensors,
 # and a recursive polynomial (Horner's rule) that autograd differentiates.
+# ruff: noqa: B006  (the tutorials' own style, kept on purpose)
 import torch
 
 

@@ -24,7 +24,7 @@ print(M)
 
 total = sum(t.sum() for t in batch)
 largest = max(t.max().item() for t in batch)
-smallest = min((t.min().item() for t in batch))
+smallest = min(t.min().item() for t in batch)
 print(f"{total.item():.4f} {largest:.4f} {smallest:.4f}")
 print(any(t.sum() > 2 for t in batch), all(t.numel() == 3 for t in batch))
 

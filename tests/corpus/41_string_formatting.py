@@ -1,5 +1,6 @@
 # Reporting results as text: f-strings with format specs, str.format, %-formatting, and str methods
 # (join, upper, ljust, replace, split, strip, startswith), plus assert on the results.
+# ruff: noqa: UP031, UP032  (the tutorials' own style, kept on purpose)
 import torch
 
 torch.manual_seed(0)
