@@ -4,7 +4,6 @@ import torch
 from torch import nn
 from torch.utils.data import DataLoader, TensorDataset
 
-torch.manual_seed(0)
 train_images = torch.rand(256, 1, 28, 28)
 train_labels = torch.randint(0, 10, (256,))
 test_images = torch.rand(64, 1, 28, 28)
@@ -15,8 +14,7 @@ train_dataloader = DataLoader(TensorDataset(train_images, train_labels), batch_s
 test_dataloader = DataLoader(TensorDataset(test_images, test_labels), batch_size=batch_size)
 
 for X, y in test_dataloader:
-    print(f"Shape of X [N, C, H, W]: {X.shape}")
-    print(f"Shape of y: {y.shape} {y.dtype}")
+    print(f"Shape of X [N, C, H, W]: {X.shape}\nShape of y: {y.shape} {y.dtype}")
     break
 
 device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -28,16 +26,11 @@ class NeuralNetwork(nn.Module):
         super().__init__()
         self.flatten = nn.Flatten()
         self.linear_relu_stack = nn.Sequential(
-            nn.Linear(28 * 28, 64),
-            nn.ReLU(),
-            nn.Linear(64, 64),
-            nn.ReLU(),
-            nn.Linear(64, 10),
+            nn.Linear(28 * 28, 64), nn.ReLU(), nn.Linear(64, 64), nn.ReLU(), nn.Linear(64, 10)
         )
 
     def forward(self, x):
-        x = self.flatten(x)
-        logits = self.linear_relu_stack(x)
+        logits = self.linear_relu_stack(self.flatten(x))
         return logits
 
 
@@ -53,8 +46,7 @@ def train(dataloader, model, loss_fn, optimizer):
     model.train()
     for batch, (X, y) in enumerate(dataloader):
         X, y = X.to(device), y.to(device)
-        pred = model(X)
-        loss = loss_fn(pred, y)
+        loss = loss_fn(model(X), y)
         loss.backward()
         optimizer.step()
         optimizer.zero_grad()
@@ -65,7 +57,6 @@ def train(dataloader, model, loss_fn, optimizer):
 
 def test(dataloader, model, loss_fn):
     size = len(dataloader.dataset)
-    num_batches = len(dataloader)
     model.eval()
     test_loss, correct = 0, 0
     with torch.no_grad():
@@ -74,7 +65,7 @@ def test(dataloader, model, loss_fn):
             pred = model(X)
             test_loss += loss_fn(pred, y).item()
             correct += (pred.argmax(1) == y).type(torch.float).sum().item()
-    test_loss /= num_batches
+    test_loss /= len(dataloader)
     correct /= size
     print(f"Test Error: \n Accuracy: {(100*correct):>0.1f}%, Avg loss: {test_loss:>8f} \n")
     return correct

@@ -39,4 +39,7 @@ print(grads)
 flat = [x for row in matrix for x in row if x % 2 == 0]
 print(flat)
 lengths = dict(zip(["a", "bb", "ccc"], map(len, ["a", "bb", "ccc"])))
-print(lengths)
+del lengths["bb"], squares[0]
+scratch = torch.ones(2)
+del scratch, batch[-1]
+print(lengths, list(squares), len(batch))
