@@ -104,8 +104,11 @@ def entry(v):
     if isinstance(v, torch.Tensor):
         return tensor_entry(v)
     if numpy is not None and isinstance(v, numpy.ndarray):
-        return {"type": "ndarray", "shape": list(v.shape), "dtype": str(v.dtype),
-                "value": clean(v.tolist()) if v.size <= MAX_ELEMENTS else None}
+        out = {"type": "ndarray", "shape": list(v.shape), "dtype": str(v.dtype),
+               "value": clean(v.tolist()) if v.size <= MAX_ELEMENTS else None}
+        if out["value"] is None and v.dtype.kind in "biuf":
+            out["summary"] = summary(torch.from_numpy(v.astype("float64")))
+        return out
     if isinstance(v, bool):
         return {"type": type(v).__name__, "value": bool(v)}
     if isinstance(v, int):
@@ -217,8 +220,9 @@ def run_references(paths: list[Path], workdir: Path) -> dict[Path, dict[str, Any
 @pytest.fixture(scope="module")
 def references(request: pytest.FixtureRequest) -> Iterator[dict[Path, dict[str, Any]]]:
     """Reference runs of every collected corpus program, all done at once before the first comparison."""
-    wanted = [item.callspec.params["path"] for item in request.session.items
-              if getattr(item, "callspec", None) is not None and "path" in item.callspec.params]  # fmt: skip
+    corpus = set(PROGRAMS)
+    params = [getattr(item, "callspec", None) for item in request.session.items]
+    wanted = [c.params["path"] for c in params if c is not None and c.params.get("path") in corpus]
     with tempfile.TemporaryDirectory(prefix="corpus-ref-") as workdir:
         yield run_references(list(dict.fromkeys(wanted)), Path(workdir))
 
@@ -289,8 +293,13 @@ def compare_variable(name: str, ref: dict[str, Any], got: dict[str, Any] | None)
             return [f"{name}: reference is a numpy array, sandbox has {got.get('type')!r}"]
         problems = [f"{name}.{k}: reference {ref[k]!r}, sandbox {got.get(k)!r}"
                     for k in ("shape", "dtype") if ref[k] != got.get(k)]  # fmt: skip
-        if not problems and ref["value"] is not None and not same(ref["value"], got.get("value")):
-            problems.append(f"{name} value differs at {first_difference(ref['value'], got.get('value'))}")
+        if problems:
+            return problems
+        if ref["value"] is not None:
+            if not same(ref["value"], got.get("value")):
+                problems.append(f"{name} value differs at {first_difference(ref['value'], got.get('value'))}")
+        elif "summary" in ref and not summaries_agree(ref["summary"], got.get("summary")):
+            problems.append(f"{name} summary: reference {ref['summary']}, sandbox {got.get('summary')}")
         return problems
     if got.get("type") != ref["type"]:
         return [f"{name}: reference type {ref['type']!r}, sandbox {got.get('type')!r} ({got})"]
