@@ -12,9 +12,14 @@ MAX_TENSOR_ELEMENTS = 10_000_000  # per tensor, views included (expand); ~40 MB 
 MAX_TENSOR_DIMS = 32  # torch allows thousands; values are nested lists that deep (JSON, printing, recursion)
 MAX_MEMORY_BYTES = 2 * 1024**3  # resident memory the worker may grow by, checked before each allocation
 MAX_INT_BITS = 4_096  # Python int results (e.g. 2**10**9 is refused before it is computed)
-MAX_RANGE = 10_000  # n in `for i in range(n)`
-MAX_LOOP_ITERATIONS = 10_000  # total loop iterations in one program
-MAX_OPS = 100_000  # interpreter steps (calls and operators) per program
+MAX_RANGE = 1_000_000  # n in `range(n)`; iterating it is bounded by MAX_STEPS
+MAX_STEPS = 2_000_000  # loop iterations, comprehension items and function calls per program (Python-level work)
+MAX_OPS = 300_000  # tensor operations per program: each one can add a node to the graph and costs bookkeeping
+MAX_RECURSION = 200  # nested calls of the program's own functions (Python's RecursionError, turned into a limit)
+MAX_FLOPS = 200 * 10**9  # compute budget (matmul FLOPs; elementwise ops count ELEMENTWISE_COST per element):
+# about 5 s of this 2-core machine (40 GFLOP/s matmul, 0.2 G elements/s elementwise, measured)
+ELEMENTWISE_COST = 200  # FLOP-equivalents per element of an op's output (memory-bound ops are ~200x slower per unit)
+PLAN_CACHE_ENTRIES = 20_000  # distinct op signatures whose meta-tensor plan is remembered (cleared when full)
 MAX_TOLIST_ELEMENTS = 100_000  # .tolist() builds Python objects: far costlier than the tensor
 MAX_MODULES = 1_000  # layers inside one nn.Sequential, nested and repeated ones counted: forward and print walk each
 MAX_SPLIT_PIECES = 10_000  # tensors from one unbind/split/chunk (looping over a tensor unbinds it whole)
@@ -29,7 +34,12 @@ SPARE_WORKERS = 1  # pre-forked workers kept ready so a request never waits for 
 
 # --- Results (JSON) ------------------------------------------------------------------
 MAX_JSON_ELEMENTS = 10_000  # tensors larger than this are summarised (min/max/mean/std), per DESIGN.md
-MAX_GRAPH_JSON_ELEMENTS = 500_000  # numbers listed over a whole graph's nodes; later nodes get summaries
+MAX_GRAPH_JSON_ELEMENTS = 200_000  # numbers listed over a whole graph's nodes; later nodes get summaries
+MAX_ANSWER_BYTES = 5 * 1024**2  # one worker answer (JSON): beyond, detail gives way to summaries (issue: <= 5 MB)
+MAX_VARIABLE_ELEMENTS = 200_000  # numbers listed over all variables; later ones get summaries
+MAX_RECORDED_NODES = 4_096  # forward values kept for graph nodes (newest kept); older nodes show "not recorded"
+MAX_RECORDED_BYTES = 256 * 1024**2  # bytes of tensors kept alive for those values
+FULL_PASSES = 8  # backward passes recorded in full as they run; beyond, the last one is recorded by a re-run
 
 # --- Playground timing panel --------------------------------------------------------
 MAX_MATMUL_N = 4_096  # N x N matmul on CPU and GPU; 4096^2 float32 = 64 MB per operand

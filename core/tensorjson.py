@@ -56,8 +56,10 @@ def dtype_name(dtype: torch.dtype) -> str:
     return str(dtype).removeprefix("torch.")
 
 
-def describe(t: torch.Tensor, with_grad: bool = True) -> dict[str, Any]:
-    """The JSON record of one tensor variable (DESIGN.md `variables` entry)."""
+def describe(t: torch.Tensor, with_grad: bool = True, max_elements: int | None = None) -> dict[str, Any]:
+    """The JSON record of one tensor variable (DESIGN.md `variables` entry); tensors over `max_elements`
+    (default MAX_JSON_ELEMENTS) carry a summary instead of their values."""
+    limit = MAX_JSON_ELEMENTS if max_elements is None else max_elements
     out: dict[str, Any] = {
         "shape": list(t.shape),
         "dtype": dtype_name(t.dtype),
@@ -65,13 +67,13 @@ def describe(t: torch.Tensor, with_grad: bool = True) -> dict[str, Any]:
         "requires_grad": bool(t.requires_grad),
         "is_leaf": bool(t.is_leaf),
         "grad_fn": type(t.grad_fn).__name__ if t.grad_fn is not None else None,
-        "value": values(t),
+        "value": values(t, limit),
     }
     if out["value"] is None:
         out["summary"] = summary(t)
     if with_grad:
         g = t.grad if t.is_leaf or t.retains_grad else None
-        out["grad"] = values(g)
+        out["grad"] = values(g, limit)
         if g is not None and out["grad"] is None:
             out["grad_summary"] = summary(g)
     return out

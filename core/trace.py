@@ -1,59 +1,61 @@
-"""Record every torch op a program runs, keeping each graph node's forward value (a CPU copy)."""
+"""Record the forward value of every graph node a program creates, as cheaply as a dict insert per op.
+
+The guards hand each tensor op's output to `ValueLog`; it keeps the output tensor itself (no copy) with its
+version counter. When the graph is drawn, a node whose tensor is unchanged shows that tensor: exactly the value
+the op produced. A tensor changed in place later (its version moved on) is reported as such instead of showing
+a value it no longer had. The newest MAX_RECORDED_NODES nodes are kept (within MAX_RECORDED_BYTES): the graph
+a program ends with is its newest one, and an old loop iteration's graph is let go.
+"""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from typing import Any
 
 import torch
-from torch.overrides import TorchFunctionMode
-from torch.utils._pytree import tree_flatten
 
-from core.backward import bookkeeping_copies
-from core.limits import MAX_JSON_ELEMENTS
-from core.tensorjson import summary
+from core.limits import MAX_RECORDED_BYTES, MAX_RECORDED_NODES
 
-_SKIP = {torch.Tensor.__get__, torch.Tensor.__set__} if hasattr(torch.Tensor, "__get__") else set()
+Tensor = torch.Tensor
 
 
-class Tracer(TorchFunctionMode):
-    """Maps each autograd node (grad_fn) to the value its op produced, and counts ops."""
+class ValueLog:
+    """Maps each autograd node (grad_fn) to the tensor its op produced."""
 
     def __init__(self) -> None:
-        super().__init__()
-        self.values: dict[Any, torch.Tensor | dict] = {}
-        self.cuts: list[tuple[torch.Tensor, str, torch.Tensor]] = []  # (constant, "no_grad"/"detach", its source)
-        self.ops = 0
+        self._values: OrderedDict[Any, tuple[Tensor, int]] = OrderedDict()
+        self._bytes = 0
+        self.enabled = True
 
-    def __torch_function__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
-        out = func(*args, **(kwargs or {}))
-        if getattr(func, "__name__", "") == "__get__" or func in _SKIP:
-            return out  # property reads (x.grad, x.shape) are not ops
-        self.ops += 1
-        outputs = [t for t in tree_flatten(out)[0] if isinstance(t, torch.Tensor)]
-        for t in outputs:
-            if t.grad_fn is not None and t.output_nr == 0:  # a node's value is its first output (split, unbind)
-                self.record(t)
-        self._note_cut(func, args, kwargs, outputs)
-        return out
-
-    def _note_cut(self, func: Any, args: Any, kwargs: Any, outputs: list[torch.Tensor]) -> None:
-        """A float result computed from a tensor that requires grad, yet carrying no history: the graph was cut."""
-        name = getattr(func, "__name__", "")
-        reason = "detach" if name in ("detach", "detach_") else ("no_grad" if not torch.is_grad_enabled() else None)
-        if reason is None:
+    def __call__(self, out: Any) -> None:
+        if not self.enabled:
             return
-        source = next((a for a in tree_flatten((args, kwargs))[0] if isinstance(a, torch.Tensor) and a.requires_grad),
-                      None)
-        if source is None:
-            return
-        for t in outputs:
-            if not t.requires_grad and t.is_floating_point() and t is not source:
-                self.cuts.append((t, reason, source))
+        if type(out) is Tensor or isinstance(out, Tensor):
+            gf = out.grad_fn
+            if gf is not None and gf not in self._values:
+                self._add(gf, out)
+        elif isinstance(out, (tuple, list)):
+            for t in out:
+                if isinstance(t, Tensor):
+                    gf = t.grad_fn
+                    if gf is not None and gf not in self._values:  # a node's value is its first output
+                        self._add(gf, t)
 
-    def record(self, t: torch.Tensor) -> None:
-        """Keep the value of `t` for its grad_fn node (small tensors as copies, big ones as a summary)."""
-        if t.numel() <= MAX_JSON_ELEMENTS:
-            self.values[t.grad_fn] = bookkeeping_copies([t])[0]
-        else:
-            with torch.no_grad():
-                self.values[t.grad_fn] = summary(t)
+    def _add(self, gf: Any, t: Tensor) -> None:
+        self._values[gf] = (t, t._version)
+        self._bytes += t.numel() * t.element_size()
+        while len(self._values) > MAX_RECORDED_NODES or self._bytes > MAX_RECORDED_BYTES:
+            _, (old, _v) = self._values.popitem(last=False)
+            self._bytes -= old.numel() * old.element_size()
+
+    def values(self) -> dict[Any, Tensor]:
+        """node -> its forward value, for the nodes whose tensor was not changed in place since."""
+        return {gf: t for gf, (t, v) in self._values.items() if t._version == v}
+
+    def changed(self) -> set[Any]:
+        """Nodes whose output was modified in place after the op ran (their forward value is gone)."""
+        return {gf for gf, (t, v) in self._values.items() if t._version != v}
+
+    def clear(self) -> None:
+        self._values.clear()
+        self._bytes = 0

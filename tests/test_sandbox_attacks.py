@@ -31,15 +31,13 @@ REFUSED, SYNTAX, RUNTIME, LIMIT, TIMEOUT = "refused", "syntax", "runtime", "limi
 # (id, source, expected kinds). CANARY is replaced by an existing file holding SECRET, NEWFILE by a path that must
 # never come into existence.
 INTROSPECTION = [
-    ("dunder-class", "x = torch.ones(2)\ny = x.__class__", {REFUSED}),
     ("subclasses", "y = ().__class__.__bases__[0].__subclasses__()", {REFUSED}),
     ("globals-of-fn", "y = torch.tensor.__globals__", {REFUSED}),
     ("builtins-name", "y = __builtins__", {REFUSED}),
     ("import-dunder", "__import__('os').system('touch NEWFILE')", {REFUSED}),
-    ("getattr", "f = getattr(torch, 'load')\ny = f('CANARY')", {REFUSED}),
+    ("getattr", "f = getattr(torch, 'load')\ny = f('CANARY')", {RUNTIME}),  # torch.load reads this run's memory
     ("setattr", "setattr(torch, 'pi', 3)", {REFUSED}),
     ("vars", "y = vars(torch)", {REFUSED}),
-    ("type", "y = type(torch.ones(1))", {REFUSED}),
     ("dir", "y = dir()", {REFUSED}),
     ("globals", "y = globals()", {REFUSED}),
     ("locals", "y = locals()", {REFUSED}),
@@ -49,18 +47,14 @@ INTROSPECTION = [
     ("open", "y = open('CANARY').read()", {REFUSED}),
     ("input", "y = input()", {REFUSED}),
     ("breakpoint", "breakpoint()", {REFUSED}),
-    ("fstring-dunder", "x = torch.ones(1)\ns = f'{x.__class__}'", {REFUSED}),
-    ("fstring-nested-spec", "x = 1\ns = f\"{x:{'>'}{99}}\"", {REFUSED}),
     ("fstring-dynamic-width", "w = 10**9\ns = f'{1:{w}}'", {REFUSED}),
     ("str-format-method", "s = '{0.__class__}'.format(1)", {REFUSED}),
-    ("percent-format", "s = '%s' % 1", {REFUSED}),
     ("method-self", "y = print.__self__", {REFUSED}),
     ("node-dunder", "x = torch.ones(1, requires_grad=True)\ny = (x * 2).grad_fn.__call__", {REFUSED}),
     ("fullwidth-underscores", "x = torch.ones(1)\ny = x.\uff3f\uff3fclass\uff3f\uff3f", {SYNTAX}),
-    ("nfkc-dunder", "x = torch.ones(1)\ny = x.__\uff43\uff4c\uff41\uff53\uff53__", {REFUSED}),
     ("fullwidth-eval", "y = \uff45\uff56\uff41\uff4c('1')", {REFUSED}),
     ("math-bold-open", "y = \U0001d428\U0001d429\U0001d41e\U0001d427('CANARY')", {REFUSED}),
-    ("fullwidth-torch-load", "y = torch.\uff4c\uff4f\uff41\uff44('CANARY')", {REFUSED}),
+    ("fullwidth-torch-load", "y = torch.\uff4c\uff4f\uff41\uff44('CANARY')", {RUNTIME}),
     ("cyrillic-eval", "y = \u0435val('1')", {RUNTIME}),
     ("greek-open", "y = \u03bfpen('CANARY')", {RUNTIME}),
     ("import-builtins", "import builtins", {REFUSED}),
@@ -72,35 +66,26 @@ TORCH_ATTRIBUTES = [
     ("torch.sys", "y = torch.sys.modules", {REFUSED}),
     ("torch._C", "y = torch._C", {REFUSED}),
     ("torch.ops", "y = torch.ops.aten.add", {REFUSED}),
-    ("torch.utils", "y = torch.utils.data", {REFUSED}),
     ("torch.hub", "y = torch.hub.load('a', 'b')", {REFUSED}),
     ("torch.jit", "y = torch.jit.script", {REFUSED}),
     ("torch.package", "y = torch.package.PackageImporter('CANARY')", {REFUSED}),
     ("torch.storage", "y = torch.storage", {REFUSED}),
     ("Tensor.__init__", "y = torch.Tensor.__init__", {REFUSED}),
-    ("torch.Tensor", "y = torch.Tensor", {REFUSED}),
     ("torch.nn.modules", "y = torch.nn.modules", {REFUSED}),
     ("torch.serialization", "y = torch.serialization.load", {REFUSED}),
     ("torch.fx", "y = torch.fx", {REFUSED}),
     ("torch.library", "y = torch.library", {REFUSED}),
     ("torch.multiprocessing", "y = torch.multiprocessing", {REFUSED}),
-    ("nn.Module", "y = nn.Module", {REFUSED}),
     ("F-internals", "y = F.torch", {REFUSED}),
     ("grad_fn.metadata", "x = torch.ones(1, requires_grad=True)\ny = (x * 2).grad_fn.metadata", {REFUSED}),
     ("grad_fn.register_hook",
      "x = torch.ones(1, requires_grad=True)\ny = x * 2\ny.grad_fn.register_hook(print)", {REFUSED}),
     ("accumulate.variable",
      "x = torch.ones(1, requires_grad=True)\nn = (x * 2).grad_fn.next_functions[0][0]\nv = n.variable", {REFUSED}),
-    ("tensor.register_hook", "x = torch.ones(1, requires_grad=True)\nx.register_hook(print)", {REFUSED}),
     ("model.__dict__", "m = nn.Linear(2, 2)\nd = m.__dict__", {REFUSED}),
     ("model._modules", "m = nn.Sequential(nn.Linear(2, 2))\nd = m._modules", {REFUSED}),
-    ("model.state_dict", "m = nn.Linear(2, 2)\nd = m.state_dict()", {REFUSED}),
-    ("model.apply", "m = nn.Linear(2, 2)\nm.apply(print)", {REFUSED}),
     ("model.forward-hook", "m = nn.Linear(2, 2)\nm.register_forward_hook(print)", {REFUSED}),
     ("model.setattr", "m = nn.Linear(2, 2)\nm.forward = print", {REFUSED}),
-    ("optimizer.state", "x = torch.ones(1, requires_grad=True)\no = optim.SGD([x], lr=0.1)\ns = o.state", {REFUSED}),
-    ("optimizer.param_groups",
-     "x = torch.ones(1, requires_grad=True)\no = optim.SGD([x], lr=0.1)\ng = o.param_groups", {REFUSED}),
     ("fn-impl", "f = torch.tensor.impl", {REFUSED}),
     ("namespace-members", "m = torch.members", {REFUSED}),
     ("tensor.data_ptr", "x = torch.ones(1)\np = x.data_ptr()", {REFUSED}),
@@ -110,9 +95,10 @@ TORCH_ATTRIBUTES = [
 ]
 
 FILES = [
-    ("torch.save", "torch.save(torch.ones(2), 'NEWFILE')", {REFUSED}),
-    ("torch.load", "y = torch.load('CANARY')", {REFUSED}),
-    ("from-torch-import-load", "from torch import load\ny = load('CANARY')", {REFUSED}),
+    ("torch.load", "y = torch.load('CANARY')", {RUNTIME}),  # names a file of this run's in-memory store only
+    ("from-torch-import-load", "from torch import load\ny = load('CANARY')", {RUNTIME}),
+    ("torch.load-unpickle", "torch.save(1, 'x')\ny = torch.load('x', weights_only=False)", {REFUSED}),
+    ("torch.save-file-object", "torch.save(1, print)", {REFUSED}),
     ("from-serialization", "from torch.serialization import load", {REFUSED}),
     ("numpy.tofile", "x = torch.ones(2)\nx.numpy().tofile('NEWFILE')", {REFUSED}),
     ("torch.from_file", "y = torch.from_file('CANARY', size=4)", {REFUSED}),
@@ -143,7 +129,6 @@ GLOBAL_STATE = [
     ("rebind-F", "F.relu = F.gelu", {REFUSED}),
     ("rebind-nn-class", "nn.Linear.forward = print", {REFUSED}),
     ("device-attr", "d = torch.device('cpu')\nd.type = 'cuda'", {REFUSED}),
-    ("tensor-data-assign", "x = torch.ones(2)\nx.data = torch.ones(10)", {REFUSED}),
     ("meta-device", "y = torch.ones(2).to('meta')", {REFUSED}),
     ("meta-factory", "y = torch.ones(10**12, device='meta')", {REFUSED, LIMIT}),
     ("meta-device-object", "d = torch.device('meta')", {REFUSED}),
@@ -176,7 +161,6 @@ MEMORY = [
     ("shared-rows-fstring", "a = [0] * 100000\nb = [a] * 100000\ns = f'{b}'", {LIMIT}),
     ("shared-rows-repr", "a = [0] * 100000\nb = [a] * 100000\ns = f'{b!r}'", {LIMIT}),
     ("sum-lists", "a = [0] * 100000\nb = sum([a] * 1000, [])", {REFUSED}),
-    ("zip-star", "a = [0] * 1000\nb = [a] * 1000\nz = zip(*b)", {LIMIT}),
     ("index-repr", "a = [0] * 100000\nb = [a] * 100000\ni = [1].index(b)", {RUNTIME}),
     ("tensor-from-shared-rows", "a = [0] * 1000\nb = [a] * 100000\nt = torch.tensor(b)", {LIMIT}),
     ("tensor-from-tensors", "v = torch.ones(10**7)\nt = torch.tensor([v] * 100)", {LIMIT}),
@@ -225,15 +209,35 @@ CPU = [
     ("round-negative", "y = round(5, -10**9)", {LIMIT}),
     ("format-width", "s = f'{1:999999999}'", {REFUSED}),
     ("format-precision", "s = f'{1.5:.999999999f}'", {REFUSED}),
-    ("while-true", "while True:\n    pass", {REFUSED}),
+    ("while-true", "while True:\n    pass", {LIMIT}),
+    ("steps-total", "for i in range(1000000):\n    for j in range(3):\n        pass", {LIMIT}),
+    ("matmul-budget", "x = torch.rand(1000, 1000)\nfor i in range(1000):\n    y = x @ x", {LIMIT}),
+    ("eig-budget", "x = torch.rand(3000, 3000)\ny = torch.linalg.eig(x)", {LIMIT}),
+    ("hex-literal", "x = 0x" + "f" * 1100, {LIMIT}),
+    ("int-division-loop", "x = 7\nfor i in range(20000):\n    x = x * 10 // 3", {LIMIT}),
+    ("int-add-doubling", "x = 1\nfor i in range(5000):\n    x = x + x", {LIMIT}),
+    ("math-factorial", "import math\ny = math.factorial(10**6)", {LIMIT}),
+    ("getrandbits", "import random\ny = random.getrandbits(10**8)", {LIMIT}),
+    ("pow-builtin", "y = pow(2, 10**9)", {LIMIT}),
+    ("iter-sentinel", "import random\ny = list(iter(random.random, 2))", {LIMIT}),
+    ("comprehension-memory", "x = [[0] * 100000 for i in range(100000)]", {LIMIT}),
+    ("dict-comprehension", "d = {i: [0] * 1000 for i in range(1000000)}", {LIMIT}),
+    ("generator-forever", "def g():\n    while True:\n        yield 1\ny = sum(g())", {LIMIT}),
+    ("recursion", "def f(n):\n    return f(n + 1)\nf(0)", {LIMIT}),
+    ("recursion-caught",
+     "def f(n):\n    try:\n        return f(n + 1)\n    except RecursionError:\n        return f(n + 1)\nf(0)", {LIMIT}),
+    ("limit-not-caught", "try:\n    while True:\n        pass\nexcept Exception:\n    pass\nprint('escaped')", {LIMIT}),
+    ("bare-except", "try:\n    x = torch.ones(10**12)\nexcept:\n    x = 0\nprint('escaped')", {LIMIT}),
+    ("exit-swallows",
+     "class S:\n    def __enter__(self):\n        return self\n    def __exit__(self, *a):\n        return True\n"
+     "with S():\n    while True:\n        pass\nprint('escaped')", {LIMIT}),
+    ("finally-loops", "try:\n    while True:\n        pass\nfinally:\n    while True:\n        pass", {LIMIT}),
     ("range-1e12", "for i in range(10**12):\n    pass", {LIMIT}),
     ("range-float", "for i in range(1e12):\n    pass", {RUNTIME}),
     ("nested-loops", "for i in range(10000):\n    for j in range(10000):\n        pass", {LIMIT}),
-    ("loop-total", "for i in range(6000):\n    pass\nfor j in range(6000):\n    pass", {LIMIT}),
-    ("op-chain", "x = 0\nfor i in range(10000):\n    x = x + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1 + 1", {LIMIT}),
     ("long-tensor-chain",
-     "x = torch.ones(1)\nfor i in range(10000):\n    x = x * 1 * 1 * 1 * 1 * 1 * 1 * 1 * 1 * 1 * 1 * 1", {LIMIT}),
-    ("int-from-huge-str", "s = '9' * 5000\ny = int(s)", {RUNTIME}),
+     "x = torch.ones(1)\nfor i in range(30000):\n    x = x * 1 * 1 * 1 * 1 * 1 * 1 * 1 * 1 * 1 * 1 * 1", {LIMIT}),
+    ("int-from-huge-str", "s = '9' * 4300\ny = int(s)", {LIMIT}),
 ]
 
 PARSER = [
@@ -263,35 +267,116 @@ LANGUAGE_ESCAPES = [
     ("exit", "exit()", {REFUSED}),
     ("quit", "quit()", {REFUSED}),
     ("sys-exit", "import sys\nsys.exit(0)", {REFUSED}),
-    ("import-numpy", "import numpy", {REFUSED}),
-    ("import-torch-utils", "import torch.utils", {REFUSED}),
     ("import-importlib", "import importlib", {REFUSED}),
     ("import-star", "from torch import *", {REFUSED}),
     ("relative-import", "from . import x", {REFUSED}),
     ("from-torch-underscore", "from torch import _C", {REFUSED}),
-    ("class", "class A:\n    pass", {REFUSED}),
-    ("def", "def f():\n    return 1", {REFUSED}),
     ("async-def", "async def f():\n    pass", {REFUSED}),
-    ("lambda", "f = lambda: 1", {REFUSED}),
-    ("list-comprehension", "y = [i for i in range(3)]", {REFUSED}),
-    ("generator", "y = list(i for i in range(3))", {REFUSED}),
-    ("dict", "y = {'a': 1}", {REFUSED}),
-    ("set", "y = {1, 2}", {REFUSED}),
-    ("try", "try:\n    x = 1\nexcept Exception:\n    pass", {REFUSED}),
-    ("with-as", "with torch.no_grad() as g:\n    pass", {REFUSED}),
     ("with-class", "with torch.no_grad:\n    pass", {REFUSED}),
     ("with-other", "x = [1]\nwith x:\n    pass", {REFUSED}),
-    ("global", "global x", {REFUSED}),
-    ("del", "x = 1\ndel x", {REFUSED}),
-    ("assert", "assert False", {REFUSED}),
-    ("walrus", "y = (x := 1)", {REFUSED}),
     ("match", "match 1:\n    case 1:\n        pass", {REFUSED}),
-    ("starred-target", "a, *b = [1, 2, 3]", {REFUSED}),
-    ("kwargs-unpack", "kw = [1]\ny = torch.ones(2, **kw)", {REFUSED}),
+    ("kwargs-unpack", "kw = [1]\ny = torch.ones(2, **kw)", {RUNTIME}),
+    ("kwargs-unpack-unknown", "kw = {'pin_memory': True}\ny = torch.ones(2, **kw)", {REFUSED}),
     ("bytes", "y = b'abc'", {REFUSED}),
     ("unknown-kwarg", "y = torch.ones(2, pin_memory=True)", {REFUSED}),
     ("call-a-list", "y = [1](2)", {REFUSED}),
     ("loop-over-namespace", "for m in torch:\n    pass", {REFUSED}),
+]
+
+# The constructs of real programs (def, class, lambda, generators, exceptions, formatting): each reaches only
+# what the allowlist offers, whatever path it takes to an object.
+FUNCTIONS_AND_CLASSES = [
+    ("fn-globals", "def f():\n    pass\ny = f.__globals__", {REFUSED}),
+    ("fn-code", "def f():\n    pass\ny = f.__code__", {REFUSED}),
+    ("fn-closure", "def f():\n    x = 1\n    def g():\n        return x\n    return g\ny = f().__closure__", {REFUSED}),
+    ("lambda-globals", "y = (lambda: 0).__globals__", {REFUSED}),
+    ("getattr-dunder", "def f():\n    pass\ny = getattr(f, '__globals__')", {REFUSED}),
+    ("getattr-underscore", "y = getattr(torch, '_C')", {REFUSED}),
+    ("generator-frame", "g = (i for i in range(3))\nf = g.gi_frame", {REFUSED}),
+    ("generator-code", "def g():\n    yield 1\nc = g().gi_code", {REFUSED}),
+    ("generator-frame-globals", "def g():\n    yield 1\nx = g()\ny = x.gi_frame.f_globals", {REFUSED}),
+    ("traceback", "try:\n    1 / 0\nexcept Exception as e:\n    tb = e.__traceback__", {REFUSED}),
+    ("with-traceback", "try:\n    1 / 0\nexcept Exception as e:\n    f = e.with_traceback", {REFUSED}),
+    ("exception-context", "try:\n    1 / 0\nexcept Exception as e:\n    c = e.__context__", {REFUSED}),
+    ("attributeerror-obj",
+     "class A:\n    pass\ntry:\n    A().missing\nexcept AttributeError as e:\n    o = e.obj", {REFUSED}),
+    ("class-bases", "class A:\n    pass\nb = A.__bases__", {REFUSED}),
+    ("class-subclasses", "class A:\n    pass\nb = A.__subclasses__()", {REFUSED}),
+    ("class-dict", "class A:\n    x = 1\nd = A.__dict__", {REFUSED}),
+    ("class-mro", "class A:\n    pass\nm = A.__mro__", {REFUSED}),
+    ("instance-dict", "class A:\n    pass\nd = A().__dict__", {REFUSED}),
+    ("class-of-class", "x = torch.ones(1)\nt = x.__class__.__class__\ny = t.__subclasses__", {REFUSED}),
+    ("type-call", "y = type(print)('x')", {REFUSED}),
+    ("type-three-args", "y = type('A', (), {})", {REFUSED}),
+    ("getattribute", "class A:\n    def __getattribute__(self, n):\n        return 1", {REFUSED}),
+    ("del-finalizer", "class A:\n    def __del__(self):\n        print(1)", {REFUSED}),
+    ("init-subclass", "class A:\n    def __init_subclass__(cls):\n        pass", {REFUSED}),
+    ("class-getitem", "class A:\n    def __class_getitem__(cls, k):\n        pass", {REFUSED}),
+    ("torch-function", "class A:\n    @classmethod\n    def __torch_function__(cls, f, t, a=(), k=None):\n        pass",
+     {REFUSED}),
+    ("reduce", "class A:\n    def __reduce__(self):\n        return (print, ('x',))", {REFUSED}),
+    ("metaclass", "class A(metaclass=type):\n    pass", {REFUSED}),
+    ("subclass-type", "class M(type):\n    pass", {REFUSED}),
+    ("subclass-tensor", "class T(torch.Tensor):\n    pass", {REFUSED}),
+    ("subclass-namespace", "class T(torch):\n    pass", {REFUSED}),
+    ("subclass-generator", "class G(torch.Generator):\n    pass", {REFUSED}),
+    ("dunder-name", "__builtins__ = 1", {REFUSED}),
+    ("dunder-def", "def __import__(n):\n    pass", {REFUSED}),
+    ("dunder-arg", "def f(__x):\n    pass", {REFUSED}),
+    ("dunder-class-attr", "class A:\n    __slots__ = ()", {REFUSED}),
+    ("super-getattribute", "class A:\n    def f(self):\n        return super().__getattribute__", {REFUSED}),
+    ("super-base-attr", "class N(nn.Module):\n    def f(self):\n        return super().register_forward_hook\n"
+     "y = N().f()", {REFUSED}),
+    ("class-attr-torch-base", "class N(nn.Module):\n    pass\ny = N.register_forward_hook", {REFUSED}),
+    ("module-method-rebind", "nn.Linear.forward = print", {REFUSED}),
+    ("torch-class-setattr", "torch.Tensor.add = print", {REFUSED}),
+    ("decorator-foreign", "@torch.manual_seed\ndef f():\n    pass", {REFUSED}),
+    ("raise-systemexit-instance", "raise SystemExit(0)", {REFUSED}),
+    ("raise-baseexception", "raise BaseException('x')", {REFUSED}),
+    ("raise-non-exception", "raise 1", {REFUSED}),
+    ("except-non-exception", "try:\n    1 / 0\nexcept print:\n    pass", {REFUSED}),
+    ("with-foreign", "with open:\n    pass", {REFUSED}),
+    ("with-tensor", "with torch.ones(1):\n    pass", {REFUSED}),
+    ("format-attr", "s = '{0.__class__.__base__}'.format(1)", {REFUSED}),
+    ("format-item", "s = '{0[0]}'.format([1])", {REFUSED}),
+    ("format-nested-width", "s = '{:{}}'.format(1, 10**9)", {REFUSED}),
+    ("format-method-object", "f = '{0.__class__}'.format\ns = f(1)", {REFUSED}),
+    ("format-map", "s = '{x}'.format_map({'x': 1})", {REFUSED}),
+    ("format-builtin-width", "s = format(1, '999999999')", {REFUSED}),
+    ("fstring-runtime-width", "w = 10**9\ns = f'{1:{w}}'", {REFUSED}),
+    ("percent-width", "s = '%999999999d' % 1", {REFUSED}),
+    ("percent-star", "s = '%*d' % (10**9, 1)", {REFUSED}),
+    ("str-center", "s = 'a'.center(10**9)", {LIMIT}),
+    ("str-replace-growth", "s = ('a' * 1000).replace('', 'b' * 1000)", {LIMIT}),
+    ("str-join-growth", "s = ','.join(['a' * 1000] * 100000)", {LIMIT}),
+    ("list-extend-doubling", "a = [0]\nfor i in range(40):\n    a.extend(a)", {LIMIT}),
+    ("hasattr-leak", "y = hasattr(torch, 'load') and getattr(torch, 'load')('CANARY')", {RUNTIME}),
+    ("map-torch-fn", "y = list(map(torch.ones, [10**12]))", {LIMIT}),
+    ("sorted-key-escape", "y = sorted([1, 2], key=torch.load)", {RUNTIME}),
+    ("hook-keeps-guard", "x = torch.ones(2, requires_grad=True)\nx.register_hook(lambda g: torch.ones(10**12))\n"
+     "x.sum().backward()", {LIMIT}),
+    ("dataloader-workers", "from torch.utils.data import DataLoader\nd = DataLoader([1, 2], num_workers=2)",
+     {REFUSED}),
+    ("set-default-dtype", "torch.set_default_dtype(torch.float64)", {REFUSED}),
+]
+
+NUMPY = [
+    ("np-ctypes", "import numpy as np\na = np.ones(3)\nc = a.ctypes", {REFUSED}),
+    ("np-tofile", "import numpy as np\nnp.ones(3).tofile('NEWFILE')", {REFUSED}),
+    ("np-dump", "import numpy as np\nnp.ones(3).dump('NEWFILE')", {REFUSED}),
+    ("np-save", "import numpy as np\nnp.save('NEWFILE', np.ones(3))", {REFUSED}),
+    ("np-fromfile", "import numpy as np\na = np.fromfile('CANARY')", {REFUSED}),
+    ("np-load", "import numpy as np\na = np.load('CANARY', allow_pickle=True)", {REFUSED}),
+    ("np-base", "import numpy as np\nb = np.ones(3)[1:].base", {REFUSED}),
+    ("np-data", "import numpy as np\nb = np.ones(3).data", {REFUSED}),
+    ("np-zeros-huge", "import numpy as np\na = np.zeros((10**5, 10**5))", {LIMIT}),
+    ("np-random-huge", "import numpy as np\na = np.random.rand(10**5, 10**5)", {LIMIT}),
+    ("np-broadcast-huge", "import numpy as np\na = np.ones((100000, 1)) + np.ones((1, 100000))", {LIMIT}),
+    ("np-outer-huge", "import numpy as np\nv = np.ones(100000)\na = np.outer(v, v)", {LIMIT}),
+    ("np-arange-huge", "import numpy as np\na = np.arange(1e12)", {LIMIT}),
+    ("np-from-numpy-ctypes", "import numpy as np\nc = torch.from_numpy(np.ones(3)).numpy().ctypes", {REFUSED}),
+    ("np-lib", "import numpy as np\nnp.lib", {REFUSED}),
+    ("np-import-os", "import numpy.os", {REFUSED}),
 ]
 
 ATTACKS = [
@@ -305,6 +390,8 @@ ATTACKS = [
         ("cpu", CPU),
         ("parser", PARSER),
         ("language", LANGUAGE_ESCAPES),
+        ("functions-classes", FUNCTIONS_AND_CLASSES),
+        ("numpy", NUMPY),
     )
     for name, source, kinds in entries
 ]
@@ -363,7 +450,7 @@ def test_attack_is_contained(family: str, source: str, kinds: set[str], canary: 
 
 
 def test_families_are_well_covered() -> None:
-    assert len(ATTACKS) >= 60
+    assert len(ATTACKS) >= 250
     assert len({p.id for p in ATTACKS}) == len(ATTACKS)
 
 
@@ -382,9 +469,45 @@ def test_reseeding_does_not_outlive_the_run() -> None:
     assert execute("x = torch.rand(3)", "cpu", with_graph=False)["variables"]["x"]["value"] == first
 
 
-def test_print_of_the_namespace_shows_no_addresses() -> None:
-    r = execute("print(torch)\nprint(torch.tensor)\nprint(F.relu)", "cpu", with_graph=False)
-    assert r["stdout"] == "<module torch>\n<function torch.tensor>\n<function F.relu>\n"
+def test_print_of_a_module_stand_in_names_it() -> None:
+    r = execute("print(torch)\nimport numpy as np\nprint(np.random)", "cpu", with_graph=False)
+    assert r["stdout"] == "<module 'torch'>\n<module 'numpy.random'>\n"
+
+
+def test_torch_save_and_load_use_memory_not_the_disk(canary: dict[str, Path], tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    src = ("m = nn.Linear(2, 1)\ntorch.save(m.state_dict(), 'model.pth')\nm2 = nn.Linear(2, 1)\n"
+           "m2.load_state_dict(torch.load('model.pth', weights_only=True))\nsame = torch.equal(m.weight, m2.weight)")
+    for result in (execute(src, "cpu", with_graph=False), run_program(src, graph=False)):
+        assert result["ok"], result
+        assert result["variables"]["same"]["value"] is True
+    assert list(tmp_path.iterdir()) == []
+
+
+# Programs the first version refused: now part of the language, and they do what Python does.
+NOW_ALLOWED = [
+    ("y = [i * i for i in range(4)]\nz = {i: i for i in range(3)}\ns = {1, 2}\ng = sum(i for i in range(5))", "g", 10),
+    ("def f(a, b=2, *args, k=1, **kw):\n    return a + b + sum(args) + k + len(kw)\ny = f(1, 2, 3, k=4, z=5)", "y", 11),
+    ("class A:\n    def __init__(self, v):\n        self.v = v\n    def twice(self):\n        return self.v * 2\n"
+     "y = A(3).twice()", "y", 6),
+    ("try:\n    x = 1 / 0\nexcept ZeroDivisionError as e:\n    y = str(e)\nelse:\n    y = 'no'\nfinally:\n    z = 1",
+     "y", "division by zero"),
+    ("x = 0\nwhile x < 10:\n    x += 3\n    if x > 7:\n        break\ny = x", "y", 9),
+    ("a, *b = [1, 2, 3]\ny = len(b)", "y", 2),
+    ("f = lambda v: v + 1\ny = f(1)", "y", 2),
+    ("y = '%5.2f|%s' % (3.14159, 'a')", "y", " 3.14|a"),
+    ("y = '{:>6.3f}'.format(2.5)", "y", " 2.500"),
+    ("x = torch.ones(2)\ny = type(x).__name__", "y", "Tensor"),
+    ("x = 1\nassert x == 1, 'x'\ndel x\ny = 2", "y", 2),
+]
+
+
+@pytest.mark.parametrize(("source", "name", "value"), NOW_ALLOWED)
+def test_constructs_of_real_programs_run(source: str, name: str, value: object) -> None:
+    r = execute(source, "cpu", with_graph=False)
+    assert r["ok"], r
+    assert r["variables"][name]["value"] == value
 
 
 def test_lone_surrogates_come_back_as_valid_utf8() -> None:
@@ -406,7 +529,7 @@ def test_print_is_bounded_and_cut_once() -> None:
 @pytest.mark.parametrize(
     ("source", "kinds"),
     [
-        ("a = torch.rand(2000, 2000)\nfor i in range(1000):\n    b = a @ a", {TIMEOUT}),
+        ("a = torch.rand(2000, 2000)\nfor i in range(1000):\n    b = a @ a", {LIMIT, TIMEOUT}),
         ("a = [0] * 100000\nc = [0] * 100000\nx = [a] * 100000\ny = [c] * 100000\nz = x == y", {TIMEOUT}),
         ("m = torch.rand(1500, 1500)\nfor i in range(100):\n    u = torch.linalg.svd(m)", {TIMEOUT}),
         # each create_graph pass doubles the graph: time or memory runs out first, both stop it

@@ -7,8 +7,12 @@ from typing import Any
 KINDS = ("refused", "syntax", "runtime", "limit", "timeout")
 
 
-class SandboxError(Exception):
-    """A user error: kind is one of KINDS; line is 1-based or None."""
+class SandboxError(BaseException):
+    """A user error: kind is one of KINDS; line is 1-based or None.
+
+    A BaseException, not an Exception: a program's `try/except Exception` (or a bare `except:`, which the
+    compiler narrows to Exception) never catches the sandbox's own limit, timeout or refusal.
+    """
 
     def __init__(self, kind: str, message: str, line: int | None = None) -> None:
         assert kind in KINDS, kind

@@ -1,18 +1,39 @@
-"""Sandbox layer 3: check every aten op's output size (on meta tensors) and memory before it allocates."""
+"""Sandbox layer 3: before a tensor op runs, its output size, memory and compute (FLOPs) are checked.
+
+The guards call `Budget.plan` with the op and its arguments. The op is first run on meta tensors (shapes
+only, no data) under torch's FLOP counter, once per distinct call signature (the answer is cached, so a
+training loop pays for it on its first iteration only). A too-big output, memory past the cap or a program
+whose total compute passes the budget is refused before the real op allocates or computes anything.
+Data-dependent ops (nonzero, boolean masks ...) cannot be planned: their worst case is checked instead,
+and their real output right after. The worker's rlimits stay as the backstop for what no plan sees
+(library internals, the backward pass: bounded by the forward's sizes).
+"""
 
 from __future__ import annotations
 
+import math
 import resource
+from collections.abc import Callable
 from typing import Any
 
 import torch
-from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten, tree_map
 
-from core.limits import MAX_MEMORY_BYTES, MAX_SPLIT_PIECES, MAX_TENSOR_DIMS, MAX_TENSOR_ELEMENTS
+from core.limits import (
+    ELEMENTWISE_COST,
+    MAX_FLOPS,
+    MAX_MEMORY_BYTES,
+    MAX_OPS,
+    MAX_SPLIT_PIECES,
+    MAX_TENSOR_DIMS,
+    MAX_TENSOR_ELEMENTS,
+    PLAN_CACHE_ENTRIES,
+)
 from core.sandbox.errors import SandboxError
 
 _META = torch.device("meta")
+ACTIVE: list[Budget] = []  # the budget of the run in progress (set by session.program_context)
+CHECK_MEMORY_ABOVE = 1 << 20  # outputs smaller than this skip the resident-memory reading (about 1 us each)
 
 
 def _rss_bytes() -> int:
@@ -28,73 +49,119 @@ def _to_meta(x: Any) -> Any:
     return x
 
 
-_PLAIN = (int, float, bool, str, type(None), torch.dtype, torch.device)
+_PLAIN = (int, float, bool, str, type(None), torch.dtype, torch.device, type(Ellipsis))
 
 
-def _key_part(x: Any) -> Any:
-    """A hashable stand-in for an op argument: a tensor by its shape, dtype and device."""
-    if isinstance(x, torch.Tensor):
+def key_part(x: Any) -> Any:
+    """A hashable stand-in for an op argument: a tensor by its shape, dtype and device; None when unkeyable."""
+    t = type(x)
+    if t is torch.Tensor or isinstance(x, torch.Tensor):
         return (x.shape, x.dtype, x.device.type)
-    if isinstance(x, _PLAIN):
+    if t in _PLAIN:
         return x
-    if isinstance(x, (list, tuple)):
-        return tuple([_key_part(v) for v in x])
-    return type(x).__name__
+    if t is tuple or t is list or t is torch.Size:
+        if len(x) > 16:
+            return None  # long lists (data for torch.tensor): not worth a key
+        parts = tuple([key_part(v) for v in x])
+        if any(p is None for p in parts) and not any(v is None for v in x):
+            return None
+        return (t.__name__, parts)
+    if t is slice:
+        return ("slice", x.start, x.stop, x.step) if all(type(v) in _PLAIN for v in (x.start, x.stop, x.step)) else None
+    return None
 
 
 def _outputs(out: Any) -> list[torch.Tensor]:
+    if type(out) is torch.Tensor:
+        return [out]
     leaves, _ = tree_flatten(out)
     return [t for t in leaves if isinstance(t, torch.Tensor)]
 
 
-class ResourceGuard(TorchDispatchMode):
-    """Runs each op on meta tensors first; refuses it when an output is too big or memory would overflow."""
+class Budget:
+    """One run's compute and memory account; `plan` is called before every guarded tensor op."""
 
     def __init__(self, device: torch.device) -> None:
-        super().__init__()
         self.cuda = device.type == "cuda"
         self.base_rss = _rss_bytes()
-        self._cache: dict[Any, int] = {}
+        self.flops = 0
+        self.ops = 0
+        self.line_hint: str = ""
+        self._cache: dict[Any, tuple[int, int] | None] = {}
 
-    def _planned_bytes(self, func: Any, args: tuple, kwargs: dict) -> int | None:
-        """Bytes the op's outputs would take; None when it cannot be known before running (data-dependent)."""
-        try:
-            key = (func, _key_part(args), _key_part(tuple(sorted(kwargs.items()))))
-            hash(key)
-        except TypeError:
-            key = None
-        if key is not None and key in self._cache:
-            return self._cache[key]
+    # --- planning ---------------------------------------------------------------------------------------------
+    def count(self) -> None:
+        self.ops += 1
+        if self.ops > MAX_OPS:
+            raise SandboxError("limit", f"the program ran more than {MAX_OPS:,} tensor operations")
+
+    def plan(self, fid: Any, fn: Callable[..., Any], args: tuple, kwargs: dict, cubic: bool = False) -> bool:
+        """Account for fn(*args, **kwargs) before it runs; False when its size could not be planned."""
+        self.count()
+        ka = key_part(args)
+        kk = key_part(tuple(kwargs.items())) if kwargs else ()
+        key = (fid, ka, kk) if ka is not None and kk is not None else None
+        hit = self._cache.get(key, False) if key is not None else False
+        if hit is False:
+            _check_pieces(fid, args, kwargs)  # before the meta run, which would build every piece too
+            hit = self._meta(fid, fn, args, kwargs, cubic)
+            if key is not None:
+                if len(self._cache) >= PLAN_CACHE_ENTRIES:
+                    self._cache.clear()
+                self._cache[key] = hit
+        if hit is None:
+            _check_data_dependent(fid, args)
+            return False
+        nbytes, flops = hit
+        self.add_flops(flops)
+        if nbytes > CHECK_MEMORY_ABOVE:
+            self.check_memory(nbytes)
+        return True
+
+    def _meta(self, fid: Any, fn: Callable[..., Any], args: tuple, kwargs: dict, cubic: bool) -> tuple[int, int] | None:
+        from torch.utils.flop_counter import FlopCounterMode
+
+        flat = tree_flatten((args, kwargs))[0]
         meta_kwargs = tree_map(_to_meta, kwargs)
-        has_tensor = any(isinstance(a, torch.Tensor) for a in tree_flatten((args, kwargs))[0])
-        if not has_tensor:
+        if not any(isinstance(a, torch.Tensor) for a in flat) and _takes_device(fid):
             meta_kwargs["device"] = _META
         try:
-            out = func(*tree_map(_to_meta, args), **meta_kwargs)
+            with torch._C.DisableTorchFunction(), FlopCounterMode(display=False) as counter:
+                out = fn(*tree_map(_to_meta, args), **meta_kwargs)
+            counted = counter.get_total_flops()
         except RuntimeError as e:
             if "overflow" in str(e).lower():  # e.g. ones(2**62): the size itself does not fit
-                raise SandboxError("limit", f"{func.overloadpacket.__name__}: the requested size is far too big "
-                                            f"(the limit is {MAX_TENSOR_ELEMENTS:,} elements per tensor)") from None
+                raise SandboxError("limit", f"{_name(fid)}: the requested size is far too big (the limit is "
+                                            f"{MAX_TENSOR_ELEMENTS:,} elements per tensor)") from None
             return None
-        except Exception:
+        except Exception:  # noqa: BLE001  not plannable on meta (data-dependent, odd arguments): checked after
             return None
         total = 0
+        elements = 0
         for t in _outputs(out):
-            _check_dims(func, t)
-            n = t.numel()
-            if n > MAX_TENSOR_ELEMENTS:
-                raise SandboxError(
-                    "limit",
-                    f"{func.overloadpacket.__name__} would make a tensor of shape {list(t.shape)} "
-                    f"({n:,} elements); the limit is {MAX_TENSOR_ELEMENTS:,} per tensor, views included",
-                )
-            if not _is_view(func):
-                total += n * t.element_size()
-        if key is not None:
-            self._cache[key] = total
-        return total
+            check_tensor(fid, t)
+            elements += t.numel()
+            if not _is_view(t):
+                total += t.numel() * t.element_size()
+        flops = counted + elements * ELEMENTWISE_COST
+        if cubic:
+            sizes = [a.shape[-1] for a in flat if isinstance(a, torch.Tensor) and a.dim() >= 2]
+            n = max(sizes, default=0)
+            batch = max((math.prod(a.shape[:-2]) for a in flat if isinstance(a, torch.Tensor) and a.dim() >= 2),
+                        default=1)  # fmt: skip
+            flops += 10 * n**3 * batch
+        return total, flops
 
-    def _check_memory(self, extra: int) -> None:
+    def add_flops(self, flops: int) -> None:
+        self.flops += flops
+        if self.flops > MAX_FLOPS:
+            raise SandboxError(
+                "limit",
+                f"the program would compute more than {MAX_FLOPS / 1e9:,.0f} GFLOP (this operation alone "
+                f"{flops / 1e9:,.2f} GFLOP); the compute budget stops it before it runs",
+            )
+
+    def check_memory(self, extra: int) -> None:
         used = torch.cuda.memory_allocated() if self.cuda else _rss_bytes() - self.base_rss
         if used + extra > MAX_MEMORY_BYTES:
             raise SandboxError(
@@ -103,74 +170,81 @@ class ResourceGuard(TorchDispatchMode):
                 f"the limit is {MAX_MEMORY_BYTES / 2**20:,.0f} MiB",
             )
 
-    def __torch_dispatch__(self, func, types, args=(), kwargs=None):  # noqa: ANN001
-        kwargs = kwargs or {}
-        with torch._C.DisableTorchFunction():  # our own shape reads and meta runs skip the Python function modes
-            _check_pieces(func, args, kwargs)  # before the meta run, which would build every piece too
-            planned = self._planned_bytes(func, args, kwargs)
-            if planned is None:
-                _check_data_dependent(func, args)
-            self._check_memory(planned or 0)
-        out = func(*args, **kwargs)
-        if planned is None:  # data-dependent size: checked right after, before anything else uses it
-            for t in _outputs(out):
-                _check_dims(func, t)
-                if t.numel() > MAX_TENSOR_ELEMENTS:
-                    n = t.numel()
-                    raise SandboxError("limit", f"a result has {n:,} elements; the limit is {MAX_TENSOR_ELEMENTS:,}")
-        return out
+    def after(self, fid: Any, out: Any) -> None:
+        """The real output of an op that could not be planned: checked right away, before anything uses it."""
+        elements = 0
+        for t in _outputs(out):
+            check_tensor(fid, t)
+            elements += t.numel()
+        self.add_flops(elements * ELEMENTWISE_COST)
 
 
-def _check_dims(func: Any, t: torch.Tensor) -> None:
+def _name(fid: Any) -> str:
+    if isinstance(fid, str):
+        return fid
+    return getattr(fid, "__name__", None) or str(fid)
+
+
+def _takes_device(fid: Any) -> bool:
+    return not isinstance(fid, str)
+
+
+def check_tensor(fid: Any, t: torch.Tensor) -> None:
     if t.dim() > MAX_TENSOR_DIMS:
-        raise SandboxError("limit", f"{func.overloadpacket.__name__} would make a tensor of {t.dim()} dimensions; "
-                                    f"the limit is {MAX_TENSOR_DIMS}")
+        raise SandboxError("limit", f"{_name(fid)} would make a tensor of {t.dim()} dimensions; "
+                                    f"the limit is {MAX_TENSOR_DIMS}")  # fmt: skip
+    n = t.numel()
+    if n > MAX_TENSOR_ELEMENTS:
+        raise SandboxError(
+            "limit",
+            f"{_name(fid)} would make a tensor of shape {list(t.shape)} ({n:,} elements); "
+            f"the limit is {MAX_TENSOR_ELEMENTS:,} per tensor, views included",
+        )
 
 
-def _is_view(func: Any) -> bool:
-    schema = getattr(func, "_schema", None)
-    if schema is None or not schema.returns:
-        return False
-    alias = schema.returns[0].alias_info
-    return alias is not None and not alias.is_write
+def _is_view(t: torch.Tensor) -> bool:
+    return t._is_view()
 
 
 # Ops that return one tensor per piece: the count is known from the arguments, before anything is built.
-_SPLITS = frozenset({"unbind", "split", "unsafe_split", "split_with_sizes", "unsafe_split_with_sizes", "chunk",
-                     "unsafe_chunk", "tensor_split"})  # fmt: skip
+_SPLITS = frozenset({"unbind", "split", "split_with_sizes", "chunk", "tensor_split"})
 
 
 def _arg(args: tuple, kwargs: dict, i: int, name: str, default: Any) -> Any:
     return args[i] if len(args) > i else kwargs.get(name, default)
 
 
-def _check_pieces(func: Any, args: tuple, kwargs: dict) -> None:
+def _check_pieces(fid: Any, args: tuple, kwargs: dict) -> None:
     """unbind/split/chunk of a long dimension makes one tensor object per piece: refuse too many pieces."""
-    name = func.overloadpacket.__name__
+    name = _name(fid).rsplit(".", 1)[-1]
     if name not in _SPLITS or not args or not isinstance(args[0], torch.Tensor):
         return
     t = args[0]
     try:
         if name == "unbind":
             n = t.shape[_arg(args, kwargs, 1, "dim", 0)]
-        elif name in ("split", "unsafe_split", "chunk", "unsafe_chunk"):
+        elif name in ("split", "chunk"):
             size = t.shape[_arg(args, kwargs, 2, "dim", 0)]
-            k = _arg(args, kwargs, 1, "chunks" if "chunk" in name else "split_size", 1)
+            k = _arg(args, kwargs, 1, "chunks" if name == "chunk" else "split_size_or_sections", 1)
             k = len(k) if isinstance(k, (list, tuple)) else int(k)
-            n = min(k, size) if "chunk" in name else -(-size // max(k, 1))
-        else:  # split_with_sizes, tensor_split: a list of sizes or indices, or a number of sections
+            n = min(k, size) if name == "chunk" else -(-size // max(k, 1))
+        else:
             k = _arg(args, kwargs, 1, "split_sizes", 0)
             n = len(k) + 1 if isinstance(k, (list, tuple)) else int(k)
     except (IndexError, TypeError, ValueError, RuntimeError):
         return  # bad arguments: the op itself reports them
+    check_pieces(name, n)
+
+
+def check_pieces(name: str, n: int) -> None:
     if n > MAX_SPLIT_PIECES:
         raise SandboxError("limit", f"{name} would make {n:,} tensors (looping over or listing a tensor splits it "
-                                    f"into rows); the limit is {MAX_SPLIT_PIECES:,}")
+                                    f"into rows); the limit is {MAX_SPLIT_PIECES:,}")  # fmt: skip
 
 
-def _check_data_dependent(func: Any, args: tuple) -> None:
+def _check_data_dependent(fid: Any, args: tuple) -> None:
     """Ops whose output size depends on the values: refuse when even their largest possible output is too big."""
-    name = func.overloadpacket.__name__
+    name = _name(fid).rsplit(".", 1)[-1]
     tensors = [a for a in args if isinstance(a, torch.Tensor)]
     if not tensors:
         return
@@ -182,4 +256,4 @@ def _check_data_dependent(func: Any, args: tuple) -> None:
         return
     if n > MAX_TENSOR_ELEMENTS:
         raise SandboxError("limit", f"{name} could make a result of up to {n:,} elements; "
-                                    f"the limit is {MAX_TENSOR_ELEMENTS:,}")
+                                    f"the limit is {MAX_TENSOR_ELEMENTS:,}")  # fmt: skip

@@ -1,45 +1,71 @@
-"""One evaluation inside a worker: run the program under the guard and tracer, then describe it as JSON."""
+"""One evaluation inside a worker: run the program with its guards, then describe it as bounded JSON."""
 
 from __future__ import annotations
 
+import json
+import random
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import numpy as np
 import torch
 
 from core import tensorjson
+from core.limits import FULL_PASSES, MAX_ANSWER_BYTES, MAX_VARIABLE_ELEMENTS, WALL_TIMEOUT_S
+from core.sandbox import guard
 from core.sandbox.errors import SandboxError
-from core.sandbox.guard import ResourceGuard
+from core.sandbox.guard import Budget
 from core.sandbox.interpreter import Interpreter, bounded_text
 from core.sandbox.validate import parse
-from core.trace import Tracer
+from core.trace import ValueLog
 
-DEFAULT_SEED = 0  # every run starts from the same RNG state, so a program gives the same numbers each time
+DEFAULT_SEED = 0  # every run starts from the same RNG state (torch, random, numpy), so a program repeats exactly
 
 
 class BackwardLog:
-    """Wraps every backward call of a program with a recorder of the engine's real order."""
+    """Wraps every backward call of a program; records the engine's real order for the chosen passes.
 
-    def __init__(self, record: bool = True) -> None:
+    By default the first FULL_PASSES passes are recorded as they run. A program with more (a training loop)
+    is run a second time with `target` set to its last pass, so only that one pays for the recording.
+    """
+
+    def __init__(self, record: bool = True, target: int | None = None) -> None:
         self.record = record
-        self.passes: list[dict[str, Any]] = []  # {"kind", "roots", "recorder"}
+        self.target = target
+        self.count = 0
+        self.passes: list[dict[str, Any]] = []  # {"kind", "index", "line", "roots", "recorder"} (light beyond)
+        self.last_roots: list[torch.Tensor] = []
+
+    def _full(self, i: int) -> bool:
+        if not self.record:
+            return False
+        return i < FULL_PASSES if self.target is None else i == self.target
 
     def __call__(self, kind: str, roots: list[torch.Tensor], grad_outputs: list[Any], call: Any) -> Any:
-        if not self.record:
+        i = self.count
+        self.count += 1
+        entry: dict[str, Any] = {"kind": kind, "index": i}
+        self.passes.append(entry)
+        self.last_roots = list(roots)
+        if not self._full(i):
             return call()
         from torch.utils._python_dispatch import _disable_current_modes
 
         from core.backward import BackwardRecorder
 
-        with _disable_current_modes():  # snapshots of saved tensors are bounded by the graph, not user-sized ops
+        with _disable_current_modes():
             recorder = BackwardRecorder(roots)
-        self.passes.append({"kind": kind, "roots": list(roots), "recorder": recorder})
+        entry["roots"] = list(roots)
+        entry["recorder"] = recorder
         try:
             return call()
         finally:
             recorder.remove()
+
+    def recorded(self) -> list[dict[str, Any]]:
+        return [p for p in self.passes if "recorder" in p]
 
 
 def resolve_device(name: str) -> torch.device:
@@ -59,114 +85,174 @@ def resolve_device(name: str) -> torch.device:
 
 
 @contextmanager
-def program_context(dev: torch.device, dtype: torch.dtype | None = None) -> Iterator[None]:
-    """The state every run of a program starts from (seeded RNG, device, default dtype) under the resource
-    guard, and the process-global settings a program can change put back afterwards."""
+def program_context(dev: torch.device, dtype: torch.dtype | None = None) -> Iterator[Budget]:
+    """The state every run of a program starts from (seeded RNGs, device, default dtype) with its compute and
+    memory budget, and the process-global settings a program can change put back afterwards."""
     torch.manual_seed(DEFAULT_SEED)
+    random.seed(DEFAULT_SEED)
+    np.random.seed(DEFAULT_SEED)
     grad_enabled = torch.is_grad_enabled()
     if dtype is not None:
         torch.set_default_dtype(dtype)
     if dev.type != "cpu":  # CPU is the default already; the device mode costs every op a detour
         torch.set_default_device(dev)
+    budget = Budget(dev)
+    guard.ACTIVE.append(budget)
     try:
-        with ResourceGuard(dev):
-            yield
+        yield budget
     finally:
+        guard.ACTIVE.remove(budget)
         torch.set_default_device(None)
         torch.set_default_dtype(torch.float32)
         torch.set_grad_enabled(grad_enabled)  # a bare `torch.set_grad_enabled(False)` must not outlive the run
+        torch.set_printoptions(profile="default")
 
 
-def execute(source: str, device: str = "cpu", with_graph: bool = True) -> dict[str, Any]:
-    """Validate and run `source`; returns the DESIGN.md result object (ok true, or ok false with an error)."""
+def execute(source: str, device: str = "cpu", with_graph: bool = True, detail_pass: int | None = None) -> dict[str, Any]:
+    """Validate and run `source`; returns the result object (ok true, or ok false with an error).
+
+    With a graph, backward passes beyond the first FULL_PASSES are recorded by running the program again with
+    the last pass (or `detail_pass`) as the one to record: runs are seeded, so the second run is the first's twin.
+    """
+    started = time.perf_counter()
+    result, passes = _execute_once(source, device, with_graph, detail_pass)
+    if with_graph and detail_pass is None and passes > FULL_PASSES and result["ok"]:
+        took = time.perf_counter() - started
+        if took < WALL_TIMEOUT_S / 3:
+            again, passes2 = _execute_once(source, device, with_graph, passes - 1)
+            if again["ok"] and passes2 == passes and again["stdout"] == result["stdout"]:
+                again["stats"]["first_run_ms"] = result["stats"]["ms"]
+                result = again
+            else:
+                result["backward_note"] = "the last backward pass could not be recorded (the second run differed)"
+        else:
+            result["backward_note"] = "the last backward pass was not recorded: the program is too slow to run twice"
+    result["stats"]["total_ms"] = round((time.perf_counter() - started) * 1000, 2)
+    return fit_answer(result)
+
+
+def _execute_once(source: str, device: str, with_graph: bool, target: int | None) -> tuple[dict[str, Any], int]:
     started = time.perf_counter()
     interp: Interpreter | None = None
-    log = BackwardLog(record=with_graph)
-    tracer = Tracer()
+    log = BackwardLog(record=with_graph, target=target)
+    values = ValueLog()
+    values.enabled = with_graph
+    budget: Budget | None = None
     try:
         tree = parse(source)
         dev = resolve_device(device)
-        interp = Interpreter(on_backward=log)
-        with program_context(dev), tracer:
+        interp = Interpreter(on_backward=log, on_value=values)
+        with program_context(dev) as budget:
             interp.run(tree)
         result: dict[str, Any] = {"ok": True, "device": str(dev)}
     except SandboxError as e:
         result = {"ok": False, "device": device, "error": e.to_json()}
     if interp is not None and (result["ok"] or result["error"]["kind"] == "runtime"):
         try:
-            result.update(describe(interp, tracer, log, with_graph))
+            result.update(describe(interp, values, log, with_graph))
         except SandboxError as e:
             result = {"ok": False, "device": device, "error": e.to_json()}
         except Exception as e:  # noqa: BLE001  describing must not lose the run's own result
             result["describe_error"] = f"{type(e).__name__}: {e}"
     result["stdout"] = "".join(interp.stdout) if interp else ""
-    result["stats"] = {"ops": tracer.ops, "ms": round((time.perf_counter() - started) * 1000, 2)}
-    return result
+    result["stats"] = {
+        "ops": interp.ops if interp else 0,
+        "steps": interp.runtime.steps if interp and interp.runtime else 0,
+        "gflop": round(budget.flops / 1e9, 3) if budget else 0.0,
+        "ms": round((time.perf_counter() - started) * 1000, 2),
+        "backward_passes": log.count,
+    }
+    return result, log.count
 
 
-def describe(interp: Interpreter, tracer: Tracer, log: BackwardLog, with_graph: bool) -> dict[str, Any]:
+def describe(interp: Interpreter, values: ValueLog, log: BackwardLog, with_graph: bool) -> dict[str, Any]:
     """Variables, graph, backward steps of a finished (or stopped) program, as JSON."""
     variables: dict[str, Any] = {}
     tensors: dict[str, torch.Tensor] = {}
+    first_name: dict[int, str] = {}
+    budget = [MAX_VARIABLE_ELEMENTS]
     for name, value in interp.env.items():
-        try:
-            entry = describe_value(value)
-        except Exception as e:  # noqa: BLE001  one odd value must not hide the others
-            entry = {"type": type(value).__name__, "repr": f"(cannot be shown: {type(e).__name__})"}
+        if isinstance(value, torch.Tensor) and id(value) in first_name:  # one tensor, many names: sent once
+            entry: dict[str, Any] | None = {"type": "tensor", "same_as": first_name[id(value)],
+                                            **tensorjson.describe(value, max_elements=0)}  # fmt: skip
+        else:
+            try:
+                entry = describe_value(value, budget)
+            except Exception as e:  # noqa: BLE001  one odd value must not hide the others
+                entry = {"type": type(value).__name__, "repr": f"(cannot be shown: {type(e).__name__})"}
+            except SandboxError as e:
+                entry = {"type": type(value).__name__, "repr": f"(cannot be shown: {e.message})"}
         if entry is not None:
             variables[name] = entry
         if isinstance(value, torch.Tensor):
             tensors[name] = value
+            first_name.setdefault(id(value), name)
     out: dict[str, Any] = {"variables": variables}
     if with_graph:
-        out.update(graph_json(tensors, tracer, log))
+        out.update(graph_json(tensors, values, log, interp))
     return out
 
 
-def graph_json(tensors: dict[str, torch.Tensor], tracer: Tracer, log: BackwardLog) -> dict[str, Any]:
-    """The graph of every tensor the program built (and every backward root), with the recorded steps."""
+def graph_json(tensors: dict[str, torch.Tensor], values: ValueLog, log: BackwardLog, interp: Interpreter) -> dict[str, Any]:
+    """The graph of the program's named tensors and of its recorded backward passes, with their steps."""
     from core import backward as bw
     from core import graph as gr
 
     roots: list[torch.Tensor] = []
     seen: set[int] = set()
-    for p in log.passes:
-        for t in p["roots"]:
-            if id(t) not in seen:
-                seen.add(id(t))
-                roots.append(t)
-    for t in tensors.values():
-        if (t.grad_fn is not None or t.requires_grad) and id(t) not in seen:
+    recorded = log.recorded()
+
+    def add(t: torch.Tensor) -> None:
+        if id(t) not in seen:
             seen.add(id(t))
             roots.append(t)
+
+    for p in recorded:
+        for t in p["roots"]:
+            add(t)
+    for t in log.last_roots:
+        add(t)
+    for t in tensors.values():
+        if t.grad_fn is not None or t.requires_grad:
+            add(t)
     named_ids = {id(t) for t in tensors.values()}
-    for _t, _reason, src in tracer.cuts:  # what a named constant was cut from is part of the picture
-        if id(_t) in named_ids and id(src) not in seen:
-            seen.add(id(src))
-            roots.append(src)
+    cuts = interp.runtime.cuts if interp.runtime is not None else {}
+    for _t, _reason, src in cuts.values():  # what a named constant was cut from is part of the picture
+        if id(_t) in named_ids:
+            add(src)
     grads: dict[Any, Any] = {}
     saved: dict[Any, Any] = {}
-    for p in log.passes:
+    for p in recorded:
         grads.update(p["recorder"].grads)
         for node, items in p["recorder"].saved.items():
             saved.setdefault(node, items)
-    values = {node: v for node, v in tracer.values.items() if isinstance(v, torch.Tensor)}
-    graph = gr.build(roots, names=tensors, values=values, grads=grads, saved=saved or None)
+    forward = values.values()
+    graph = gr.build(roots, names=tensors, values=forward, grads=grads, saved=saved or None)
     steps: list[dict[str, Any]] = []
     passes: list[dict[str, Any]] = []
-    for i, p in enumerate(log.passes):
-        pass_steps = bw.steps_to_json(p["recorder"].steps, graph)
-        for s in pass_steps:
-            s["pass"] = i
-        passes.append({"kind": p["kind"], "start": len(steps), "count": len(pass_steps)})
-        steps.extend(pass_steps)
-    for i, s in enumerate(steps):
-        s["index"] = i
+    for p in log.passes:
+        entry = {"kind": p["kind"], "index": p["index"], "start": len(steps), "count": 0, "recorded": "recorder" in p}
+        if "recorder" in p:
+            pass_steps = bw.steps_to_json(p["recorder"].steps, graph)
+            for st in pass_steps:
+                st["pass"] = p["index"]
+            entry["count"] = len(pass_steps)
+            steps.extend(pass_steps)
+        passes.append(entry)
+    for i, st in enumerate(steps):
+        st["index"] = i
     graph_dict = graph.to_json()
-    _add_cuts(graph_dict, graph, tensors, tracer)
+    changed = values.changed()
+    if changed:
+        for node, gid in ((n, graph.id_of(n)) for n in changed):
+            if gid is not None:
+                for nd in graph_dict["nodes"]:
+                    if nd["id"] == gid and nd.get("value") is None:
+                        nd["value_note"] = "changed in place after this op ran: its forward value is gone"
+    _add_cuts(graph_dict, graph, tensors, cuts)
     out: dict[str, Any] = {
         "graph": graph_dict,
-        "backward_order": [s["node"] for s in steps if s["node"] is not None],
+        "backward_order": [st["node"] for st in steps if st["node"] is not None],
         "backward_steps": steps,
         "backward_passes": passes,
     }
@@ -174,16 +260,16 @@ def graph_json(tensors: dict[str, torch.Tensor], tracer: Tracer, log: BackwardLo
     if higher:
         names = {f"{n}.grad": t.grad for n, t in tensors.items() if t.is_leaf and t.grad is not None}
         names.update(tensors)
-        out["grad_graph"] = gr.build(higher, names=names, values=values, grads=grads).to_json()
+        out["grad_graph"] = gr.build(higher, names=names, values=forward, grads=grads).to_json()
     return out
 
 
-def _add_cuts(graph_dict: dict[str, Any], graph: Any, tensors: dict[str, torch.Tensor], tracer: Tracer) -> None:
+def _add_cuts(graph_dict: dict[str, Any], graph: Any, tensors: dict[str, torch.Tensor],
+              cuts: dict[int, tuple[torch.Tensor, str, torch.Tensor]]) -> None:  # fmt: skip
     """Named tensors computed under no_grad or by detach() from the graph: drawn as constants behind a cut edge."""
-    by_id = {id(t): (t, reason, src) for t, reason, src in tracer.cuts}
     for name, t in tensors.items():
-        hit = by_id.get(id(t))
-        if hit is None or t.requires_grad:
+        hit = cuts.get(id(t))
+        if hit is None or hit[0] is not t or t.requires_grad:
             continue
         _, reason, src = hit
         src_id = graph.id_of(src.grad_fn if src.grad_fn is not None else src)
@@ -200,28 +286,93 @@ def _add_cuts(graph_dict: dict[str, Any], graph: Any, tensors: dict[str, torch.T
         graph_dict["edges"].append({"src": src_id, "dst": node["id"], "shape": list(t.shape), "cut": reason})
 
 
-def describe_value(value: Any) -> dict[str, Any] | None:
-    """A JSON record of one variable: tensors in full, numbers and short lists as values, others as text."""
+def describe_value(value: Any, budget: list[int] | None = None) -> dict[str, Any] | None:
+    """A JSON record of one variable: tensors in full (within the shared `budget` of listed numbers, summaries
+    after it), numbers and short lists as values, others as text."""
     if isinstance(value, torch.Tensor):
-        return {"type": "tensor", **tensorjson.describe(value)}
-    if isinstance(value, bool) or value is None:
-        return {"type": type(value).__name__, "value": value}
-    if isinstance(value, (int, float)):
-        return {"type": type(value).__name__, "value": tensorjson.finite_or_str(float(value))
-                if isinstance(value, float) else (value if abs(value) < 2**53 else str(value))}
+        limit = None
+        if budget is not None:
+            limit = max(0, min(budget[0], tensorjson.MAX_JSON_ELEMENTS))
+            budget[0] -= min(value.numel(), limit) * (2 if value.is_leaf and value.grad is not None else 1)
+        return {"type": "tensor", **tensorjson.describe(value, max_elements=limit)}
+    if isinstance(value, np.ndarray):
+        t = torch.from_numpy(value) if value.dtype.kind in "biufc" else None
+        if t is None:
+            return {"type": "ndarray", "repr": _short(bounded_text(value, 2_000, complete=False))}
+        rec = tensorjson.describe(t, with_grad=False)
+        return {"type": "ndarray", "shape": rec["shape"], "dtype": str(value.dtype), "value": rec["value"],
+                **({"summary": rec["summary"]} if "summary" in rec else {})}  # fmt: skip
+    if isinstance(value, (bool, np.bool_)) or value is None:
+        return {"type": "bool" if value is not None else "NoneType", "value": None if value is None else bool(value)}
+    if isinstance(value, (int, float, np.integer, np.floating)):
+        v = value.item() if isinstance(value, np.generic) else value
+        return {"type": type(v).__name__, "value": tensorjson.finite_or_str(float(v))
+                if isinstance(v, float) else (v if abs(v) < 2**53 else str(v))}  # fmt: skip
     if isinstance(value, str):
         return {"type": "str", "value": value}
     if isinstance(value, (torch.Size, torch.dtype, torch.device, complex)) or _is_return_type(value):
         return {"type": type(value).__name__, "repr": str(value)}
-    if isinstance(value, (list, tuple)):
+    if isinstance(value, (list, tuple, dict, set, frozenset)):
         text = bounded_text(value, 2_000, as_repr=True, complete=False)  # iterative and bounded: lists can share rows
         return {"type": type(value).__name__, "repr": text if len(text) < 2_000 else text + " ..."}
     if isinstance(value, torch.nn.Module):
         n = sum(p.numel() for p in value.parameters())
-        return {"type": "module", "repr": _short(str(value)), "parameters": n}
+        return {"type": "module", "class": type(value).__name__, "repr": _short(bounded_text(value, 4_000,
+                complete=False)), "parameters": n}  # fmt: skip
     if isinstance(value, torch.optim.Optimizer):
         return {"type": "optimizer", "repr": _short(type(value).__name__)}
+    if isinstance(value, (torch.utils.data.Dataset, torch.utils.data.DataLoader)):
+        size = len(value) if hasattr(value, "__len__") else None
+        return {"type": "data", "class": type(value).__name__, "repr": f"{type(value).__name__} ({size} items)"
+                if size is not None else type(value).__name__}  # fmt: skip
     return None
+
+
+def fit_answer(result: dict[str, Any]) -> dict[str, Any]:
+    """Bound the answer's JSON to MAX_ANSWER_BYTES: lists of numbers give way to summaries, biggest first."""
+    size = _json_size(result)
+    if size <= MAX_ANSWER_BYTES:
+        return result
+    result.setdefault("stats", {})["trimmed_from_bytes"] = size
+    # 1: backward steps beyond the last pass's keep only shapes; 2: every listed tensor becomes a summary
+    steps = result.get("backward_steps") or []
+    last = max((st.get("pass", 0) for st in steps), default=0)
+    for st in steps:
+        if st.get("pass", 0) != last:
+            _summarise_step(st)
+    if _json_size(result) <= MAX_ANSWER_BYTES:
+        return result
+    for st in steps:
+        _summarise_step(st)
+    for key in ("graph", "grad_graph"):
+        for nd in (result.get(key) or {}).get("nodes", []):
+            for k in ("value", "grad"):
+                if nd.get(k) is not None:
+                    nd[k] = None
+                    nd[f"{k}_note"] = "trimmed: the answer would pass its size bound"
+            if nd.get("saved"):
+                nd["saved"] = {n: (v if not isinstance(v, list) else None) for n, v in nd["saved"].items()}
+    if _json_size(result) <= MAX_ANSWER_BYTES:
+        return result
+    for entry in (result.get("variables") or {}).values():
+        for k in ("value", "grad"):
+            if isinstance(entry.get(k), list):
+                entry[k] = None
+                entry[f"{k}_note"] = "trimmed: the answer would pass its size bound"
+    if _json_size(result) > MAX_ANSWER_BYTES:
+        result["stdout"] = result.get("stdout", "")[:10_000]
+        result["backward_steps"] = []
+    return result
+
+
+def _summarise_step(st: dict[str, Any]) -> None:
+    for key in ("incoming", "outgoing"):
+        if st.get(key):
+            st[key] = [None for _ in st[key]]
+
+
+def _json_size(obj: Any) -> int:
+    return len(json.dumps(obj, ensure_ascii=False, default=str))
 
 
 def _short(text: str, limit: int = 2_000) -> str:

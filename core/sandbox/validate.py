@@ -1,24 +1,30 @@
-"""Sandbox layers 1-2 (static): parse inside size caps and refuse every construct outside the language."""
+"""Sandbox layers 1-2 (static): read the program inside size caps and refuse every construct outside the language."""
 
 from __future__ import annotations
 
 import ast
 import builtins
+import io
 import re
+import tokenize
 
-from core.limits import MAX_AST_DEPTH, MAX_AST_NODES, MAX_SOURCE_CHARS, MAX_STRING_CHARS
+from core.limits import MAX_AST_DEPTH, MAX_AST_NODES, MAX_INT_BITS, MAX_SOURCE_CHARS, MAX_STRING_CHARS
 from core.sandbox.errors import SandboxError
-from core.sandbox.table import GLOBALS, IMPORTABLE, SAFE_BUILTINS
+from core.sandbox.table import ATTRIBUTE_DUNDERS, CLASS_DUNDERS, IMPORTABLE, PRELUDE, RUNTIME_BUILTINS, SAFE_BUILTINS
 
-# Python built-ins outside the language (open, eval, getattr, type, exit ...): a program that reads one without
+# Python built-ins outside the language (open, eval, getattr, vars, exit ...): a program that reads one without
 # binding that name itself is refused before it runs, rather than failing at run time.
-_FOREIGN_BUILTINS = frozenset(dir(builtins)) - set(GLOBALS) - set(SAFE_BUILTINS) - {"print", "range"}
+_KNOWN = set(SAFE_BUILTINS) | set(RUNTIME_BUILTINS) | set(PRELUDE) | {"True", "False", "None"}
+_FOREIGN_BUILTINS = frozenset(dir(builtins)) - _KNOWN
 
 # Node types the language has. Everything else is refused with the construct's name.
 ALLOWED_NODES: tuple[type[ast.AST], ...] = (
-    ast.Module, ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.If, ast.For, ast.With, ast.withitem,
-    ast.Pass, ast.Break, ast.Continue, ast.Import, ast.ImportFrom, ast.alias,
-    ast.Name, ast.Load, ast.Store, ast.Constant, ast.Attribute, ast.Subscript, ast.Slice, ast.Starred,
+    ast.Module, ast.Expr, ast.Assign, ast.AugAssign, ast.AnnAssign, ast.If, ast.For, ast.While, ast.With,
+    ast.withitem, ast.Pass, ast.Break, ast.Continue, ast.Import, ast.ImportFrom, ast.alias,
+    ast.FunctionDef, ast.Lambda, ast.arguments, ast.arg, ast.Return, ast.ClassDef, ast.Global, ast.Nonlocal,
+    ast.Try, ast.ExceptHandler, ast.Raise, ast.Assert, ast.Delete, ast.Yield, ast.YieldFrom,
+    ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp, ast.comprehension, ast.Dict, ast.Set, ast.NamedExpr,
+    ast.Name, ast.Load, ast.Store, ast.Del, ast.Constant, ast.Attribute, ast.Subscript, ast.Slice, ast.Starred,
     ast.List, ast.Tuple, ast.Call, ast.keyword, ast.BinOp, ast.UnaryOp, ast.BoolOp, ast.Compare, ast.IfExp,
     ast.JoinedStr, ast.FormattedValue,
     ast.Add, ast.Sub, ast.Mult, ast.Div, ast.FloorDiv, ast.Mod, ast.Pow, ast.MatMult,
@@ -29,42 +35,38 @@ ALLOWED_NODES: tuple[type[ast.AST], ...] = (
 
 # Friendly names for refused constructs, so the message says what the user wrote.
 _CONSTRUCT_NAMES = {
-    ast.FunctionDef: "defining functions (def)",
     ast.AsyncFunctionDef: "async functions",
-    ast.Lambda: "lambda",
-    ast.ClassDef: "classes",
-    ast.While: "while loops (use `for i in range(n)`)",
-    ast.Try: "try/except",
-    ast.Raise: "raise",
-    ast.Global: "global",
-    ast.Nonlocal: "nonlocal",
-    ast.Delete: "del",
-    ast.Assert: "assert",
-    ast.Return: "return",
-    ast.Yield: "yield",
-    ast.YieldFrom: "yield",
+    ast.AsyncFor: "async for",
+    ast.AsyncWith: "async with",
     ast.Await: "await",
-    ast.ListComp: "list comprehensions",
-    ast.SetComp: "set comprehensions",
-    ast.DictComp: "dict comprehensions",
-    ast.GeneratorExp: "generator expressions",
-    ast.Dict: "dicts",
-    ast.Set: "sets",
-    ast.NamedExpr: "the walrus operator (:=)",
     ast.Match: "match statements",
+    ast.TryStar: "except*",
 }
 
-_FORMAT_SPEC = re.compile(r"^[<>^=]?[+\- ]?#?0?(\d{1,2})?[,_]?(\.\d{1,2})?[bcdeEfFgGnosxX%]?$")
+_FORMAT_SPEC = re.compile(r"^(.?[<>^=])?[+\- ]?z?#?0?(\d{1,2})?[,_]?(\.\d{1,2})?[bcdeEfFgGnosxX%]?$")
 
 
 def _construct(node: ast.AST) -> str:
     return _CONSTRUCT_NAMES.get(type(node), type(node).__name__)
 
 
+def decode(data: bytes) -> str:
+    """Program bytes (a file, the CLI's stdin) as text: UTF-8 with or without a BOM; anything else is refused."""
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise SandboxError("syntax", f"the program is not valid UTF-8 text (byte {e.start}: {data[e.start:e.start + 1]!r})"
+                           ) from None  # fmt: skip
+
+
 def parse(source: str) -> ast.Module:
     """Parse `source` and check it against the language; raises SandboxError (refused/syntax/limit)."""
+    if isinstance(source, bytes):
+        source = decode(source)
     if not isinstance(source, str):
         raise SandboxError("refused", "the program must be text")
+    if source.startswith("\ufeff"):
+        source = source[1:]  # a UTF-8 byte-order mark, as some editors save files
     if len(source) > MAX_SOURCE_CHARS:
         n = len(source)
         raise SandboxError("limit", f"the program is {n:,} characters long; the limit is {MAX_SOURCE_CHARS:,}")
@@ -84,25 +86,39 @@ def parse(source: str) -> ast.Module:
 
 
 def _bracket_depth(source: str) -> int:
-    """Deepest bracket nesting, found before the parser is asked to build a deep tree."""
+    """Deepest bracket nesting outside strings and comments, found before the parser builds a deep tree."""
     depth = best = 0
-    for ch in source:
-        if ch in "([{":
-            depth += 1
-            best = max(best, depth)
-        elif ch in ")]}":
-            depth -= 1
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
+    except (tokenize.TokenError, SyntaxError, IndentationError):
+        tokens = None
+    if tokens is None:  # unreadable: count every bracket (the parser then reports the real error)
+        for ch in source:
+            if ch in "([{":
+                depth += 1
+                best = max(best, depth)
+            elif ch in ")]}":
+                depth -= 1
+        return best
+    for tok in tokens:
+        if tok.type == tokenize.OP:
+            if tok.string in "([{":
+                depth += 1
+                best = max(best, depth)
+            elif tok.string in ")]}":
+                depth -= 1
     return best
 
 
 def check(tree: ast.Module) -> None:
     """Walk the tree iteratively (no recursion) and refuse anything outside the language."""
     count = 0
-    stack: list[tuple[ast.AST, int, int]] = [(tree, 0, 0)]
+    # (node, depth, line, inside a class body directly)
+    stack: list[tuple[ast.AST, int, int, bool]] = [(tree, 0, 0, False)]
     bound: set[str] = set()
     foreign: list[tuple[int, str]] = []
     while stack:
-        node, depth, line = stack.pop()
+        node, depth, line, in_class = stack.pop()
         line = getattr(node, "lineno", line)
         count += 1
         if count > MAX_AST_NODES:
@@ -111,7 +127,7 @@ def check(tree: ast.Module) -> None:
             raise SandboxError("limit", f"the program nests deeper than {MAX_AST_DEPTH} levels", line)
         if not isinstance(node, ALLOWED_NODES):
             raise SandboxError("refused", f"{_construct(node)} is not part of this sandbox's language", line)
-        _check_node(node, line)
+        _check_node(node, line, in_class)
         if isinstance(node, ast.Name):
             if not isinstance(node.ctx, ast.Load):
                 bound.add(node.id)
@@ -119,49 +135,97 @@ def check(tree: ast.Module) -> None:
                 foreign.append((line, node.id))
         elif isinstance(node, ast.alias):
             bound.add(node.asname or node.name.split(".")[0])
+        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        elif isinstance(node, ast.arg):
+            bound.add(node.arg)
+        elif isinstance(node, ast.ExceptHandler) and node.name:
+            bound.add(node.name)
+        child_in_class = isinstance(node, ast.ClassDef)
         for child in ast.iter_child_nodes(node):
-            stack.append((child, depth + 1, line))
+            stack.append((child, depth + 1, line, child_in_class and child in node.body))  # type: ignore[attr-defined]
     for line, name in sorted(foreign):
         if name not in bound:
             raise SandboxError("refused", f"'{name}' is a Python built-in that this sandbox does not offer", line)
 
 
-def _check_node(node: ast.AST, line: int) -> None:
-    if isinstance(node, ast.Name) and node.id.startswith("__"):
-        raise SandboxError("refused", f"names starting with '__' ({node.id}) are not allowed", line)
-    elif isinstance(node, ast.Attribute) and node.attr.startswith("_"):
-        raise SandboxError("refused", f"attributes starting with '_' (.{node.attr}) are not allowed", line)
+def _check_name(name: str, line: int, what: str) -> None:
+    if name.startswith("__"):
+        raise SandboxError("refused", f"{what} starting with '__' ({name}) are not allowed", line)
+
+
+def _check_node(node: ast.AST, line: int, in_class: bool) -> None:
+    if isinstance(node, ast.Name):
+        _check_name(node.id, line, "names")
+    elif isinstance(node, ast.Attribute):
+        if node.attr.startswith("_") and node.attr not in ATTRIBUTE_DUNDERS:
+            raise SandboxError("refused", f"attributes starting with '_' (.{node.attr}) are not allowed", line)
+    elif isinstance(node, ast.FunctionDef):
+        if node.name.startswith("__"):
+            if not (in_class and node.name in CLASS_DUNDERS):
+                where = "in a class" if in_class else "outside a class"
+                raise SandboxError("refused", f"def {node.name}: this special method cannot be defined {where} in "
+                                              "this sandbox", line)  # fmt: skip
+    elif isinstance(node, ast.ClassDef):
+        _check_name(node.name, line, "class names")
+        if node.keywords:
+            raise SandboxError("refused", "class keywords (metaclass=...) are not allowed", line)
+    elif isinstance(node, ast.arg):
+        _check_name(node.arg, line, "argument names")
+    elif isinstance(node, (ast.Global, ast.Nonlocal)):
+        for n in node.names:
+            _check_name(n, line, "names")
+    elif isinstance(node, ast.ExceptHandler):
+        if node.name:
+            _check_name(node.name, line, "names")
+    elif isinstance(node, ast.keyword):
+        if node.arg is not None:
+            _check_name(node.arg, line, "keyword names")
     elif isinstance(node, ast.Constant):
         if isinstance(node.value, (str, bytes)) and len(node.value) > MAX_STRING_CHARS:
             raise SandboxError("limit", f"a string literal is longer than {MAX_STRING_CHARS} characters", line)
         if isinstance(node.value, bytes):
             raise SandboxError("refused", "bytes literals are not part of this sandbox's language", line)
-    elif isinstance(node, ast.keyword) and node.arg is None:
-        raise SandboxError("refused", "**kwargs unpacking is not allowed", line)
-    elif isinstance(node, ast.Starred) and not isinstance(node.ctx, ast.Load):
-        raise SandboxError("refused", "starred assignment targets are not allowed", line)
+        if isinstance(node.value, int) and not isinstance(node.value, bool) and node.value.bit_length() > MAX_INT_BITS:
+            raise SandboxError("limit", f"an integer literal with more than {MAX_INT_BITS:,} bits", line)
     elif isinstance(node, ast.FormattedValue):
         spec = node.format_spec
-        if spec is not None:
-            if not (isinstance(spec, ast.JoinedStr) and all(isinstance(v, ast.Constant) for v in spec.values)):
-                raise SandboxError("refused", "format specs must be plain text like :.4f", line)
-            text = "".join(str(v.value) for v in spec.values)
+        if spec is not None and isinstance(spec, ast.JoinedStr) and all(isinstance(v, ast.Constant) for v in spec.values):
+            text = "".join(str(v.value) for v in spec.values)  # a fixed spec: checked now (dynamic ones at run time)
             if not _FORMAT_SPEC.match(text):
-                raise SandboxError("refused", f"format spec ':{text}' is not allowed (width at most 99)", line)
+                raise SandboxError("refused", f"format spec ':{text}' is not allowed (width and precision at most 99)",
+                                   line)  # fmt: skip
+    elif isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
+        for gen in node.generators:
+            if gen.is_async:
+                raise SandboxError("refused", "async comprehensions are not part of this sandbox's language", line)
+            if any(isinstance(n, (ast.Attribute, ast.Subscript)) for n in ast.walk(gen.target)):
+                raise SandboxError("refused", "a comprehension's loop variable must be a plain name", line)
     elif isinstance(node, ast.With):
         for item in node.items:
-            if item.optional_vars is not None:
-                raise SandboxError("refused", "`with ... as name` is not allowed", line)
-    elif isinstance(node, ast.For) and node.orelse:
-        raise SandboxError("refused", "for/else is not allowed", line)
+            v = item.optional_vars
+            if v is not None and any(isinstance(n, (ast.Attribute, ast.Subscript)) for n in ast.walk(v)):
+                raise SandboxError("refused", "`with ... as` binds plain names only", line)
+    elif isinstance(node, ast.NamedExpr):
+        pass
     elif isinstance(node, ast.Import):
         for alias in node.names:
             if alias.name not in IMPORTABLE:
-                raise SandboxError("refused", f"import {alias.name}: only torch modules can be imported", line)
+                raise SandboxError("refused", f"import {alias.name}: only torch, numpy, math and random modules "
+                                              "can be imported", line)  # fmt: skip
+            if alias.asname:
+                _check_name(alias.asname, line, "names")
     elif isinstance(node, ast.ImportFrom):
         if node.module == "__future__":
             return
         if node.level or node.module not in IMPORTABLE:
-            raise SandboxError("refused", f"from {node.module} import ...: only torch modules can be imported", line)
-        if any(a.name == "*" for a in node.names):
-            raise SandboxError("refused", "`import *` is not allowed", line)
+            raise SandboxError("refused", f"from {node.module} import ...: only torch, numpy, math and random modules "
+                                          "can be imported", line)  # fmt: skip
+        for a in node.names:
+            if a.name == "*":
+                raise SandboxError("refused", "`import *` is not allowed", line)
+            if a.name.startswith("_"):
+                raise SandboxError("refused", f"from {node.module} import {a.name}: names starting with '_' are not "
+                                              "allowed", line)  # fmt: skip
+            if a.asname:
+                _check_name(a.asname, line, "names")
