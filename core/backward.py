@@ -295,6 +295,7 @@ ALIASES: dict[str, str] = {
     "convolution": "conv2d",
     "native_batch_norm": "batch_norm",
     "native_dropout": "dropout",
+    "nll_loss2_d": "nll_loss",
     "amax": "max",
     "amin": "min",
     "alias": "clone",
@@ -352,7 +353,7 @@ def _specialise(cls: str, sv: dict[str, Any], base: dict[str, str]) -> dict[str,
         out["zh"] = "均方误差，" + out["zh"]
         out["formula"] += "; dy = -dx" if red is not None else ""
         return out
-    if cls == "NllLossBackward0":
+    if cls in ("NllLossBackward0", "NllLoss2DBackward0"):
         red, w, ignore = sv["reduction"], sv.get("weight"), signed(sv["ignore_index"])
         t = sv.get("target")
         ignored = bool((t == ignore).any()) if isinstance(t, torch.Tensor) else False

@@ -439,7 +439,7 @@ def _mse(sv, g, shapes):
     return out
 
 
-@rule("NllLossBackward0")
+@rule("NllLossBackward0", "NllLoss2DBackward0")
 def _nll(sv, g, shapes):
     x, t, w, red = _d(sv["self"]), sv["target"], _d(sv.get("weight")), sv["reduction"]
     ignore = signed(sv["ignore_index"])
@@ -536,7 +536,11 @@ def _batch_norm(sv, g, shapes):
 
 @rule("NativeDropoutBackward0")
 def _dropout(sv, g, shapes):
-    mask, scale = sv["mask"], sv["scale"]
+    if "mask" in sv:
+        mask, scale = sv["mask"], sv["scale"]
+    else:  # native_dropout saves p and the mask (result1)
+        mask, p = sv["result1"], sv["p"]
+        scale = 1.0 / (1.0 - p) if p < 1 else 0.0
     return [Term("grad_x", "{g} · {m} · {s}", G | {"m": "mask", "s": fmt(scale)}, {"g": g, "m": mask.to(D)},
                  g * mask.to(D) * scale)]
 

@@ -66,6 +66,7 @@ def show_step(steps: list[dict[str, Any]], k: int, graph: dict[str, Any]) -> Non
         st.code(rule["formula"], language=None)
     else:
         st.caption(tr("gx_no_rule"))
+    show_substituted(s.get("substituted"))
     dtype = next((n.get("dtype") for n in graph["nodes"] if n["id"] == s.get("node")), "float32") or "float32"
     for i, g in enumerate(s.get("incoming") or []):
         shape = (s.get("incoming_shapes") or [None] * (i + 1))[i]
@@ -73,6 +74,20 @@ def show_step(steps: list[dict[str, Any]], k: int, graph: dict[str, Any]) -> Non
     for i, g in enumerate(s.get("outgoing") or []):
         shape = (s.get("outgoing_shapes") or [None] * (i + 1))[i]
         _values(tr("gx_outgoing", i=i), g, None, shape, dtype, key=f"out_{k}_{i}")
+
+
+def show_substituted(sub: dict[str, Any] | None) -> None:
+    """The rule with this step's own numbers, and whether it gives what the engine sent."""
+    if not sub:
+        return
+    if sub.get("text"):
+        st.caption(tr("gx_substituted"))
+        st.code(sub["text"], language=None)
+    if sub.get("agrees"):
+        st.caption("✅ " + tr("gx_rule_agrees"))
+    else:
+        bad = ", ".join(str(c["input"]) for c in sub.get("inputs", []) if not c["agrees"])
+        st.warning(tr("gx_rule_differs", inputs=bad))
 
 
 def show_node(graph: dict[str, Any], node_id: str, steps: list[dict[str, Any]]) -> None:

@@ -38,6 +38,17 @@ STRINGS: dict[str, dict[str, str]] = {
     "gx_step_head": {"en": "Step {k} of {n}: {name} (node {node})", "zh": "第 {k} / {n} 步：{name}（节点 {node}）"},
     "gx_no_rule": {"en": "Rule not described for this operation; the numbers below are what the engine computed.",
                    "zh": "此运算的求导法则暂无说明；下面的数字就是引擎实际计算的结果。"},
+    "gx_substituted": {"en": "The rule with this step's numbers (from its saved tensors):",
+                       "zh": "代入本步数值的法则（取自它保存的张量）："},
+    "gx_rule_agrees": {
+        "en": "Recomputed from the saved tensors, the rule gives exactly what PyTorch's engine sent each input.",
+        "zh": "用保存的张量重新计算，该法则给出的结果与 PyTorch 引擎传给每个输入的梯度一致。",
+    },
+    "gx_rule_differs": {
+        "en": "The rule recomputed from the saved tensors does not match what the engine sent to input(s) {inputs}: "
+        "the numbers above marked ≠ are the engine's.",
+        "zh": "用保存的张量重新计算的法则与引擎传给输入 {inputs} 的梯度不一致：上面标有 ≠ 的是引擎的数值。",
+    },
     "gx_incoming": {"en": "Gradient arriving (w.r.t. output {i})", "zh": "传入的梯度（对输出 {i}）"},
     "gx_outgoing": {"en": "Gradient sent to input {i}", "zh": "传给输入 {i} 的梯度"},
     "gx_inspector": {"en": "Node inspector", "zh": "节点详情"},
