@@ -223,41 +223,45 @@ def _log_softmax(sv, g, shapes):
 
 @rule("MmBackward0")
 def _mm(sv, g, shapes):
-    a, b = _d(sv["self"]), _d(sv["mat2"])
-    return [Term("grad_A", "{g} @ {bt}", G | {"bt": "B.T"}, {"g": g, "bt": b.t()}, g @ b.t()),
-            Term("grad_B", "{at} @ {g}", G | {"at": "A.T"}, {"g": g, "at": a.t()}, a.t() @ g)]
+    a, b = _d(sv.get("self")), _d(sv.get("mat2"))  # each is saved only when the other input needs a gradient
+    return [None if b is None else Term("grad_A", "{g} @ {bt}", G | {"bt": "B.T"}, {"g": g, "bt": b.t()}, g @ b.t()),
+            None if a is None else Term("grad_B", "{at} @ {g}", G | {"at": "A.T"}, {"g": g, "at": a.t()}, a.t() @ g)]
 
 
 @rule("BmmBackward0")
 def _bmm(sv, g, shapes):
-    a, b = _d(sv["self"]), _d(sv["mat2"])
-    return [Term("grad_A", "{g} @ {bt}", G | {"bt": "B.mT"}, {"g": g, "bt": b.mT}, g @ b.mT),
-            Term("grad_B", "{at} @ {g}", G | {"at": "A.mT"}, {"g": g, "at": a.mT}, a.mT @ g)]
+    a, b = _d(sv.get("self")), _d(sv.get("mat2"))
+    return [None if b is None else Term("grad_A", "{g} @ {bt}", G | {"bt": "B.mT"}, {"g": g, "bt": b.mT}, g @ b.mT),
+            None if a is None else Term("grad_B", "{at} @ {g}", G | {"at": "A.mT"}, {"g": g, "at": a.mT}, a.mT @ g)]
 
 
 @rule("MvBackward0")
 def _mv(sv, g, shapes):
-    a, v = _d(sv["self"]), _d(sv["vec"])
-    return [Term("grad_A", "outer({g}, {v})", G | {"v": "v"}, {"g": g, "v": v}, torch.outer(g, v)),
-            Term("grad_v", "{at} @ {g}", G | {"at": "A.T"}, {"g": g, "at": a.t()}, a.t() @ g)]
+    a, v = _d(sv.get("self")), _d(sv.get("vec"))
+    da = None if v is None else Term("grad_A", "outer({g}, {v})", G | {"v": "v"}, {"g": g, "v": v}, torch.outer(g, v))
+    return [da,
+            None if a is None else Term("grad_v", "{at} @ {g}", G | {"at": "A.T"}, {"g": g, "at": a.t()}, a.t() @ g)]
 
 
 @rule("DotBackward0")
 def _dot(sv, g, shapes):
-    a, b = _d(sv["self"]), _d(sv["tensor"])
-    return [Term("grad_a", "{g} · {b}", G | {"b": "b"}, {"g": g, "b": b}, g * b),
-            Term("grad_b", "{g} · {a}", G | {"a": "a"}, {"g": g, "a": a}, g * a)]
+    a, b = _d(sv.get("self")), _d(sv.get("tensor"))
+    return [None if b is None else Term("grad_a", "{g} · {b}", G | {"b": "b"}, {"g": g, "b": b}, g * b),
+            None if a is None else Term("grad_b", "{g} · {a}", G | {"a": "a"}, {"g": g, "a": a}, g * a)]
 
 
 @rule("AddmmBackward0")
 def _addmm(sv, g, shapes):
     beta, alpha = sv.get("beta", 1), sv.get("alpha", 1)
-    m1, m2 = _d(sv["mat1"]), _d(sv["mat2"])
+    m1, m2 = _d(sv.get("mat1")), _d(sv.get("mat2"))  # each saved only when the other needs a gradient
     bn, an = ("" if beta == 1 else f"{fmt(beta)} · "), ("" if alpha == 1 else f"{fmt(alpha)} · ")
     bias = Term("grad_b", bn + "{g}" + (" summed to the bias shape" if shapes[0] != list(g.shape) else ""), G,
                 {"g": g}, _sum_to(beta * g, shapes[0]))
-    return [bias, Term("grad_A", an + "{g} @ {wt}", G | {"wt": "W.T"}, {"g": g, "wt": m2.t()}, alpha * g @ m2.t()),
-            Term("grad_W", an + "{at} @ {g}", G | {"at": "A.T"}, {"g": g, "at": m1.t()}, alpha * m1.t() @ g)]
+    da = None if m2 is None else Term("grad_A", an + "{g} @ {wt}", G | {"wt": "W.T"}, {"g": g, "wt": m2.t()},
+                                      alpha * g @ m2.t())
+    dw = None if m1 is None else Term("grad_W", an + "{at} @ {g}", G | {"at": "A.T"}, {"g": g, "at": m1.t()},
+                                      alpha * m1.t() @ g)
+    return [bias, da, dw]
 
 
 @rule("SumBackward0")
@@ -479,21 +483,23 @@ def _nll(sv, g, shapes):
 
 @rule("ConvolutionBackward0")
 def _conv(sv, g, shapes):
-    x, w = _d(sv["input"]), _d(sv["weight"])
-    if sv["transposed"] or sv["groups"] != 1 or x.dim() != 4:
-        return [None, None, None]
+    x, w = _d(sv.get("input")), _d(sv.get("weight"))  # each may be unsaved when the other needs no gradient
+    x_shape, w_shape = shapes[0] or (list(x.shape) if x is not None else None), shapes[1] or list(w.shape)
+    if sv["transposed"] or sv["groups"] != 1 or g.dim() != 4 or x_shape is None:
+        return [None] * len(shapes)
     stride, pad, dil = tuple(sv["stride"]), tuple(sv["padding"]), tuple(sv["dilation"])
-    n, cout = g.shape[0], w.shape[0]
-    cols = F.unfold(x, w.shape[2:], dilation=dil, padding=pad, stride=stride)  # (N, C*kh*kw, L)
-    gm = g.reshape(n, cout, -1)  # (N, Cout, L)
-    dw = torch.einsum("nol,nkl->ok", gm, cols).reshape(w.shape)
-    dcols = torch.einsum("ok,nol->nkl", w.reshape(cout, -1), gm)
-    dx = F.fold(dcols, x.shape[2:], w.shape[2:], dilation=dil, padding=pad, stride=stride)
-    out: list[Term | None] = [
-        Term("grad_input", "fold(W^T · {g}) (each input pixel sums grad · weight over the windows it was in)", G,
-             {"g": g}, dx),
-        Term("grad_weight", "sum over windows of {g} · input patch (unfold)", G, {"g": g}, dw),
-    ]
+    n, cout, kernel = g.shape[0], w_shape[0], tuple(w_shape[2:])
+    gm = g.reshape(n, cout, -1)  # (N, Cout, L): one column per window position
+    out: list[Term | None] = [None, None]
+    if w is not None and shapes[0] is not None:
+        dcols = torch.einsum("ok,nol->nkl", w.reshape(cout, -1), gm)
+        dx = F.fold(dcols, tuple(x_shape[2:]), kernel, dilation=dil, padding=pad, stride=stride)
+        out[0] = Term("grad_input", "fold(W^T · {g}) (each input pixel sums grad · weight over the windows it was in)",
+                      G, {"g": g}, dx)
+    if x is not None and shapes[1] is not None:
+        cols = F.unfold(x, kernel, dilation=dil, padding=pad, stride=stride)  # (N, C*kh*kw, L)
+        dw = torch.einsum("nol,nkl->ok", gm, cols).reshape(w_shape)
+        out[1] = Term("grad_weight", "sum over windows of {g} · input patch (unfold)", G, {"g": g}, dw)
     if len(shapes) > 2:
         out.append(Term("grad_bias", "{g}.sum((0, 2, 3))", G, {"g": g}, g.sum((0, 2, 3))))
     return out
@@ -588,5 +594,5 @@ def local_terms(grad_fn: str, saved: dict[str, Any] | None, incoming: list[torch
     try:
         with torch.no_grad():
             return fn(sv, g.cpu(), list(shapes))
-    except (RuntimeError, KeyError, IndexError, TypeError, ValueError, ZeroDivisionError):
+    except Exception:  # noqa: BLE001  a rule we cannot recompute here must never break the steps
         return None

@@ -133,6 +133,30 @@ def _conv_d():
     return F.conv2d(x, w, dilation=2), [x, w]
 
 
+@case("linear_constant_input")
+def _linear_const():
+    x, w, b = torch.rand(2, 3, dtype=D), leaf(4, 3), leaf(4)  # x needs no grad: addmm saves only mat1
+    return F.linear(x, w, b), [w, b]
+
+
+@case("mm_constant_weight")
+def _mm_const():
+    a = leaf(2, 3)
+    return a @ torch.rand(3, 2, dtype=D), [a]
+
+
+@case("conv2d_constant_input")
+def _conv_const():
+    w = leaf(2, 1, 3, 3)
+    return F.conv2d(torch.rand(1, 1, 4, 4, dtype=D), w), [w]
+
+
+@case("conv2d_constant_weight")
+def _conv_const_w():
+    x = leaf(1, 1, 4, 4)
+    return F.conv2d(x, torch.rand(2, 1, 3, 3, dtype=D)), [x]
+
+
 @case("max_pool2d")
 def _pool():
     x = leaf(1, 2, 4, 4)
@@ -375,3 +399,32 @@ def test_nonfinite_steps_stay_json_safe():
     sqrt = next(r for r in rows if r["grad_fn"] == "SqrtBackward0")
     # where sent 0 to sqrt's output at x = 0; the rule 0 / (2 · sqrt(0)) = 0 / 0 is NaN, exactly what torch got
     assert torch.isnan(x.grad[0]) and sqrt["substituted"]["agrees"] and "[nan, " in sqrt["substituted"]["text"]
+
+
+def test_stepper_shows_the_substituted_rule_in_both_languages():
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    from tests.seed_programs import SEED_004
+
+    a = torch.tensor([2.0, 4.0], requires_grad=True)  # seed 004's a, run by torch directly
+    (3 * a**3).backward(torch.ones(2))
+    page = str(Path(__file__).resolve().parents[1] / "pages" / "graph.py")
+    at = AppTest.from_file(page, default_timeout=120)
+    at.run()
+    assert "3*a**3 - b**2" in at.text_area(key="gx_code").value and "3*a**3 - b**2" in SEED_004
+    seen = {}
+    for k in range(1, at.slider(key="gx_step").value + 1):
+        at.slider(key="gx_step").set_value(k).run()
+        for c in at.code:
+            seen[c.value] = (k, [m.value for m in at.caption])
+    pow_a = [text for text in seen if text.startswith("grad_x = grad · 3 · x^2") and local_rules.fmt(a.grad) in text]
+    assert pow_a, list(seen)
+    k, captions = seen[pow_a[0]]
+    assert any("gives exactly what PyTorch's engine sent" in c for c in captions)
+    at.session_state["lang"] = "zh"
+    at.session_state["gx_step"] = k
+    at.run()
+    assert any(c.value == pow_a[0] for c in at.code)
+    assert any("代入本步数值的法则" in c.value for c in at.caption) and any("一致" in c.value for c in at.caption)
