@@ -46,8 +46,8 @@ class Term:
 def fmt(v: Any) -> str:
     """Numbers as a student would write them: 36 not 36.0, 4 significant digits, nested brackets for tensors."""
     if isinstance(v, torch.Tensor):
-        if v.dim() == 0:
-            return fmt(v.item())
+        return fmt(v.detach().cpu().tolist())
+    if isinstance(v, list):
         return "[" + ", ".join(fmt(x) for x in v) + "]"
     if isinstance(v, bool):
         return str(v)
@@ -59,7 +59,7 @@ def fmt(v: Any) -> str:
         if v == int(v) and abs(v) < 1e15:
             return str(int(v))
         return f"{v:.4g}"
-    if isinstance(v, (list, tuple)):
+    if isinstance(v, tuple):
         return "(" + ", ".join(fmt(x) for x in v) + ")"
     return str(v)
 
