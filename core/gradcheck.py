@@ -89,6 +89,11 @@ class Float64Mode(TorchFunctionMode):
         return func(*args, **kwargs)
 
 
+def _low_precision(dtype: torch.dtype) -> bool:
+    """Checked in less than double precision (float64 and complex128 are full precision)."""
+    return dtype not in (torch.float64, torch.complex128)
+
+
 def _leaf_tensors(name: str, value: Any) -> list[tuple[str, torch.Tensor]]:
     if isinstance(value, torch.Tensor):
         return [(name, value)] if value.is_leaf and value.requires_grad else []
@@ -255,7 +260,7 @@ def check_program(source: str, device: str = "cpu") -> dict[str, Any]:
         for (k, (name, t)), idx in zip(enumerate(base.leaves), _checked_indices([t.numel() for t in tensors])):
             g = grads[k]
             entry: dict[str, Any] = {"name": name, "shape": list(t.shape), "dtype": str(t.dtype).removeprefix("torch."),
-                                     "low_precision": t.dtype != torch.float64}
+                                     "low_precision": _low_precision(t.dtype)}
             if g is None:
                 entry.update(passed=True, explained=True, unused=True, checked=0, notes=[])
                 report.append(entry)
@@ -305,7 +310,8 @@ def _check_leaf(tree: ast.Module, dev: torch.device, k: int, idx: list[int], g: 
     notes: list[dict[str, Any]] = []
     kink_at = [i for i, s in zip(idx, status) if s == "kink"]
     if kink_at:
-        notes.append({"code": "kink", "indices": kink_at, "ops": sorted(facts["kink_ops"]) or ["?"]})
+        at_kink = sorted(op for op, hit in facts["kink_ops"].items() if hit)  # seen sitting on their kink
+        notes.append({"code": "kink", "indices": kink_at, "ops": at_kink or sorted(facts["kink_ops"]) or ["?"]})
     bad = [i for i, s in zip(idx, status) if s == "mismatch"]
     if bad and facts["triangle_ops"] and _triangle_pairs(list(t.shape), idx, auto, central, ATOL + 1e-4):
         notes.append({"code": "triangle", "indices": bad, "ops": facts["triangle_ops"]})
@@ -323,7 +329,7 @@ def _check_leaf(tree: ast.Module, dev: torch.device, k: int, idx: list[int], g: 
         notes.append({"code": "domain", "indices": domain})
     if bad:
         notes.append({"code": "mismatch", "indices": bad})
-    if t.dtype != torch.float64:
+    if _low_precision(t.dtype):
         notes.append({"code": "low_precision", "dtype": str(t.dtype).removeprefix("torch.")})
     passed = all(s == "ok" for s in status)
     j = [finite_or_str(float(v)) for v in auto]

@@ -89,6 +89,8 @@ def test_log_near_zero_is_a_domain_edge_not_a_wrong_gradient():
 KINKS = [
     ("relu", "x = torch.tensor([0.0, 1.0, -1.0], requires_grad=True)\ny = torch.relu(x).sum()",
      lambda x: torch.relu(x).sum(), [0.0, 1.0, -1.0], [0]),
+    ("leaky_relu", "x = torch.tensor([0.0, 2.0], requires_grad=True)\ny = F.leaky_relu(x, 0.1).sum()",
+     lambda x: torch.nn.functional.leaky_relu(x, 0.1).sum(), [0.0, 2.0], [0]),
     ("clamp", "x = torch.tensor([0.5, 1.0, 2.0], requires_grad=True)\ny = x.clamp(0.0, 1.0).sum()",
      lambda x: x.clamp(0.0, 1.0).sum(), [0.5, 1.0, 2.0], [1]),
     ("max_dim_tie", "x = torch.tensor([[1.0, 1.0], [2.0, 3.0]], requires_grad=True)\ny = x.max(1).values.sum()",
@@ -131,6 +133,27 @@ def test_eigvalsh_reads_one_triangle_pairs_agree():
     assert leaf["numeric"][1] == pytest.approx(0.0, abs=1e-8)  # the upper triangle is never read
     assert leaf["numeric"][2] == pytest.approx(2 * want[1, 0].item(), abs=1e-6)
     assert r["verdict"] == "explained"
+
+
+def test_cholesky_reads_one_triangle_pairs_agree():
+    src = ("a = torch.tensor([[4.0, 1.0], [0.5, 3.0]], requires_grad=True)\n"
+           "y = (torch.linalg.cholesky(a) * torch.tensor([[1.0, 0.0], [2.0, 3.0]])).sum()\ny.backward()")
+    r = _check(src)
+    leaf = r["leaves"][0]
+    a = torch.tensor([[4.0, 1.0], [0.5, 3.0]], dtype=D)
+    w = torch.tensor([[1.0, 0.0], [2.0, 3.0]], dtype=D)
+    want = _torch_grad(lambda t: (torch.linalg.cholesky(t) * w).sum(), a)
+    assert leaf["autograd"] == pytest.approx(want.reshape(-1).tolist(), abs=1e-12)
+    assert leaf["status"] == ["ok", "triangle", "triangle", "ok"] and r["facts"]["triangle_ops"]
+    assert leaf["numeric"][1] + leaf["numeric"][2] == pytest.approx(2 * want[0, 1].item(), abs=1e-6)
+
+
+def test_kink_note_names_the_op_seen_at_its_kink():
+    r = _check("x = torch.tensor([0.0, 2.0], requires_grad=True)\ny = (x.abs() * 0.0 + F.leaky_relu(x, 0.1)).sum()\n"
+               "y.backward()")
+    assert set(r["facts"]["at_kink"]) == {"AbsBackward0", "LeakyReluBackward0"}
+    note = next(n for n in r["leaves"][0]["notes"] if n["code"] == "kink")
+    assert note["ops"] == ["AbsBackward0", "LeakyReluBackward0"]
 
 
 # --- precision and step ---------------------------------------------------------------------------------------
