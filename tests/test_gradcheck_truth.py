@@ -228,3 +228,17 @@ def test_page_shows_the_verdict_and_notes_in_both_languages():
     at.session_state["lang"] = "zh"
     at.run()
     assert any("次梯度" in i.value for i in at.info)
+
+
+def test_through_the_worker_inf_and_nan_arrive_as_strings():
+    from core import sandbox
+
+    src = "x = torch.tensor([0.0, 4.0], requires_grad=True)\n"
+    src += "y = torch.where(x > 0, torch.sqrt(x), torch.zeros(2)).sum()\ny.backward()"
+    r = sandbox.check_gradients(src)
+    assert r["ok"], r  # not "unserialisable result"
+    assert r["leaves"][0]["autograd"][0] == "nan" and r["verdict"] == "fail"
+    run = sandbox.run_program(src)
+    assert run["ok"] and "describe_error" not in run
+    sqrt = next(s for s in run["backward_steps"] if s["grad_fn"] == "SqrtBackward0")
+    assert sqrt["substituted"]["agrees"] and "nan" in sqrt["substituted"]["text"]
