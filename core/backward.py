@@ -366,7 +366,7 @@ def _specialise(cls: str, sv: dict[str, Any], base: dict[str, str]) -> dict[str,
             den, den_zh, formula = "", "", f"dx[i, t_i] = -{wt} * grad"
         else:
             den, den_zh, formula = "", "", f"dx[i, t_i] = -{wt} * grad_i"
-        en = "Negative log-likelihood: each row's target class receives -" + (
+        en = "Negative log-likelihood: each row's target class receives minus " + (
             "its class weight w[t_i] times " if w is not None else "") + "the gradient" + (
             f", divided by {den}" if den else "") + "; every other class gets zero."
         zh = "负对数似然：每行目标类别处得到 -" + ("该类权重 w[t_i] 乘以" if w is not None else "") + "梯度" + (
@@ -377,6 +377,14 @@ def _specialise(cls: str, sv: dict[str, Any], base: dict[str, str]) -> dict[str,
             zh += f"目标为 ignore_index={ignore} 的行梯度为零" + ("（本批次中有这样的行）。" if ignored else "。")
             formula += f"; dx[i] = 0 where t_i == {ignore}"
         return {"en": en, "zh": zh, "formula": formula}
+    if cls == "PowBackward0":
+        n = sv.get("exponent")
+        n = n.item() if isinstance(n, torch.Tensor) else n
+        if not isinstance(n, (int, float)):
+            return None
+        return {"en": f"Power rule for x**{fmt(n)}: bring the exponent down and lower it by one.",
+                "zh": f"x**{fmt(n)} 的幂法则：指数乘到前面，指数减一。",
+                "formula": f"d(x**{fmt(n)})/dx = grad * {fmt(n)} * x**{fmt(n - 1)}"}
     if cls == "AddmmBackward0":
         beta, alpha = sv.get("beta", 1), sv.get("alpha", 1)
         if beta == 1 and alpha == 1:
@@ -584,7 +592,8 @@ def agreement(expected: torch.Tensor, engine: torch.Tensor) -> tuple[bool, float
 def substitute(step: Step) -> dict[str, Any] | None:
     """The step's rule computed from its saved tensors and compared with what the engine sent each input:
     {"lines": [...], "text": ..., "agrees": bool, "inputs": [{"input", "agrees", "max_diff"}]}. `text` (the rule
-    with the numbers written in) only when every operand has at most SUBSTITUTED_ELEMENTS elements."""
+    with the numbers written in) for the inputs whose operands have at most SUBSTITUTED_ELEMENTS elements each;
+    "complete" says whether that is every input."""
     from core.local_rules import local_terms
 
     shapes = [None if t is None else list(t.shape) for t in step.outgoing]
@@ -607,7 +616,7 @@ def substitute(step: Step) -> dict[str, Any] | None:
             small = False
     if not checks:
         return None
-    return {"text": "\n".join(lines) if small and lines else None, "lines": lines,
+    return {"text": "\n".join(lines) if lines else None, "lines": lines, "complete": small,
             "agrees": all(c["agrees"] for c in checks), "inputs": checks}
 
 

@@ -163,7 +163,8 @@ def _pow0(sv, g, shapes):
     n = n.item() if isinstance(n, torch.Tensor) else n
     value = g * n * x ** (n - 1) if n != 0 else torch.zeros_like(x)
     names = G | {"n": fmt(n), "m": fmt(n - 1), "x": "x"}
-    return [Term("grad_x", "{g} · {n} · {x}^{m}", names, {"g": g, "x": x}, value)]
+    tpl = "{g} · {n} · {x}" if n - 1 == 1 else "{g} · {n} · {x}^{m}"
+    return [Term("grad_x", tpl, names, {"g": g, "x": x}, value)]
 
 
 @rule("PowBackward1")

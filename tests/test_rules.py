@@ -428,3 +428,15 @@ def test_stepper_shows_the_substituted_rule_in_both_languages():
     at.run()
     assert any(c.value == pow_a[0] for c in at.code)
     assert any("代入本步数值的法则" in c.value for c in at.caption) and any("一致" in c.value for c in at.caption)
+
+
+def test_pow_rule_shows_its_exponent_and_partial_substitution_is_marked():
+    r = _rule(leaf(3) ** 3)
+    assert r["formula"] == "d(x**3)/dx = grad * 3 * x**2" and "x**3" in r["zh"]
+    b, x, w = leaf(3), leaf(2, 4), leaf(4, 3)
+    out = torch.addmm(b, x, w)
+    rec, _ = record(out)
+    sub = substitute(rec.steps[0])
+    assert sub["agrees"] and not sub["complete"]
+    assert sub["text"].startswith("grad_b = grad summed to the bias shape") and len(sub["lines"]) == 1
+    assert local_rules.fmt(b.grad) in sub["text"]  # the bias gradient torch stored

@@ -83,6 +83,8 @@ def show_substituted(sub: dict[str, Any] | None) -> None:
     if sub.get("text"):
         st.caption(tr("gx_substituted"))
         st.code(sub["text"], language=None)
+        if not sub.get("complete", True):
+            st.caption(tr("gx_substituted_partial"))
     if sub.get("agrees"):
         st.caption("✅ " + tr("gx_rule_agrees"))
     else:

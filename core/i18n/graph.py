@@ -40,6 +40,10 @@ STRINGS: dict[str, dict[str, str]] = {
                    "zh": "此运算的求导法则暂无说明；下面的数字就是引擎实际计算的结果。"},
     "gx_substituted": {"en": "The rule with this step's numbers (from its saved tensors):",
                        "zh": "代入本步数值的法则（取自它保存的张量）："},
+    "gx_substituted_partial": {
+        "en": "Inputs with more than 6 numbers per operand are not written out; they are still checked below.",
+        "zh": "每个操作数超过 6 个数的输入不再逐一写出；下面仍会对它们进行核对。",
+    },
     "gx_rule_agrees": {
         "en": "Recomputed from the saved tensors, the rule gives exactly what PyTorch's engine sent each input.",
         "zh": "用保存的张量重新计算，该法则给出的结果与 PyTorch 引擎传给每个输入的梯度一致。",
