@@ -242,3 +242,20 @@ def test_through_the_worker_inf_and_nan_arrive_as_strings():
     assert run["ok"] and "describe_error" not in run
     sqrt = next(s for s in run["backward_steps"] if s["grad_fn"] == "SqrtBackward0")
     assert sqrt["substituted"]["agrees"] and "nan" in sqrt["substituted"]["text"]
+
+
+def test_a_non_finite_loss_is_said_on_the_page():
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    src = "x = torch.tensor([1.0, 2.0], requires_grad=True)\ny = (x * torch.tensor([float('inf'), 1.0])).sum()\n"
+    r = _check(src + "y.backward()")
+    assert r["f"] == "inf" and not r["passed"]
+    page = str(Path(__file__).resolve().parents[1] / "pages" / "graph.py")
+    at = AppTest.from_file(page, default_timeout=120)
+    at.run()
+    at.text_area(key="gx_code").set_value(src + "y.backward()").run()
+    at.button(key="gx_check_run").click().run()
+    assert not at.exception
+    assert any("is inf at this point itself" in w.value for w in at.warning)

@@ -176,6 +176,8 @@ def show_check(check: dict[str, Any]) -> None:
     verdict = check.get("verdict") or ("pass" if check["passed"] else "fail")
     box = {"pass": st.success, "explained": st.warning, "fail": st.error}[verdict]
     box(tr({"pass": "gx_check_pass", "explained": "gx_check_explained", "fail": "gx_check_fail"}[verdict]))
+    if isinstance(check.get("f"), str):  # 'inf' / 'nan': the function itself is not finite at this point
+        st.warning(tr("gx_f_nonfinite", f=check["f"]))
     if check.get("promoted"):
         st.info(tr("gx_promoted", dtypes=", ".join(check["promoted"])))
     st.dataframe([{

@@ -97,6 +97,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "below.",
         "zh": "自动求导的梯度是对的，但有限差分无法确认每一个元素：原因见下。",
     },
+    "gx_f_nonfinite": {
+        "en": "The checked quantity (the backward root, summed with its gradient weights) is {f} at this point itself, "
+        "so no finite difference around it can be finite.",
+        "zh": "被检验的量（backward 的根，按其梯度权重求和）在这一点本身就是 {f}，因此它附近的有限差分不可能是有限值。",
+    },
     "gx_promoted": {
         "en": "The program asks for {dtypes}; for this check those leaves and ops ran in float64.",
         "zh": "程序中写明了 {dtypes}；本次检验中这些叶子和运算都以 float64 运行。",
