@@ -154,14 +154,97 @@ RULES: dict[str, dict[str, str]] = {
         "formula": "dx_k = grad[slice of piece k]",
     },
     "max": {
-        "en": "Only the position(s) holding the maximum receive the gradient (ties share it).",
-        "zh": "只有最大值所在的位置得到梯度（并列时平分）。",
-        "formula": "dx = grad at argmax(x), 0 elsewhere",
+        "en": "max() over the whole tensor: every position equal to the maximum receives an equal share of the "
+        "gradient (with k ties, grad / k each); all others get zero.",
+        "zh": "对整个张量求 max()：每个等于最大值的位置平分梯度（k 个并列时各得 grad / k）；其余位置为零。",
+        "formula": "dx = grad * (x == max(x)) / count(x == max(x))",
     },
     "min": {
-        "en": "Only the position(s) holding the minimum receive the gradient (ties share it).",
-        "zh": "只有最小值所在的位置得到梯度（并列时平分）。",
-        "formula": "dx = grad at argmin(x), 0 elsewhere",
+        "en": "min() over the whole tensor: every position equal to the minimum receives an equal share of the "
+        "gradient (with k ties, grad / k each); all others get zero.",
+        "zh": "对整个张量求 min()：每个等于最小值的位置平分梯度（k 个并列时各得 grad / k）；其余位置为零。",
+        "formula": "dx = grad * (x == min(x)) / count(x == min(x))",
+    },
+    "max_dim": {
+        "en": "max(dim) returns an index for each slice: the whole gradient goes to that one index; every other "
+        "position, even one tied with the maximum, gets zero.",
+        "zh": "max(dim) 为每个切片返回一个下标：整个梯度都给那一个下标；其他位置（即使与最大值并列）都为零。",
+        "formula": "dx = zeros_like(x); dx.scatter_(dim, indices, grad)",
+    },
+    "min_dim": {
+        "en": "min(dim) returns an index for each slice: the whole gradient goes to that one index; every other "
+        "position, even one tied with the minimum, gets zero.",
+        "zh": "min(dim) 为每个切片返回一个下标：整个梯度都给那一个下标；其他位置（即使与最小值并列）都为零。",
+        "formula": "dx = zeros_like(x); dx.scatter_(dim, indices, grad)",
+    },
+    "mv": {
+        "en": "Matrix times vector: the matrix receives the outer product of the gradient and the vector; the "
+        "vector receives the matrix transposed times the gradient.",
+        "zh": "矩阵乘向量：矩阵得到梯度与向量的外积；向量得到矩阵的转置乘以梯度。",
+        "formula": "dA = outer(grad, v); dv = A.T @ grad",
+    },
+    "dot": {
+        "en": "Dot product of two vectors: each vector receives the (scalar) gradient times the other vector.",
+        "zh": "两个向量的点积：每个向量得到（标量）梯度乘以另一个向量。",
+        "formula": "da = grad * b; db = grad * a",
+    },
+    "conv2d": {
+        "en": "Convolution: each weight receives the sum, over all windows, of the gradient times the input patch it "
+        "touched; each input pixel receives the sum of gradient times weight over every window it was in (a "
+        "transposed convolution); the bias receives the gradient summed over batch and positions.",
+        "zh": "卷积：每个权重得到所有窗口上「梯度 × 它接触到的输入块」之和；"
+        "每个输入像素得到它所在的每个窗口上「梯度 × 权重」"
+        "之和（即转置卷积）；偏置得到在批次和位置上求和的梯度。",
+        "formula": "dW = sum_windows grad * patch(x); dx = conv_transpose2d(grad, W); db = grad.sum((0, 2, 3))",
+    },
+    "max_pool2d": {
+        "en": "Max pooling: each window's gradient goes to the one input position that held the window's maximum "
+        "(saved as indices); positions in several windows add up.",
+        "zh": "最大池化：每个窗口的梯度交给该窗口中取到最大值的那个输入位置（已保存为下标）；"
+        "属于多个窗口的位置梯度相加。",
+        "formula": "dx = zeros_like(x); dx.flat[indices] += grad",
+    },
+    "batch_norm": {
+        "en": "Batch norm in training mode: x̂ = (x - mean) · invstd with the batch's own mean and variance, so every "
+        "element's gradient also depends on the whole batch: dx = w · invstd / m · (m · grad - sum(grad) - "
+        "x̂ · sum(grad · x̂)). The weight receives sum(grad · x̂), the bias sum(grad), per channel.",
+        "zh": "训练模式下的批归一化：x̂ = (x - mean) · invstd，mean 和方差来自当前批次，"
+        "所以每个元素的梯度也依赖整个批次："
+        "dx = w · invstd / m · (m · grad - sum(grad) - x̂ · sum(grad · x̂))。权重得到 sum(grad · x̂)，偏置得到 sum(grad)，"
+        "按通道计算。",
+        "formula": "dx = w*invstd/m * (m*grad - grad.sum() - xhat*(grad*xhat).sum()); dw = (grad*xhat).sum(); "
+        "db = grad.sum()",
+    },
+    "batch_norm_eval": {
+        "en": "Batch norm in eval mode uses the running statistics, which are constants: each element's gradient is "
+        "grad · w / sqrt(running_var + eps).",
+        "zh": "评估模式下的批归一化使用滑动统计量，它们是常数：每个元素的梯度为 grad · w / sqrt(running_var + eps)。",
+        "formula": "dx = grad * w / sqrt(running_var + eps); dw = (grad*xhat).sum(); db = grad.sum()",
+    },
+    "dropout": {
+        "en": "Dropout: the gradient flows only through the elements that were kept, scaled by the same 1 / (1 - p) "
+        "as in the forward pass; dropped elements get zero.",
+        "zh": "Dropout：梯度只流过被保留的元素，并乘以与前向相同的 1 / (1 - p)；被丢弃的元素梯度为零。",
+        "formula": "dx = grad * mask * scale, scale = 1 / (1 - p)",
+    },
+    "embedding": {
+        "en": "Embedding lookup: each looked-up row of the weight receives the gradient of its output row; rows looked "
+        "up several times add up, rows never looked up (and padding_idx) get zero.",
+        "zh": "嵌入查表：权重中每个被查到的行得到对应输出行的梯度；被多次查到的行梯度相加，"
+        "从未被查到的行（以及 padding_idx 行）为零。",
+        "formula": "dW = zeros_like(W); dW.index_add_(0, indices, grad)",
+    },
+    "where": {
+        "en": "torch.where: the gradient goes to the first input where the condition held and to the second where it "
+        "did not (the other gets zero there, and zero times an infinite local derivative is NaN).",
+        "zh": "torch.where：条件成立处梯度给第一个输入，不成立处给第二个输入"
+        "（另一个在该处为零，而零乘以无穷大的局部导数是 NaN）。",
+        "formula": "dx = where(cond, grad, 0); dy = where(cond, 0, grad)",
+    },
+    "clone": {
+        "en": "A copy passes the gradient through unchanged.",
+        "zh": "复制把梯度原样传回。",
+        "formula": "dx = grad",
     },
     "clamp": {
         "en": "The gradient passes where the input was inside [min, max] and is zero where it was clipped.",
@@ -195,9 +278,7 @@ ALIASES: dict[str, str] = {
     "rsub": "sub",
     "square": "pow",
     "mm": "matmul",
-    "mv": "matmul",
     "bmm": "matmul",
-    "dot": "matmul",
     "reshape": "view",
     "unsafe_view": "view",
     "reshape_alias": "view",
@@ -211,13 +292,133 @@ ALIASES: dict[str, str] = {
     "clamp_min": "clamp",
     "clamp_max": "clamp",
     "cross_entropy_loss": "cross_entropy",
+    "convolution": "conv2d",
+    "native_batch_norm": "batch_norm",
+    "native_dropout": "dropout",
+    "nll_loss2_d": "nll_loss",
+    "amax": "max",
+    "amin": "min",
+    "alias": "clone",
+    "to_copy": "clone",
 }
+
+# grad_fn classes whose rule is not the one of their op name (MaxBackward0 is max(dim), MaxBackward1 max())
+CLASS_RULES: dict[str, str] = {
+    "MaxBackward0": "max_dim", "MinBackward0": "min_dim", "ConvolutionBackward0": "conv2d",
+    "MaxPool2DWithIndicesBackward0": "max_pool2d", "NativeBatchNormBackward0": "batch_norm",
+    "NativeDropoutBackward0": "dropout", "EmbeddingBackward0": "embedding", "MvBackward0": "mv", "DotBackward0": "dot",
+}  # fmt: skip
 
 
 def rule_for(grad_fn_class: str) -> dict[str, str] | None:
     """The rule of a grad_fn class (PowBackward1 -> the pow rule); None when not described."""
+    if grad_fn_class in CLASS_RULES:
+        return RULES[CLASS_RULES[grad_fn_class]]
     name = op_name(grad_fn_class)
     return RULES.get(ALIASES.get(name, name))
+
+
+_MSE = {
+    0: ("reduction='none': each element receives its own gradient times twice the difference.",
+        "reduction='none'：每个元素得到它自己的梯度乘以两倍的差。", "dx_i = grad_i * 2 * (x_i - y_i)"),
+    1: ("reduction='mean': twice the difference, times the gradient, divided by the number of elements ({n}).",
+        "reduction='mean'：两倍的差乘以梯度，再除以元素个数（{n}）。", "dx = grad * 2 * (x - y) / {n}"),
+    2: ("reduction='sum': twice the difference, times the gradient (no division).",
+        "reduction='sum'：两倍的差乘以梯度（不做除法）。", "dx = grad * 2 * (x - y)"),
+}  # fmt: skip
+
+
+def rule_for_step(grad_fn_class: str, saved: dict[str, Any] | None) -> dict[str, str] | None:
+    """The rule with this node's own arguments read from its saved attributes (reduction, weight, ignore_index,
+    beta/alpha, dims...): what the op actually computed. Falls back to `rule_for` when nothing is saved."""
+    base = rule_for(grad_fn_class)
+    if base is None or not saved:
+        return base
+    try:
+        special = _specialise(grad_fn_class, saved, base)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        special = None
+    return special or base
+
+
+def _specialise(cls: str, sv: dict[str, Any], base: dict[str, str]) -> dict[str, str] | None:
+    from core.local_rules import fmt, inverse_permutation, signed
+
+    if cls == "MseLossBackward0":
+        red = sv["reduction"]
+        n = sv["self"].numel() if isinstance(sv.get("self"), torch.Tensor) else "n"
+        en, zh, formula = _MSE[red]
+        out = {k: v.format(n=n) for k, v in (("en", en), ("zh", zh), ("formula", formula))}
+        out["en"] = "Mean squared error, " + out["en"]
+        out["zh"] = "均方误差，" + out["zh"]
+        out["formula"] += "; dy = -dx" if red is not None else ""
+        return out
+    if cls in ("NllLossBackward0", "NllLoss2DBackward0"):
+        red, w, ignore = sv["reduction"], sv.get("weight"), signed(sv["ignore_index"])
+        t = sv.get("target")
+        ignored = bool((t == ignore).any()) if isinstance(t, torch.Tensor) else False
+        wt = "w[t_i]" if w is not None else "1"
+        if red == 1:
+            den = "sum of w[t_j] over the rows not ignored" if w is not None else "the number of rows not ignored"
+            den_zh = "未被忽略的行的 w[t_j] 之和" if w is not None else "未被忽略的行数"
+            formula = f"dx[i, t_i] = -{wt} * grad / " + ("sum_j w[t_j]" if w is not None else "N")
+        elif red == 2:
+            den, den_zh, formula = "", "", f"dx[i, t_i] = -{wt} * grad"
+        else:
+            den, den_zh, formula = "", "", f"dx[i, t_i] = -{wt} * grad_i"
+        en = "Negative log-likelihood: each row's target class receives minus " + (
+            "its class weight w[t_i] times " if w is not None else "") + "the gradient" + (
+            f", divided by {den}" if den else "") + "; every other class gets zero."
+        zh = "负对数似然：每行目标类别处得到 -" + ("该类权重 w[t_i] 乘以" if w is not None else "") + "梯度" + (
+            f"，再除以{den_zh}" if den_zh else "") + "；其余类别为零。"
+        if ignore >= 0 or ignored:
+            en += f" Rows whose target is ignore_index={ignore} get zero" + (" (this batch has some)." if ignored
+                                                                               else ".")
+            zh += f"目标为 ignore_index={ignore} 的行梯度为零" + ("（本批次中有这样的行）。" if ignored else "。")
+            formula += f"; dx[i] = 0 where t_i == {ignore}"
+        return {"en": en, "zh": zh, "formula": formula}
+    if cls == "PowBackward0":
+        n = sv.get("exponent")
+        n = n.item() if isinstance(n, torch.Tensor) else n
+        if not isinstance(n, (int, float)):
+            return None
+        return {"en": f"Power rule for x**{fmt(n)}: bring the exponent down and lower it by one.",
+                "zh": f"x**{fmt(n)} 的幂法则：指数乘到前面，指数减一。",
+                "formula": f"d(x**{fmt(n)})/dx = grad * {fmt(n)} * x**{fmt(n - 1)}"}
+    if cls == "AddmmBackward0":
+        beta, alpha = sv.get("beta", 1), sv.get("alpha", 1)
+        if beta == 1 and alpha == 1:
+            return None
+        b, a = fmt(beta), fmt(alpha)
+        return {
+            "en": f"out = {b} · bias + {a} · (A @ W): the bias gets {b} times the gradient (summed over broadcast "
+            f"rows), A and W get {a} times their matmul gradients.",
+            "zh": f"out = {b} · bias + {a} · (A @ W)：偏置得到 {b} 倍的梯度（在广播的行上求和），"
+            f"A 和 W 得到 {a} 倍的矩阵乘法梯度。",
+            "formula": f"db = {b} * grad.sum(0); dA = {a} * grad @ W.T; dW = {a} * A.T @ grad",
+        }
+    if cls == "TransposeBackward0":
+        d0, d1 = sv["dim0"], sv["dim1"]
+        return {"en": f"transpose({d0}, {d1}) is undone by the same swap: the gradient's dims {d0} and {d1} are "
+                f"swapped back.",
+                "zh": f"transpose({d0}, {d1}) 用同样的交换还原：梯度的第 {d0} 维和第 {d1} 维被换回来。",
+                "formula": f"dx = grad.transpose({d0}, {d1})"}
+    if cls == "PermuteBackward0":
+        dims = list(sv["dims"])
+        inv = inverse_permutation(dims)
+        return {"en": f"permute{tuple(dims)} is undone by the inverse permutation {tuple(inv)}.",
+                "zh": f"permute{tuple(dims)} 用逆置换 {tuple(inv)} 还原。", "formula": f"dx = grad.permute{tuple(inv)}"}
+    if cls == "NativeBatchNormBackward0" and not sv.get("training", True):
+        return RULES["batch_norm_eval"]
+    if cls in ("AddBackward0", "SubBackward0") and sv.get("alpha", 1) != 1:
+        a = fmt(sv["alpha"])
+        sign = "" if cls == "AddBackward0" else "-"
+        return {"en": f"alpha={a}: the first input gets the gradient, the second {sign}{a} times it.",
+                "zh": f"alpha={a}：第一个输入得到梯度，第二个得到它的 {sign}{a} 倍。",
+                "formula": f"dx = grad; dy = {sign}{a} * grad"}
+    if cls == "SoftmaxBackward0" or cls == "LogSoftmaxBackward0":
+        return {**base, "formula": base["formula"].replace("dim)", f"dim={sv['dim']})")}
+    return None
 
 
 # --- Recording what the engine does --------------------------------------------------------------------
@@ -254,6 +455,7 @@ class Step:
     grad_fn: str  # class name, e.g. "MulBackward0"
     incoming: list[torch.Tensor | None]  # gradient w.r.t. each of the node's outputs
     outgoing: list[torch.Tensor | None] = field(default_factory=list)  # gradient sent to each input
+    saved: dict[str, Any] | None = None  # the node's saved values, snapshot before backward (None: already freed)
 
 
 class BackwardRecorder:
@@ -278,7 +480,8 @@ class BackwardRecorder:
         def before(grad_outputs: tuple[torch.Tensor | None, ...]) -> None:
             node = self._nodes[k]
             cls = type(node).__name__
-            step = Step(len(self.steps), node, op_name(cls), cls, bookkeeping_copies(grad_outputs))
+            step = Step(len(self.steps), node, op_name(cls), cls, bookkeeping_copies(grad_outputs),
+                        saved=self.saved.get(node))
             self.steps.append(step)
             self._running.setdefault(k, []).append(step)
             self.grads[node] = step.incoming[0] if step.incoming else None
@@ -337,7 +540,7 @@ def steps_to_json(steps: list[Step], graph: Graph | None) -> list[dict[str, Any]
     """The recorded steps as JSON, each pointing at its graph node id (null when not in the graph)."""
     out = []
     budget = [MAX_GRAPH_JSON_ELEMENTS]
-    for s in steps:
+    for n, s in enumerate(steps):
         row: dict[str, Any] = {
             "index": s.index,
             "node": graph.id_of(s.node) if graph is not None else None,
@@ -350,6 +553,74 @@ def steps_to_json(steps: list[Step], graph: Graph | None) -> list[dict[str, Any]
             row[f"{key}_shapes"] = shapes
             if summaries is not None:
                 row[f"{key}_summary"] = summaries
-        row["rule"] = rule_for(s.grad_fn)
+        row["rule"] = rule_for_step(s.grad_fn, s.saved)
+        sub = substitute(s) if n < MAX_SUBSTITUTED_STEPS else None
+        if sub is not None:
+            row["substituted"] = sub
         out.append(row)
     return out
+
+
+# --- The rule with the step's own numbers ---------------------------------------------------------------------
+
+
+MAX_SUBSTITUTED_STEPS = 1000  # rule recomputed (~0.3 ms each) for the first steps only: the ones a student walks
+
+
+def _tolerance(t: torch.Tensor) -> float:
+    """How closely a gradient of this dtype should match the rule recomputed in float64."""
+    return {torch.float64: 1e-9, torch.float32: 1e-4}.get(t.dtype, 1e-2)
+
+
+def agreement(expected: torch.Tensor, engine: torch.Tensor) -> tuple[bool, float]:
+    """(agrees, max abs difference) of the rule's gradient and the engine's, NaN matching NaN."""
+    e = expected.detach().to("cpu", torch.float64)
+    g = engine.detach().to("cpu", torch.float64)
+    if list(e.shape) != list(g.shape):
+        if e.numel() != g.numel():
+            return False, float("inf")
+        e = e.reshape(g.shape)
+    if e.numel() == 0:
+        return True, 0.0
+    rtol = _tolerance(engine)
+    scale = max(1.0, float(g.abs().nan_to_num(0.0, 0.0, 0.0).max()))
+    ok = torch.allclose(e, g, rtol=rtol, atol=rtol * scale, equal_nan=True)
+    diff = float((e - g).abs().nan_to_num(0.0, 0.0, 0.0).max())  # over the elements where both are finite
+    return bool(ok), diff
+
+
+def substitute(step: Step) -> dict[str, Any] | None:
+    """The step's rule computed from its saved tensors and compared with what the engine sent each input:
+    {"lines": [...], "text": ..., "agrees": bool, "inputs": [{"input", "agrees", "max_diff"}]}. `text` (the rule
+    with the numbers written in) for the inputs whose operands have at most SUBSTITUTED_ELEMENTS elements each;
+    "complete" says whether that is every input."""
+    from core.local_rules import local_terms
+
+    shapes = [None if t is None else list(t.shape) for t in step.outgoing]
+    terms = local_terms(step.grad_fn, step.saved, step.incoming, shapes)
+    if terms is None:
+        return None
+    lines: list[str] = []
+    checks: list[dict[str, Any]] = []
+    small = True
+    for k, term in enumerate(terms):
+        engine = step.outgoing[k] if k < len(step.outgoing) else None
+        if term is None or engine is None:
+            continue
+        ok, diff = agreement(term.value, engine)
+        checks.append({"input": k, "agrees": ok, "max_diff": tensorjson.finite_or_str(diff)})
+        if term.small():
+            mark = "" if ok else "   ≠ engine: " + _fmt(engine)
+            lines.append(f"{term.label} = {term.symbolic()} = {term.numeric()} = {_fmt(term.value)}{mark}")
+        else:
+            small = False
+    if not checks:
+        return None
+    return {"text": "\n".join(lines) if lines else None, "lines": lines, "complete": small,
+            "agrees": all(c["agrees"] for c in checks), "inputs": checks}
+
+
+def _fmt(t: torch.Tensor) -> str:
+    from core.local_rules import fmt
+
+    return fmt(t.detach().to("cpu", torch.float64) if t.is_floating_point() else t)

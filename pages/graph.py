@@ -9,7 +9,7 @@ from core.examples import GRAPH, by_key
 from core.limits import DEFAULT_NODE_BUDGET, MAX_SOURCE_CHARS
 from core.pitfalls import explain
 from ui.common import device, ensure_shell, lang, show_error, tr
-from ui.graph_view import graph_at_step, show_graph, show_node, show_step
+from ui.graph_view import graph_at_step, show_check, show_graph, show_node, show_step
 
 CODE_KEY = "gx_code"
 RESULT_KEY = "gx_result"
@@ -116,15 +116,6 @@ if graph and graph.get("nodes"):
             st.session_state["gx_check"] = sandbox.check_gradients(st.session_state.get(CODE_KEY, ""), device())
     check = st.session_state.get("gx_check")
     if check is not None:
-        if not check.get("ok"):
-            show_error(check["error"])
-        else:
-            (st.success if check["passed"] else st.error)(tr("gx_check_pass" if check["passed"] else "gx_check_fail"))
-            st.dataframe([{
-                tr("col_name"): e["name"], tr("col_shape"): str(e["shape"]), "dtype": e["dtype"],
-                tr("gx_checked"): f"{e.get('checked', 0)}/{e.get('of', e.get('checked', 0))}",
-                tr("gx_max_abs"): e.get("max_abs_error"), tr("gx_max_rel"): e.get("max_rel_error"),
-                tr("gx_passed"): "✅" if e["passed"] else "❌",
-            } for e in check["leaves"]], hide_index=True)
+        show_check(check)
 elif result.get("ok"):
     st.info(tr("gx_no_graph"))

@@ -7,7 +7,7 @@ from typing import Any
 import streamlit as st
 
 from core import render
-from ui.common import lang, tr
+from ui.common import lang, show_error, tr
 from ui.tensor_view import show_values
 
 
@@ -66,6 +66,7 @@ def show_step(steps: list[dict[str, Any]], k: int, graph: dict[str, Any]) -> Non
         st.code(rule["formula"], language=None)
     else:
         st.caption(tr("gx_no_rule"))
+    show_substituted(s.get("substituted"))
     dtype = next((n.get("dtype") for n in graph["nodes"] if n["id"] == s.get("node")), "float32") or "float32"
     for i, g in enumerate(s.get("incoming") or []):
         shape = (s.get("incoming_shapes") or [None] * (i + 1))[i]
@@ -73,6 +74,22 @@ def show_step(steps: list[dict[str, Any]], k: int, graph: dict[str, Any]) -> Non
     for i, g in enumerate(s.get("outgoing") or []):
         shape = (s.get("outgoing_shapes") or [None] * (i + 1))[i]
         _values(tr("gx_outgoing", i=i), g, None, shape, dtype, key=f"out_{k}_{i}")
+
+
+def show_substituted(sub: dict[str, Any] | None) -> None:
+    """The rule with this step's own numbers, and whether it gives what the engine sent."""
+    if not sub:
+        return
+    if sub.get("text"):
+        st.caption(tr("gx_substituted"))
+        st.code(sub["text"], language=None)
+        if not sub.get("complete", True):
+            st.caption(tr("gx_substituted_partial"))
+    if sub.get("agrees"):
+        st.caption("✅ " + tr("gx_rule_agrees"))
+    else:
+        bad = ", ".join(str(c["input"]) for c in sub.get("inputs", []) if not c["agrees"])
+        st.warning(tr("gx_rule_differs", inputs=bad))
 
 
 def show_node(graph: dict[str, Any], node_id: str, steps: list[dict[str, Any]]) -> None:
@@ -98,3 +115,90 @@ def show_node(graph: dict[str, Any], node_id: str, steps: list[dict[str, Any]]) 
                 st.markdown(f"`{name}` = `{v}`")
     elif saved is None and node["kind"] == "op":
         st.caption(tr("gx_saved_freed"))
+
+
+# --- The gradient check ------------------------------------------------------------------------------------
+
+MAX_NOTE_ELEMENTS = 4  # elements spelled out per note; the rest are counted
+
+
+def _num(v: Any) -> str:
+    """A reported number (floats, or 'inf' / 'nan' strings from JSON) as short text."""
+    return f"{v:.6g}" if isinstance(v, (int, float)) else str(v)
+
+
+def _element(name: str, shape: list[int], flat: int) -> str:
+    """x[1, 0] for flat index 2 of a 2 x 2 leaf (x for a 0-d one)."""
+    if not shape:
+        return name
+    pos = []
+    for n in reversed(shape):
+        pos.append(flat % n)
+        flat //= n
+    return f"{name}[{', '.join(str(p) for p in reversed(pos))}]"
+
+
+def note_lines(entry: dict[str, Any], language: str) -> list[str]:
+    """Each note of one checked leaf as sentences in `language`, with the element's own numbers."""
+    from core.i18n import t
+
+    lines = []
+    pos = {i: j for j, i in enumerate(entry.get("indices") or [])}
+    for note in entry.get("notes") or []:
+        code = note["code"]
+        if code == "low_precision":
+            lines.append(t("gx_note_low_precision", language, at=entry["name"], dtype=note["dtype"]))
+            continue
+        ops = ", ".join(note.get("ops") or [])
+        if code == "triangle":
+            at = ", ".join(_element(entry["name"], entry["shape"], i) for i in note["indices"][:MAX_NOTE_ELEMENTS])
+            lines.append(t("gx_note_triangle", language, at=at, ops=ops))
+            continue
+        for i in note["indices"][:MAX_NOTE_ELEMENTS]:
+            j = pos[i]
+            lines.append(t(f"gx_note_{code}", language, at=_element(entry["name"], entry["shape"], i), ops=ops,
+                           auto=_num(entry["autograd"][j]), num=_num(entry["numeric"][j]),
+                           left=_num(entry["left"][j]), right=_num(entry["right"][j]), h=_num(entry["steps"][j])))
+        if len(note["indices"]) > MAX_NOTE_ELEMENTS:
+            lines.append(t("gx_note_more", language, n=len(note["indices"]) - MAX_NOTE_ELEMENTS))
+    return lines
+
+
+def _leaf_verdict(e: dict[str, Any]) -> str:
+    return "pass" if e["passed"] else ("explained" if e.get("explained") else "fail")
+
+
+def show_check(check: dict[str, Any]) -> None:
+    """The verdict, one row per leaf (with the precision it was checked in), every note, every element."""
+    if not check.get("ok"):
+        show_error(check["error"])
+        return
+    verdict = check.get("verdict") or ("pass" if check["passed"] else "fail")
+    box = {"pass": st.success, "explained": st.warning, "fail": st.error}[verdict]
+    box(tr({"pass": "gx_check_pass", "explained": "gx_check_explained", "fail": "gx_check_fail"}[verdict]))
+    if isinstance(check.get("f"), str):  # 'inf' / 'nan': the function itself is not finite at this point
+        st.warning(tr("gx_f_nonfinite", f=check["f"]))
+    if check.get("promoted"):
+        st.info(tr("gx_promoted", dtypes=", ".join(check["promoted"])))
+    st.dataframe([{
+        tr("col_name"): e["name"], tr("col_shape"): str(e["shape"]), tr("gx_precision"): e["dtype"]
+        + (" ⚠" if e.get("low_precision") else ""),
+        tr("gx_checked"): f"{e.get('checked', 0)}/{e.get('of', e.get('checked', 0))}",
+        tr("gx_max_abs"): _num(e.get("max_abs_error", "—")), tr("gx_max_rel"): _num(e.get("max_rel_error", "—")),
+        tr("gx_status"): {"pass": "✅ ", "explained": "ℹ️ ", "fail": "❌ "}[_leaf_verdict(e)]
+        + tr(f"gx_status_{_leaf_verdict(e)}"),
+    } for e in check["leaves"]], hide_index=True)
+    for e in check["leaves"]:
+        for line in note_lines(e, lang()):
+            (st.warning if _leaf_verdict(e) == "fail" else st.info)(line)
+    with st.expander(tr("gx_details"), expanded=False):
+        rows = []
+        for e in check["leaves"]:
+            for j, i in enumerate(e.get("indices") or []):
+                rows.append({
+                    tr("gx_col_element"): _element(e["name"], e["shape"], i), "autograd": _num(e["autograd"][j]),
+                    tr("gx_col_central"): _num(e["numeric"][j]), tr("gx_col_left"): _num(e["left"][j]),
+                    tr("gx_col_right"): _num(e["right"][j]), tr("gx_col_step"): _num(e["steps"][j]),
+                    tr("gx_status"): e["status"][j],
+                })
+        st.dataframe(rows, hide_index=True)
