@@ -387,6 +387,13 @@ class Runtime:
             return lambda o, n: o.__name__
         if name.startswith("__"):
             raise _refuse(f".{name} is not available on a {_type_name(obj)} in this sandbox")
+        if isinstance(obj, torch.autograd.graph.Node):  # grad_fn classes are registered with Node, not derived
+            node_policy = table.ATTRIBUTES[torch.autograd.graph.Node]
+            if name in node_policy:
+                kw = node_policy[name]
+                return builtins.getattr if kw is None else (lambda o, n: Method(o, n, kw))
+            if not isinstance(obj, torch.autograd.function.FunctionCtx):
+                raise _refuse(f".{name} is not available on a {_type_name(obj)} in this sandbox")
         if self._is_user_class(t) or isinstance(obj, nn.Module) or isinstance(obj, torch.autograd.function.FunctionCtx):
             return self._instance_attr
         if t.__module__ == "torch.return_types":
@@ -421,7 +428,7 @@ class Runtime:
                 if k in self.classes and name in k.__dict__:
                     return builtins.getattr(cls, name)
             if name == "apply" and issubclass(cls, torch.autograd.Function):
-                return cls.apply
+                return Method(cls, "apply", ANY_KWARGS)
             if name == "__init__":
                 return Method(cls, "__init__", ANY_KWARGS)
         if name == "__init__" and cls in table.SUBCLASSABLE or (name == "__init__" and issubclass(cls, nn.Module)):
@@ -630,7 +637,7 @@ class Runtime:
                 kwargs["lr_lambda"] = self._guarded_callable(kwargs["lr_lambda"])
             elif len(args) > 1:
                 args = (args[0], self._guarded_callable(args[1]), *args[2:])
-        elif name.startswith("torch.autograd.functional."):
+        elif name.startswith("torch.autograd.functional.") or name.startswith("torch.autograd.grad"):
             if args:
                 args = (self._guarded_callable(args[0]), *args[1:])
         elif name == "dict" or name == "set" or name == "frozenset":

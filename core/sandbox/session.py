@@ -21,6 +21,7 @@ from core.sandbox.interpreter import Interpreter, bounded_text
 from core.sandbox.validate import parse
 from core.trace import ValueLog
 
+ALIAS_ABOVE = 1_000  # a tensor this big bound to several names lists its numbers under the first name only
 DEFAULT_SEED = 0  # every run starts from the same RNG state (torch, random, numpy), so a program repeats exactly
 
 
@@ -172,7 +173,8 @@ def describe(interp: Interpreter, values: ValueLog, log: BackwardLog, with_graph
     first_name: dict[int, str] = {}
     budget = [MAX_VARIABLE_ELEMENTS]
     for name, value in interp.env.items():
-        if isinstance(value, torch.Tensor) and id(value) in first_name:  # one tensor, many names: sent once
+        if isinstance(value, torch.Tensor) and id(value) in first_name and value.numel() > ALIAS_ABOVE:
+            # one big tensor, many names: its numbers are sent once
             entry: dict[str, Any] | None = {"type": "tensor", "same_as": first_name[id(value)],
                                             **tensorjson.describe(value, max_elements=0)}  # fmt: skip
         else:
@@ -306,7 +308,7 @@ def describe_value(value: Any, budget: list[int] | None = None) -> dict[str, Any
         return {"type": "bool" if value is not None else "NoneType", "value": None if value is None else bool(value)}
     if isinstance(value, (int, float, np.integer, np.floating)):
         v = value.item() if isinstance(value, np.generic) else value
-        return {"type": type(v).__name__, "value": tensorjson.finite_or_str(float(v))
+        return {"type": type(value).__name__, "value": tensorjson.finite_or_str(float(v))
                 if isinstance(v, float) else (v if abs(v) < 2**53 else str(v))}  # fmt: skip
     if isinstance(value, str):
         return {"type": "str", "value": value}

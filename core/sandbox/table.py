@@ -176,8 +176,8 @@ _TORCH_FUNCS: dict[str, frozenset[str]] = {
     "allclose": frozenset({"rtol", "atol", "equal_nan"}),
     "isclose": frozenset({"rtol", "atol", "equal_nan"}),
     # linear algebra
-    "matmul": _NONE,
-    "mm": _NONE,
+    "matmul": frozenset({"out"}),
+    "mm": frozenset({"out"}),
     "bmm": _NONE,
     "mv": _NONE,
     "dot": _NONE,
@@ -552,6 +552,10 @@ AUTOGRAD = Namespace(
                          "factory"),
         "Function": torch.autograd.Function,
         "functional": AUTOGRAD_FUNCTIONAL,
+        "gradcheck": _reg(torch.autograd.gradcheck, "torch.autograd.gradcheck",
+                          frozenset({"eps", "atol", "rtol", "raise_exception"}), "plain"),
+        "gradgradcheck": _reg(torch.autograd.gradgradcheck, "torch.autograd.gradgradcheck",
+                              frozenset({"eps", "atol", "rtol", "raise_exception"}), "plain"),
     },
 )  # fmt: skip
 
@@ -635,7 +639,8 @@ _NP_CREATE = {  # output size follows from the arguments: checked before numpy a
     "eye": frozenset({"k", "dtype", "M"}), "identity": frozenset({"dtype"}),
 }  # fmt: skip
 _NP_FUNCS = {  # output no bigger than the inputs (or checked after: matmul, outer, concatenate)
-    "array": frozenset({"dtype", "copy"}), "asarray": frozenset({"dtype"}), "zeros_like": frozenset({"dtype"}),
+    "array": frozenset({"dtype", "copy"}), "add": frozenset({"out"}), "subtract": frozenset({"out"}),
+    "multiply": frozenset({"out"}), "divide": frozenset({"out"}), "negative": _NONE, "sqrt_": _NONE, "asarray": frozenset({"dtype"}), "zeros_like": frozenset({"dtype"}),
     "ones_like": frozenset({"dtype"}), "full_like": frozenset({"dtype"}), "copy": _NONE,
     "sin": _NONE, "cos": _NONE, "tan": _NONE, "exp": _NONE, "log": _NONE, "log1p": _NONE, "sqrt": _NONE, "abs": _NONE,
     "tanh": _NONE, "square": _NONE, "sign": _NONE, "floor": _NONE, "ceil": _NONE, "round": frozenset({"decimals"}),
@@ -693,6 +698,8 @@ SAFE_BUILTINS: dict[str, Any] = {n: getattr(builtins, n) for n in _PLAIN_BUILTIN
 for _n in _PLAIN_BUILTINS:
     if callable(SAFE_BUILTINS[_n]):
         _reg(SAFE_BUILTINS[_n], _n, ANY_KWARGS if _n in ("dict", "property") else _NONE, "plain")
+for _n in EXCEPTIONS:
+    _reg(SAFE_BUILTINS[_n], _n, ANY_KWARGS, "plain")
 
 # Names usable bare, as in a notebook: the modules a program imports, plus `torch` itself (pre-imported).
 GLOBALS: dict[str, Any] = {"True": True, "False": False, "None": None}
@@ -854,7 +861,7 @@ _LIST = {**_methods(_NONE, "append", "extend", "insert", "pop", "remove", "index
 _DICT = _methods(_NONE, "keys", "values", "items", "get", "pop", "setdefault", "update", "copy", "clear", "popitem")
 _SET = _methods(_NONE, "add", "remove", "discard", "union", "intersection", "difference", "symmetric_difference",
                 "update", "pop", "copy", "clear", "issubset", "issuperset", "isdisjoint")  # fmt: skip
-_STR = _methods(_NONE, "format", "join", "split", "rsplit", "strip", "lstrip", "rstrip", "upper", "lower", "title",
+_STR = _methods(_NONE, "join", "split", "rsplit", "strip", "lstrip", "rstrip", "upper", "lower", "title",
                 "capitalize", "startswith", "endswith", "replace", "find", "rfind", "index", "count", "isdigit",
                 "isalpha", "isalnum", "isspace", "isupper", "islower", "isnumeric", "isdecimal", "ljust", "rjust",
                 "center", "zfill", "splitlines", "partition", "rpartition", "swapcase", "casefold",
@@ -889,7 +896,8 @@ ATTRIBUTES: dict[type, dict[str, frozenset[str] | None]] = {
     torch.finfo: {n: _P for n in ("eps", "max", "min", "tiny", "bits", "resolution")},
     torch.iinfo: {n: _P for n in ("max", "min", "bits")},
     np.ndarray: _NDARRAY,
-    np.generic: {"item": _NONE, "dtype": _P, "shape": _P, "ndim": _P, "real": _P, "imag": _P, "tolist": _NONE},
+    np.generic: {"item": _NONE, "dtype": _P, "shape": _P, "ndim": _P, "real": _P, "imag": _P, "tolist": _NONE,
+                 "round": _NONE, "astype": _NONE, "is_integer": _NONE},
     np.dtype: {"name": _P, "itemsize": _P, "kind": _P},
     np.random.Generator: _methods(frozenset({"size", "loc", "scale", "low", "high", "replace", "endpoint", "p"}),
                                   "normal", "random", "integers", "uniform", "choice", "shuffle", "permutation",
@@ -899,7 +907,7 @@ ATTRIBUTES: dict[type, dict[str, frozenset[str] | None]] = {
     set: _SET,
     frozenset: _methods(_NONE, "union", "intersection", "difference", "issubset", "issuperset", "copy"),
     tuple: _methods(_NONE, "index", "count"),
-    str: _STR,
+    str: {**_STR, "format": ANY_KWARGS},
     int: {"real": _P, "imag": _P, "numerator": _P, "denominator": _P, "bit_length": _NONE, "conjugate": _NONE,
           "is_integer": _NONE},
     float: {"real": _P, "imag": _P, "is_integer": _NONE, "as_integer_ratio": _NONE, "conjugate": _NONE},
@@ -908,6 +916,7 @@ ATTRIBUTES: dict[type, dict[str, frozenset[str] | None]] = {
     slice: {"start": _P, "stop": _P, "step": _P, "indices": _NONE},
     BaseException: {"args": _P},
     property: {"setter": _NONE, "getter": _NONE, "deleter": _NONE},
+    torch.utils.hooks.RemovableHandle: {"remove": _NONE},
 }
 RETURN_TYPE_FIELDS = frozenset(
     {"values", "indices", "eigenvalues", "eigenvectors", "Q", "R", "U", "S", "Vh", "L", "inverse", "counts",
