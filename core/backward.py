@@ -458,6 +458,12 @@ class Step:
     saved: dict[str, Any] | None = None  # the node's saved values, snapshot before backward (None: already freed)
 
 
+def _aliases(grads: tuple[torch.Tensor | None, ...]) -> list[torch.Tensor | None]:
+    """The engine's gradients, kept as they are (no copy): the engine makes a new tensor for each, and only
+    accumulates in place into a buffer nobody else holds; a reference held here keeps it from doing so."""
+    return [g.detach() if isinstance(g, torch.Tensor) else g for g in grads]
+
+
 class BackwardRecorder:
     """Hooks every node reachable from the roots; create it before .backward() / autograd.grad()."""
 
@@ -480,7 +486,7 @@ class BackwardRecorder:
         def before(grad_outputs: tuple[torch.Tensor | None, ...]) -> None:
             node = self._nodes[k]
             cls = type(node).__name__
-            step = Step(len(self.steps), node, op_name(cls), cls, bookkeeping_copies(grad_outputs),
+            step = Step(len(self.steps), node, op_name(cls), cls, _aliases(grad_outputs),
                         saved=self.saved.get(node))
             self.steps.append(step)
             self._running.setdefault(k, []).append(step)
@@ -492,7 +498,7 @@ class BackwardRecorder:
         def after(grad_inputs: tuple[torch.Tensor | None, ...], grad_outputs: tuple[torch.Tensor | None, ...]) -> None:
             waiting = self._running.get(k)
             if waiting:
-                waiting.pop().outgoing = bookkeeping_copies(grad_inputs)
+                waiting.pop().outgoing = _aliases(grad_inputs)
 
         return after
 
@@ -536,11 +542,24 @@ def _tensor_list(ts: list[torch.Tensor | None], budget: list[int]) -> tuple[list
     return vals, shapes, summaries
 
 
-def steps_to_json(steps: list[Step], graph: Graph | None) -> list[dict[str, Any]]:
-    """The recorded steps as JSON, each pointing at its graph node id (null when not in the graph)."""
+def steps_to_json(steps: list[Step], graph: Graph | None, detail: bool = True,
+                  budget: list[int] | None = None) -> list[dict[str, Any]]:
+    """The recorded steps as JSON, each pointing at its graph node id (null when not in the graph).
+
+    Without `detail` a step keeps its node, op, rule and gradient shapes only (an earlier backward pass of a
+    long program: opening it re-runs the program with that pass recorded in full)."""
     out = []
-    budget = [MAX_GRAPH_JSON_ELEMENTS]
+    budget = [MAX_GRAPH_JSON_ELEMENTS] if budget is None else budget
     for n, s in enumerate(steps):
+        if not detail:
+            out.append({
+                "index": s.index, "node": graph.id_of(s.node) if graph is not None else None, "name": s.name,
+                "grad_fn": s.grad_fn, "incoming": None, "outgoing": None, "detail": False,
+                "incoming_shapes": [None if t is None else list(t.shape) for t in s.incoming],
+                "outgoing_shapes": [None if t is None else list(t.shape) for t in s.outgoing],
+                "rule": rule_for_step(s.grad_fn, s.saved),
+            })  # fmt: skip
+            continue
         row: dict[str, Any] = {
             "index": s.index,
             "node": graph.id_of(s.node) if graph is not None else None,

@@ -32,7 +32,10 @@ def values(t: torch.Tensor | None, max_elements: int = MAX_JSON_ELEMENTS) -> Any
         t = torch.view_as_real(t.resolve_conj())
     if t.dtype == torch.bfloat16 or t.dtype == torch.float16:
         t = t.float()
-    return _clean(t.cpu().tolist())
+    t = t.cpu()
+    if not t.is_floating_point() or bool(torch.isfinite(t).all()):
+        return t.tolist()  # nothing to encode: no NaN or infinity among them
+    return _clean(t.tolist())
 
 
 def summary(t: torch.Tensor) -> dict[str, Any]:
@@ -40,14 +43,19 @@ def summary(t: torch.Tensor) -> dict[str, Any]:
     x = t.detach()
     if x.is_complex():
         x = x.abs()
-    x = x.to(device="cpu", dtype=torch.float64)
     if x.numel() == 0:
         return {"min": None, "max": None, "mean": None, "std": None}
+    if x.dtype == torch.bool:
+        x = x.to(torch.uint8)
+    lo, hi = torch.aminmax(x.reshape(-1))  # exact in the tensor's own dtype
+    if x.dtype not in (torch.float32, torch.float64):  # float32/64 reduce as they are (no copy); others widened
+        x = x.to(dtype=torch.float64)
+    std, mean = torch.std_mean(x) if x.numel() > 1 else (torch.tensor(0.0), x.reshape(-1)[0])
     return {
-        "min": finite_or_str(x.min().item()),
-        "max": finite_or_str(x.max().item()),
-        "mean": finite_or_str(x.mean().item()),
-        "std": finite_or_str(x.std().item()) if x.numel() > 1 else 0.0,
+        "min": finite_or_str(float(lo.item())),
+        "max": finite_or_str(float(hi.item())),
+        "mean": finite_or_str(mean.item()),
+        "std": finite_or_str(std.item()) if x.numel() > 1 else 0.0,
     }
 
 

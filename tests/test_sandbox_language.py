@@ -522,7 +522,7 @@ def test_chinese_variable_names() -> None:
     [
         ("x = torch.ones(2)\ny = torch.ones(3)\n\nz = x + y", "runtime", 4),
         ("x = 1\nfor i in range(2):\n    y = undefined_name", "runtime", 3),
-        ("x = 1\ny = 2\ndef f():\n    pass", "refused", 3),
+        ("x = 1\ny = 2\nasync def f():\n    pass", "refused", 3),
         ("x = 1\ny = (\n", "syntax", 2),
         ("x = 1\nfor i in range(2):\n    y = torch.ones(10**9)", "limit", 3),
         ("x = 1\n\ny = open('f')", "refused", 3),

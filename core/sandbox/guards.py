@@ -24,6 +24,8 @@ import torch.nn as nn
 
 from core.limits import (
     ELEMENTWISE_COST,
+    MAX_FLOPS,
+    MAX_OPS,
     MAX_INT_BITS,
     MAX_MODULES,
     MAX_PRINT_CHARS,
@@ -776,8 +778,9 @@ class Runtime:
 
     # --- what each tensor op produced ----------------------------------------------------------------------
     def _seen(self, name: str, args: tuple, out: Any, obj: Any = None) -> None:
-        if self.on_value is not None:
-            self.on_value(out)
+        if self.on_value is None:  # values only: no graph is drawn, nothing to record
+            return
+        self.on_value(out)
         if not torch.is_grad_enabled() or name in ("detach", "detach_"):
             self._note_cut(name, (obj, *args) if obj is not None else args, out)
 
@@ -892,12 +895,23 @@ class Runtime:
     def _tensor_binop(self, op: Callable[[Any, Any], Any], code: int, a: Any, b: Any) -> Any:
         budget = self.budget
         ta, tb = type(a), type(b)
-        if code != MATMUL and (tb in _NUMBERS or ta in _NUMBERS or (a.shape == b.shape if ta is tb else False)):
-            x = a if isinstance(a, Tensor) else b
-            budget.count()
-            budget.add_flops(x.numel() * ELEMENTWISE_COST)
-            if code == MUL and not isinstance(a, Tensor) and isinstance(a, (list, str, tuple)):
-                check_python_op(code, a, b)
+        x = None  # the operand whose size the result has, when that is plain to see (no broadcasting growth)
+        if code != MATMUL:
+            if tb in _NUMBERS:
+                x = a
+            elif ta in _NUMBERS:
+                x = b
+            elif (ta is Tensor or ta is nn.Parameter) and (tb is Tensor or tb is nn.Parameter):
+                if b.dim() == 0 or a.shape == b.shape:
+                    x = a
+                elif a.dim() == 0:
+                    x = b
+        if x is not None:
+            budget.ops += 1
+            budget.flops += x.numel() * ELEMENTWISE_COST
+            if budget.ops > MAX_OPS or budget.flops > MAX_FLOPS:
+                budget.count()
+                budget.add_flops(0)
             out = op(a, b)
         else:
             if isinstance(a, (str, list, tuple)) or isinstance(b, (str, list, tuple)):
@@ -912,8 +926,8 @@ class Runtime:
                 budget.after(_OP_NAMES[code], out)
         if self.on_value is not None:
             self.on_value(out)
-        if not torch.is_grad_enabled():
-            self._note_cut(_OP_NAMES[code], (a, b), out)
+            if not torch.is_grad_enabled():
+                self._note_cut(_OP_NAMES[code], (a, b), out)
         return out
 
     def compare(self, code: int, a: Any, b: Any) -> Any:

@@ -13,7 +13,13 @@ import numpy as np
 import torch
 
 from core import tensorjson
-from core.limits import FULL_PASSES, MAX_ANSWER_BYTES, MAX_VARIABLE_ELEMENTS, WALL_TIMEOUT_S
+from core.limits import (
+    FULL_PASSES,
+    MAX_ANSWER_BYTES,
+    MAX_GRAPH_JSON_ELEMENTS,
+    MAX_VARIABLE_ELEMENTS,
+    WALL_TIMEOUT_S,
+)
 from core.sandbox import guard
 from core.sandbox.errors import SandboxError
 from core.sandbox.guard import Budget
@@ -21,6 +27,7 @@ from core.sandbox.interpreter import Interpreter, bounded_text
 from core.sandbox.validate import parse
 from core.trace import ValueLog
 
+EARLY_PASS_ELEMENTS = 20_000  # an earlier backward pass is sent with its numbers while its gradients stay this small
 ALIAS_ABOVE = 1_000  # a tensor this big bound to several names lists its numbers under the first name only
 DEFAULT_SEED = 0  # every run starts from the same RNG state (torch, random, numpy), so a program repeats exactly
 
@@ -35,6 +42,7 @@ class BackwardLog:
     def __init__(self, record: bool = True, target: int | None = None) -> None:
         self.record = record
         self.target = target
+        self.on_overflow: Any = None  # called once when a pass beyond FULL_PASSES starts (a second run will follow)
         self.count = 0
         self.passes: list[dict[str, Any]] = []  # {"kind", "index", "line", "roots", "recorder"} (light beyond)
         self.last_roots: list[torch.Tensor] = []
@@ -42,7 +50,9 @@ class BackwardLog:
     def _full(self, i: int) -> bool:
         if not self.record:
             return False
-        return i < FULL_PASSES if self.target is None else i == self.target
+        if self.target is not None:
+            return i == self.target
+        return i < FULL_PASSES
 
     def __call__(self, kind: str, roots: list[torch.Tensor], grad_outputs: list[Any], call: Any) -> Any:
         i = self.count
@@ -51,7 +61,10 @@ class BackwardLog:
         self.passes.append(entry)
         self.last_roots = list(roots)
         if not self._full(i):
+            if i == FULL_PASSES and self.target is None and self.on_overflow is not None:
+                self.on_overflow()
             return call()
+
         from torch.utils._python_dispatch import _disable_current_modes
 
         from core.backward import BackwardRecorder
@@ -127,7 +140,7 @@ def execute(source: str, device: str = "cpu", with_graph: bool = True, detail_pa
             else:
                 result["backward_note"] = "the last backward pass could not be recorded (the second run differed)"
         else:
-            result["backward_note"] = "the last backward pass was not recorded: the program is too slow to run twice"
+            result["backward_note"] = "the graph was not recorded: the program is too slow to run twice"
     result["stats"]["total_ms"] = round((time.perf_counter() - started) * 1000, 2)
     return fit_answer(result)
 
@@ -138,11 +151,19 @@ def _execute_once(source: str, device: str, with_graph: bool, target: int | None
     log = BackwardLog(record=with_graph, target=target)
     values = ValueLog()
     values.enabled = with_graph
+    light = [False]  # a long program's first run only counts its passes: the second run records the graph
+
+    def overflow() -> None:
+        light[0] = True
+        values.enabled = False
+        values.clear()
+
+    log.on_overflow = overflow
     budget: Budget | None = None
     try:
         tree = parse(source)
         dev = resolve_device(device)
-        interp = Interpreter(on_backward=log, on_value=values)
+        interp = Interpreter(on_backward=log, on_value=values if with_graph else None)
         with program_context(dev) as budget:
             interp.run(tree)
         result: dict[str, Any] = {"ok": True, "device": str(dev)}
@@ -150,7 +171,7 @@ def _execute_once(source: str, device: str, with_graph: bool, target: int | None
         result = {"ok": False, "device": device, "error": e.to_json()}
     if interp is not None and (result["ok"] or result["error"]["kind"] == "runtime"):
         try:
-            result.update(describe(interp, values, log, with_graph))
+            result.update(describe(interp, values, log, with_graph and not light[0]))
         except SandboxError as e:
             result = {"ok": False, "device": device, "error": e.to_json()}
         except Exception as e:  # noqa: BLE001  describing must not lose the run's own result
@@ -232,10 +253,19 @@ def graph_json(tensors: dict[str, torch.Tensor], values: ValueLog, log: Backward
     graph = gr.build(roots, names=tensors, values=forward, grads=grads, saved=saved or None)
     steps: list[dict[str, Any]] = []
     passes: list[dict[str, Any]] = []
+    last = recorded[-1]["index"] if recorded else -1
+    budget = [MAX_GRAPH_JSON_ELEMENTS]
+    detailed: dict[int, list[dict[str, Any]]] = {}
+    if recorded:  # the last pass first: it gets the numbers; earlier ones while they stay small
+        detailed[last] = bw.steps_to_json(recorded[-1]["recorder"].steps, graph, budget=budget)
     for p in log.passes:
         entry = {"kind": p["kind"], "index": p["index"], "start": len(steps), "count": 0, "recorded": "recorder" in p}
         if "recorder" in p:
-            pass_steps = bw.steps_to_json(p["recorder"].steps, graph)
+            small = sum(t.numel() for st in p["recorder"].steps for t in (*st.incoming, *st.outgoing)
+                        if t is not None) <= EARLY_PASS_ELEMENTS  # fmt: skip
+            pass_steps = detailed.get(p["index"]) or bw.steps_to_json(p["recorder"].steps, graph, detail=small,
+                                                                      budget=budget)  # fmt: skip
+            entry["detail"] = p["index"] == last or small
             for st in pass_steps:
                 st["pass"] = p["index"]
             entry["count"] = len(pass_steps)

@@ -1,0 +1,167 @@
+"""Tutorial programs in the sandbox vs plain PyTorch, measured in the same run; and the size of every answer.
+
+Goals (issue 9): a tutorial training loop runs in at most 3x plain PyTorch's time, graph recording included;
+per-op overhead reported in microseconds; every worker answer at most 5 MB of JSON.
+Run: .venv/bin/python benchmarks/programs_vs_torch.py [--repeats N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import random
+import statistics
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+from core.limits import MAX_ANSWER_BYTES  # noqa: E402
+from core.sandbox.session import execute  # noqa: E402
+
+POLY_FIT = """import torch
+import math
+
+dtype = torch.float
+device = torch.device("cpu")
+x = torch.linspace(-math.pi, math.pi, 2000, device=device, dtype=dtype)
+y = torch.sin(x)
+a = torch.randn((), device=device, dtype=dtype, requires_grad=True)
+b = torch.randn((), device=device, dtype=dtype, requires_grad=True)
+c = torch.randn((), device=device, dtype=dtype, requires_grad=True)
+d = torch.randn((), device=device, dtype=dtype, requires_grad=True)
+learning_rate = 1e-6
+for t in range(ITERATIONS):
+    y_pred = a + b * x + c * x ** 2 + d * x ** 3
+    loss = (y_pred - y).pow(2).sum()
+    if t % 100 == 99:
+        print(t, loss.item())
+    loss.backward()
+    with torch.no_grad():
+        a -= learning_rate * a.grad
+        b -= learning_rate * b.grad
+        c -= learning_rate * c.grad
+        d -= learning_rate * d.grad
+        a.grad = None
+        b.grad = None
+        c.grad = None
+        d.grad = None
+print(f'Result: y = {a.item()} + {b.item()} x + {c.item()} x^2 + {d.item()} x^3')
+"""
+
+QUICKSTART = """import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+
+images = torch.rand(256, 1, 28, 28)
+labels = torch.randint(0, 10, (256,))
+train_dataloader = DataLoader(TensorDataset(images, labels), batch_size=64, shuffle=True)
+device = "cuda" if torch.cuda.is_available() else "cpu"
+
+class NeuralNetwork(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.flatten = nn.Flatten()
+        self.linear_relu_stack = nn.Sequential(
+            nn.Linear(28 * 28, 512), nn.ReLU(), nn.Linear(512, 512), nn.ReLU(), nn.Linear(512, 10))
+
+    def forward(self, x):
+        x = self.flatten(x)
+        return self.linear_relu_stack(x)
+
+model = NeuralNetwork().to(device)
+loss_fn = nn.CrossEntropyLoss()
+optimizer = torch.optim.SGD(model.parameters(), lr=1e-3)
+
+def train(dataloader, model, loss_fn, optimizer):
+    size = len(dataloader.dataset)
+    model.train()
+    for batch, (X, y) in enumerate(dataloader):
+        X, y = X.to(device), y.to(device)
+        pred = model(X)
+        loss = loss_fn(pred, y)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        if batch % 2 == 0:
+            loss, current = loss.item(), (batch + 1) * len(X)
+            print(f"loss: {loss:>7f}  [{current:>5d}/{size:>5d}]")
+
+for t in range(2):
+    print(f"Epoch {t+1}\\n-------------------------------")
+    train(train_dataloader, model, loss_fn, optimizer)
+print("Done!")
+"""
+
+# Programs whose answers used to be huge (issue 9): each must come back within MAX_ANSWER_BYTES.
+ANSWER_CASES = {
+    "poly fit, 200 iterations": POLY_FIT.replace("ITERATIONS", "200"),
+    "poly fit, 2000 iterations": POLY_FIT.replace("ITERATIONS", "2000"),
+    "one tensor under 1200 names": "x = torch.rand(3000)\n" + "\n".join(f"v{i} = x" for i in range(1200)),
+    "saved tensors of big ops": "x = torch.rand(1000, 1000, requires_grad=True)\ny = x\nfor i in range(30):\n"
+    "    y = torch.tanh(y * 1.01)\ny.sum().backward()",
+    "every backward pass in full": "w = torch.rand(200, 200, requires_grad=True)\nfor i in range(8):\n"
+    "    (w @ w).sum().backward()",
+    "big stdout": "for i in range(100000):\n    print(i, 'some words to fill the output')",
+    "many big variables": "\n".join(f"t{i} = torch.rand(9000, requires_grad=True)" for i in range(200)),
+    "quickstart, 2 epochs": QUICKSTART,
+}
+
+
+def plain(source: str) -> float:
+    """Seconds for plain PyTorch to run the program, seeded as the sandbox seeds it."""
+    torch.manual_seed(0)
+    random.seed(0)
+    np.random.seed(0)
+    code = compile(source, "<plain>", "exec")
+    start = time.perf_counter()
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(code, {"__name__": "__main__"})  # noqa: S102  our own benchmark program
+    return time.perf_counter() - start
+
+
+def sandboxed(source: str, graph: bool) -> tuple[float, dict]:
+    start = time.perf_counter()
+    r = execute(source, "cpu", with_graph=graph)
+    took = time.perf_counter() - start
+    assert r["ok"], r.get("error")
+    return took, r
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args()
+    torch.set_num_threads(2)
+    print("Tutorial loops: sandbox (in a worker's code path, in-process) vs plain PyTorch, same run (goal <= 3x)")
+    for label, source in (("poly fit, 2000 iterations", POLY_FIT.replace("ITERATIONS", "2000")),
+                          ("quickstart, 2 epochs x 256 images", QUICKSTART)):  # fmt: skip
+        plain(source)  # warm-up: lazy imports on both sides
+        sandboxed(source, False)
+        base = statistics.median(plain(source) for _ in range(args.repeats))
+        for graph in (False, True):
+            runs = [sandboxed(source, graph) for _ in range(args.repeats)]
+            took = statistics.median(t for t, _ in runs)
+            stats = runs[0][1]["stats"]
+            ops = stats["ops"] * (2 if stats.get("first_run_ms") else 1)  # a second run records the last pass
+            us_per_op = (took - base) / max(ops, 1) * 1e6
+            what = "with graph + last backward pass" if graph else "values only"
+            print(f"  {label:34s} {what:32s} plain {base * 1000:8.1f} ms | sandbox {took * 1000:8.1f} ms | "
+                  f"ratio {took / base:5.2f}x | overhead {us_per_op:5.1f} us/op ({stats['ops']:,} ops)")
+    print(f"\nAnswer sizes (goal <= {MAX_ANSWER_BYTES / 2**20:.0f} MB of JSON)")
+    for label, source in ANSWER_CASES.items():
+        took, r = sandboxed(source, True)
+        size = len(json.dumps(r, ensure_ascii=False))
+        trimmed = r["stats"].get("trimmed_from_bytes")
+        note = f" (trimmed from {trimmed / 2**20:.1f} MB)" if trimmed else ""
+        print(f"  {label:30s} {size / 2**20:6.2f} MB in {took * 1000:7.0f} ms{note}")
+
+
+if __name__ == "__main__":
+    main()
