@@ -11,12 +11,27 @@ from core.limits import MAX_SOURCE_CHARS
 
 
 def _read_source(args: argparse.Namespace) -> str:
+    """The program as text: UTF-8 with or without a BOM; undecodable bytes are a syntax error (SandboxError)."""
+    from core.sandbox.validate import decode
+
     if args.source is not None:
         return args.source
     if args.file == "-":
-        return sys.stdin.read(MAX_SOURCE_CHARS + 1)
-    with open(args.file, encoding="utf-8", errors="replace") as f:
-        return f.read(MAX_SOURCE_CHARS + 1)
+        return decode(sys.stdin.buffer.read(4 * MAX_SOURCE_CHARS + 4))
+    with open(args.file, "rb") as f:
+        return decode(f.read(4 * MAX_SOURCE_CHARS + 4))
+
+
+def expand_aliases(result: dict[str, Any]) -> dict[str, Any]:
+    """The worker sends a big tensor bound to several names once ("same_as"); the CLI's JSON lists each."""
+    variables = result.get("variables") or {}
+    for entry in variables.values():
+        first = variables.get(entry.get("same_as", ""))
+        if first is not None:
+            for key in ("value", "grad", "summary", "grad_summary"):
+                if key in first:
+                    entry[key] = first[key]
+    return result
 
 
 def format_text(result: dict[str, Any]) -> str:
@@ -44,15 +59,17 @@ def format_text(result: dict[str, Any]) -> str:
 
 
 def run_command(args: argparse.Namespace) -> int:
-    from core.sandbox import run_program
+    from core.sandbox import SandboxError, run_program
 
     try:
         source = _read_source(args)
     except OSError as e:
         result: dict[str, Any] = {"ok": False, "error": {"kind": "runtime", "message": f"cannot read {args.file}: "
                                                                                      f"{e.strerror}", "line": None}}
+    except SandboxError as e:
+        result = {"ok": False, "error": e.to_json()}
     else:
-        result = run_program(source, device=args.device, graph=args.format != "text")
+        result = expand_aliases(run_program(source, device=args.device, graph=args.format != "text"))
     if not result.get("ok"):
         if args.format == "json":
             print(json.dumps(result, ensure_ascii=False))

@@ -76,6 +76,8 @@ class Interpreter:
         self.runtime: guards.Runtime | None = None
         self.budget: Budget | None = None
         self.line: int | None = None
+        self.tree: ast.Module | None = None  # the program, when the caller keeps it (its own backward() rules)
+        self.source = ""
 
     @property
     def env(self) -> dict[str, Any]:

@@ -164,6 +164,7 @@ def _execute_once(source: str, device: str, with_graph: bool, target: int | None
         tree = parse(source)
         dev = resolve_device(device)
         interp = Interpreter(on_backward=log, on_value=values if with_graph else None)
+        interp.tree, interp.source = tree, source
         with program_context(dev) as budget:
             interp.run(tree)
         result: dict[str, Any] = {"ok": True, "device": str(dev)}
@@ -273,6 +274,7 @@ def graph_json(tensors: dict[str, torch.Tensor], values: ValueLog, log: Backward
         passes.append(entry)
     for i, st in enumerate(steps):
         st["index"] = i
+    _own_backward_rules(steps, interp)
     graph_dict = graph.to_json()
     changed = values.changed()
     if changed:
@@ -294,6 +296,34 @@ def graph_json(tensors: dict[str, torch.Tensor], values: ValueLog, log: Backward
         names.update(tensors)
         out["grad_graph"] = gr.build(higher, names=names, values=forward, grads=grads).to_json()
     return out
+
+
+def _own_backward_rules(steps: list[dict[str, Any]], interp: Interpreter) -> None:
+    """A custom torch.autograd.Function's node runs the program's own backward(): that code is its rule."""
+    rt = interp.runtime
+    if rt is None or interp.tree is None:
+        return
+    own = {c.__name__: c for c in rt.classes if issubclass(c, torch.autograd.Function)}
+    if not own:
+        return
+    import ast
+
+    sources: dict[str, str] = {}
+    for node in ast.walk(interp.tree):
+        if isinstance(node, ast.ClassDef) and node.name in own:
+            for item in node.body:
+                if isinstance(item, ast.FunctionDef) and item.name == "backward":
+                    sources[node.name] = ast.get_source_segment(interp.source, item) or ""
+    for st in steps:
+        cls = st.get("grad_fn", "")
+        name = cls[: -len("Backward")] if cls.endswith("Backward") else None
+        if name in sources:
+            st["rule"] = {
+                "en": f"{name} is your own autograd Function: the engine runs your backward() for this step.",
+                "zh": f"{name} 是你自己定义的 autograd Function：这一步引擎执行的是你写的 backward()。",
+                "formula": sources[name],
+                "own": True,
+            }
 
 
 def _add_cuts(graph_dict: dict[str, Any], graph: Any, tensors: dict[str, torch.Tensor],

@@ -1,0 +1,116 @@
+"""The answer of one sandbox run, as typed dicts: the one definition of the result format.
+
+docs/result.schema.json is the same format as a JSON Schema (tests/test_result_schema.py checks real answers
+against it); docs/ARCHITECTURE.md describes it in words. A worker's answer is at most MAX_ANSWER_BYTES of JSON.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal, TypedDict
+
+Nested = Any  # a number, or nested lists of numbers; NaN/inf are the strings "nan", "inf", "-inf"
+
+
+class Summary(TypedDict):
+    min: float | str | None
+    max: float | str | None
+    mean: float | str | None
+    std: float | str | None
+
+
+class Error(TypedDict):
+    kind: Literal["refused", "syntax", "runtime", "limit", "timeout"]
+    message: str
+    line: int | None
+
+
+class TensorVariable(TypedDict, total=False):
+    type: Literal["tensor"]
+    shape: list[int]
+    dtype: str
+    device: str
+    requires_grad: bool
+    is_leaf: bool
+    grad_fn: str | None
+    value: Nested | None  # null when over MAX_JSON_ELEMENTS (then "summary"), or under "same_as"
+    summary: Summary
+    grad: Nested | None
+    grad_summary: Summary
+    same_as: str  # a big tensor bound to several names: its numbers are under this first name
+
+
+class OtherVariable(TypedDict, total=False):
+    type: str  # int, float, bool, str, NoneType, ndarray, module, optimizer, data, list, dict ...
+    value: Any
+    repr: str
+    shape: list[int]
+    dtype: str
+    parameters: int
+
+
+class GraphNode(TypedDict, total=False):
+    id: str
+    kind: Literal["leaf", "op", "output", "cut"]
+    name: str
+    grad_fn: str | None
+    label: str | None
+    shape: list[int]
+    dtype: str
+    value: Nested | None
+    summary: Summary
+    grad: Nested | None
+    grad_summary: Summary
+    saved: dict[str, Any] | None
+    value_note: str
+
+
+class GraphEdge(TypedDict, total=False):
+    src: str
+    dst: str
+    shape: list[int] | None
+    cut: str
+
+
+class Graph(TypedDict):
+    nodes: list[GraphNode]
+    edges: list[GraphEdge]
+
+
+class BackwardStep(TypedDict, total=False):
+    index: int
+    node: str | None
+    name: str
+    grad_fn: str
+    incoming: list[Nested | None] | None
+    outgoing: list[Nested | None] | None
+    incoming_shapes: list[list[int] | None]
+    outgoing_shapes: list[list[int] | None]
+    rule: dict[str, Any] | None
+    substituted: dict[str, Any]
+    pass_: int  # "pass" in JSON
+    detail: bool
+
+
+class BackwardPass(TypedDict, total=False):
+    kind: Literal["backward", "grad"]
+    index: int
+    start: int  # its first step in backward_steps
+    count: int
+    recorded: bool  # false: listed only; ask for it with detail_pass to have its steps
+    detail: bool
+
+
+class Result(TypedDict, total=False):
+    ok: bool
+    device: str
+    error: Error
+    variables: dict[str, TensorVariable | OtherVariable]
+    graph: Graph
+    grad_graph: Graph
+    backward_order: list[str]
+    backward_steps: list[BackwardStep]
+    backward_passes: list[BackwardPass]
+    backward_note: str
+    stdout: str
+    stats: dict[str, Any]
+    describe_error: str
