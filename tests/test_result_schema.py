@@ -30,8 +30,8 @@ PROGRAMS = {
     "big-saved": "x = torch.rand(1000, 1000, requires_grad=True)\ny = x\nfor i in range(20):\n"
     "    y = torch.tanh(y * 1.01)\ny.sum().backward()",
     "many-big-variables": "\n".join(f"t{i} = torch.rand(9000, requires_grad=True)" for i in range(200)),
-    "create-graph": "x = torch.tensor(2., requires_grad=True)\ny = x ** 3\ng, = torch.autograd.grad(y, x, create_graph=True)\n"
-    "g.backward()",
+    "create-graph": "x = torch.tensor(2., requires_grad=True)\ny = x ** 3\n"
+    "g, = torch.autograd.grad(y, x, create_graph=True)\ng.backward()",
 }
 
 

@@ -25,9 +25,9 @@ import torch.nn as nn
 from core.limits import (
     ELEMENTWISE_COST,
     MAX_FLOPS,
-    MAX_OPS,
     MAX_INT_BITS,
     MAX_MODULES,
+    MAX_OPS,
     MAX_PRINT_CHARS,
     MAX_RANGE,
     MAX_STEPS,
@@ -39,7 +39,7 @@ from core.limits import (
 from core.sandbox import table
 from core.sandbox.compiler import PROGRAM
 from core.sandbox.errors import SandboxError
-from core.sandbox.guard import Budget, check_pieces, check_tensor
+from core.sandbox.guard import Budget, check_pieces
 from core.sandbox.table import ANY_KWARGS, SPECS, GradMode, Namespace, Spec
 
 MAX_LIST_LEN = MAX_TOLIST_ELEMENTS  # lists built by the program (append, +, *) share the tolist bound
@@ -506,7 +506,8 @@ class Runtime:
         raise _refuse(f"cannot set .{name} on a {_type_name(obj)}")
 
     def delattr(self, obj: Any, name: str) -> None:
-        if name.startswith("_") or not (self._is_user_class(type(obj)) or isinstance(obj, type) and obj in self.classes):
+        own = self._is_user_class(type(obj)) or isinstance(obj, type) and obj in self.classes
+        if name.startswith("_") or not own:
             raise _refuse(f"cannot delete .{name} of a {_type_name(obj)}")
         builtins.delattr(obj, name)
 
@@ -1190,7 +1191,8 @@ class Runtime:
             raise SandboxError("runtime", f"torch.load: no file {f!r} was saved in this run (files live only in this "
                                           "run's memory: torch.save it first)")  # fmt: skip
         if weights_only is False:
-            raise _refuse("torch.load(weights_only=False) unpickles arbitrary objects; only weights_only=True runs here")
+            raise _refuse("torch.load(weights_only=False) unpickles arbitrary objects; only weights_only=True "
+                          "runs here")
         _check_devices((map_location,), {})
         return torch.load(io.BytesIO(self.store[f]), map_location=map_location, weights_only=True)
 

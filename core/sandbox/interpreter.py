@@ -125,7 +125,8 @@ class Interpreter:
         except StopProgram:
             raise
         except RecursionError as e:
-            raise SandboxError("limit", "the program nests too deeply (recursion)", _program_line(e.__traceback__)) from None
+            line = _program_line(e.__traceback__)
+            raise SandboxError("limit", "the program nests too deeply (recursion)", line) from None
         except MemoryError as e:
             raise SandboxError("limit", "out of memory", _program_line(e.__traceback__)) from None
         except (KeyboardInterrupt, SystemExit, GeneratorExit) as e:

@@ -122,7 +122,9 @@ def program_context(dev: torch.device, dtype: torch.dtype | None = None) -> Iter
         torch.set_printoptions(profile="default")
 
 
-def execute(source: str, device: str = "cpu", with_graph: bool = True, detail_pass: int | None = None) -> dict[str, Any]:
+def execute(
+    source: str, device: str = "cpu", with_graph: bool = True, detail_pass: int | None = None
+) -> dict[str, Any]:
     """Validate and run `source`; returns the result object (ok true, or ok false with an error).
 
     With a graph, backward passes beyond the first FULL_PASSES are recorded by running the program again with
@@ -217,7 +219,9 @@ def describe(interp: Interpreter, values: ValueLog, log: BackwardLog, with_graph
     return out
 
 
-def graph_json(tensors: dict[str, torch.Tensor], values: ValueLog, log: BackwardLog, interp: Interpreter) -> dict[str, Any]:
+def graph_json(
+    tensors: dict[str, torch.Tensor], values: ValueLog, log: BackwardLog, interp: Interpreter
+) -> dict[str, Any]:
     """The graph of the program's named tensors and of its recorded backward passes, with their steps."""
     from core import backward as bw
     from core import graph as gr
@@ -278,7 +282,7 @@ def graph_json(tensors: dict[str, torch.Tensor], values: ValueLog, log: Backward
     graph_dict = graph.to_json()
     changed = values.changed()
     if changed:
-        for node, gid in ((n, graph.id_of(n)) for n in changed):
+        for gid in (graph.id_of(n) for n in changed):
             if gid is not None:
                 for nd in graph_dict["nodes"]:
                     if nd["id"] == gid and nd.get("value") is None:

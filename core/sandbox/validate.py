@@ -55,8 +55,8 @@ def decode(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
-        raise SandboxError("syntax", f"the program is not valid UTF-8 text (byte {e.start}: {data[e.start:e.start + 1]!r})"
-                           ) from None  # fmt: skip
+        bad = data[e.start : e.start + 1]
+        raise SandboxError("syntax", f"the program is not valid UTF-8 text (byte {e.start}: {bad!r})") from None
 
 
 def parse(source: str) -> ast.Module:
@@ -190,7 +190,8 @@ def _check_node(node: ast.AST, line: int, in_class: bool) -> None:
             raise SandboxError("limit", f"an integer literal with more than {MAX_INT_BITS:,} bits", line)
     elif isinstance(node, ast.FormattedValue):
         spec = node.format_spec
-        if spec is not None and isinstance(spec, ast.JoinedStr) and all(isinstance(v, ast.Constant) for v in spec.values):
+        fixed = isinstance(spec, ast.JoinedStr) and all(isinstance(v, ast.Constant) for v in spec.values)
+        if spec is not None and fixed:
             text = "".join(str(v.value) for v in spec.values)  # a fixed spec: checked now (dynamic ones at run time)
             if not _FORMAT_SPEC.match(text):
                 raise SandboxError("refused", f"format spec ':{text}' is not allowed (width and precision at most 99)",
