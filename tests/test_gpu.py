@@ -41,3 +41,14 @@ def test_cuda_method_works_on_gpu():
 def test_timing_panel_times_both():
     r = sandbox.matmul_timing(512, "cuda:0")
     assert r["ok"] and r["gpu_ms"] > 0 and r["cpu_ms"] > 0 and r["gpu_name"]
+
+
+@pytest.mark.parametrize("name", ["01_quickstart", "21_devices", "13_legendre_function"])
+def test_tutorial_programs_run_on_the_gpu(name):
+    from pathlib import Path
+
+    src = (Path(__file__).parent / "corpus" / f"{name}.py").read_text()
+    gpu = sandbox.run_program(src, device="cuda:0")
+    assert gpu["ok"], gpu.get("error")
+    devices = {v["device"] for v in gpu["variables"].values() if v.get("type") == "tensor"}
+    assert any(d.startswith("cuda") for d in devices)
