@@ -42,6 +42,7 @@ test: $(STAMP_DEV) system-graphviz system-chromium lint
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP_DEV) system-graphviz
+	$(BIN)/python benchmarks/programs_vs_torch.py
 	$(BIN)/python benchmarks/sandbox_overhead.py
 	$(BIN)/python benchmarks/graph_vs_torchviz.py
 	$(BIN)/python benchmarks/training_vs_bare.py
