@@ -23,8 +23,9 @@ def _load_preset() -> None:
         _run()
 
 
-def _run() -> None:
-    result = sandbox.run_program(st.session_state.get(CODE_KEY, ""), device=device(), graph=True)
+def _run(detail_pass: int | None = None) -> None:
+    result = sandbox.run_program(st.session_state.get(CODE_KEY, ""), device=device(), graph=True,
+                                 detail_pass=detail_pass)  # fmt: skip
     st.session_state[RESULT_KEY] = result
     st.session_state[STEP_KEY] = len(result.get("backward_steps") or [])
     st.session_state.pop("gx_check", None)
@@ -86,6 +87,13 @@ if graph and graph.get("nodes"):
         st.caption(tr("gx_legend"))
     with i_col:
         st.subheader(tr("gx_stepper"))
+        passes = result.get("backward_passes") or []
+        if len(passes) > 1 and any(not p.get("recorded") for p in passes):  # a long loop: open any pass
+            st.caption(tr("gx_passes", n=len(passes)))
+            p1, p2 = st.columns([3, 1], vertical_alignment="bottom")
+            pick = p1.number_input(tr("gx_pass_pick"), 1, len(passes), value=len(passes), key="gx_pass")
+            p2.button(tr("gx_pass_open"), key="gx_pass_open", help=tr("gx_pass_help"), on_click=_run,
+                      args=(int(pick) - 1,))
         if steps:
             b1, b2 = st.columns(2)
             b1.button(tr("gx_prev_btn"), key="gx_prev", on_click=_move, args=(-1,), help=tr("gx_prev"),

@@ -67,3 +67,22 @@ def test_no_grad_and_detach_drawn_as_cuts():
     html = _html(at)
     assert "✂ no_grad" in html and "✂ detach" in html
     assert "constant, no grad" in html
+
+
+def test_a_training_loop_shows_its_last_pass_and_opens_an_earlier_one():
+    loop = ("w = torch.tensor([1.0, 2.0], requires_grad=True)\nfor i in range(20):\n"
+            "    loss = ((w * (i + 1)) ** 2).sum()\n    loss.backward()\n    with torch.no_grad():\n"
+            "        w -= 0.001 * w.grad\n    w.grad = None")
+    at = _page()
+    at.text_area(key="gx_code").set_value(loop)
+    at.button(key="gx_run").click().run()
+    assert not at.exception
+    passes = at.session_state["gx_result"]["backward_passes"]
+    assert len(passes) == 20 and passes[-1]["recorded"] and not passes[10]["recorded"]
+    at.number_input(key="gx_pass").set_value(11).run()
+    at.button(key="gx_pass_open").click().run()
+    assert not at.exception
+    passes = at.session_state["gx_result"]["backward_passes"]
+    assert passes[10]["recorded"] and passes[10]["count"] > 0
+    steps = at.session_state["gx_result"]["backward_steps"]
+    assert {s["pass"] for s in steps} == {10}

@@ -31,6 +31,12 @@ STRINGS: dict[str, dict[str, str]] = {
     "gx_prev_btn": {"en": "Back", "zh": "后退"},
     "gx_next_btn": {"en": "Next", "zh": "下一步"},
     "gx_step": {"en": "Step", "zh": "步骤"},
+    "gx_passes": {"en": "This program ran backward {n} times; the steps below are from the recorded passes.",
+                  "zh": "这个程序执行了 {n} 次反向传播；下面的步骤来自已记录的那几次。"},
+    "gx_pass_pick": {"en": "Open backward pass", "zh": "打开第几次反向传播"},
+    "gx_pass_open": {"en": "Record this pass", "zh": "记录这一次"},
+    "gx_pass_help": {"en": "Runs the program again (it is seeded, so it repeats exactly) and records this pass in "
+                     "full.", "zh": "再运行一次程序（随机数已固定，结果完全相同），完整记录这一次反向传播。"},
     "gx_no_backward": {"en": "This program never calls backward(), so there are no steps to walk.",
                        "zh": "这段程序没有调用 backward()，所以没有可以逐步查看的反向传播。"},
     "gx_before_backward": {"en": "Before backward: the graph holds forward values only.",

@@ -11,12 +11,17 @@ __all__ = ["SandboxError", "run_program", "check_gradients", "devices", "matmul_
 
 
 def run_program(
-    source: str, device: str = "cpu", graph: bool = True, timeout: float = WALL_TIMEOUT_S
+    source: str, device: str = "cpu", graph: bool = True, timeout: float = WALL_TIMEOUT_S,
+    detail_pass: int | None = None,
 ) -> dict[str, Any]:
-    """Run `source` in a fresh worker; the DESIGN.md result object (ok true, or ok false with an error)."""
+    """Run `source` in a fresh worker; the result object (ok true, or ok false with an error). `detail_pass`
+    records that backward pass in full (a long loop's earlier pass, opened from the list of passes)."""
     from core.sandbox.pool import pool
 
-    return pool().request({"cmd": "run", "source": source, "device": device, "graph": graph}, timeout=timeout)
+    request = {"cmd": "run", "source": source, "device": device, "graph": graph}
+    if detail_pass is not None:
+        request["detail_pass"] = int(detail_pass)
+    return pool().request(request, timeout=timeout)
 
 
 def check_gradients(source: str, device: str = "cpu", timeout: float = 3 * WALL_TIMEOUT_S) -> dict[str, Any]:

@@ -73,7 +73,9 @@ def handle(request: dict[str, Any]) -> dict[str, Any]:
     if cmd == "run":
         from core.sandbox.session import execute
 
-        return execute(str(request.get("source", "")), device, bool(request.get("graph", True)))
+        detail = request.get("detail_pass")
+        return execute(str(request.get("source", "")), device, bool(request.get("graph", True)),
+                       detail if isinstance(detail, int) and detail >= 0 else None)
     if cmd == "gradcheck":
         from core.gradcheck import check_program
 
