@@ -57,14 +57,17 @@ if result is not None:
         st.subheader(tr("pg_variables"))
         variables_table(variables)
         for name, v in variables.items():
-            if v.get("type") != "tensor":
+            if v.get("type") not in ("tensor", "ndarray") or "shape" not in v:
                 continue
-            title = f"**{name}** · {v['shape']} · {v['dtype']} · {v['device']}"
-            if v["value"] is not None and not v["shape"]:
+            title = f"**{name}** · {v['shape']} · {v['dtype']} · {v.get('device', 'numpy')}"
+            if v.get("same_as"):  # one big tensor under several names: shown once, under its first name
+                st.markdown(f"{title} · {tr('pg_same_as', name=v['same_as'])}")
+                continue
+            if v.get("value") is not None and not v["shape"]:
                 st.markdown(f"{title} = `{v['value']}`")
                 continue
             with st.expander(title, expanded=len(variables) <= 4):
-                show_values(v["value"], v.get("summary"), v["shape"], v["dtype"], key=f"pg_{name}")
+                show_values(v.get("value"), v.get("summary"), v["shape"], v["dtype"], key=f"pg_{name}")
                 if v.get("grad") is not None or v.get("grad_summary"):
                     st.caption(f"{name}.grad")
                     show_values(v["grad"], v.get("grad_summary"), v["shape"], v["dtype"], key=f"pg_{name}_grad")

@@ -72,6 +72,9 @@ def variables_table(variables: dict[str, Any]) -> None:
                 tr("col_device"): v["device"], "requires_grad": v["requires_grad"], "is_leaf": v["is_leaf"],
                 "grad_fn": v.get("grad_fn") or "",
             })
+        elif v.get("type") == "ndarray" and "shape" in v:
+            rows.append({tr("col_name"): name, tr("col_shape"): str(v["shape"]), "dtype": v["dtype"],
+                         tr("col_device"): "numpy", "requires_grad": None, "is_leaf": None, "grad_fn": ""})
         else:
             rows.append({tr("col_name"): name, tr("col_shape"): "", "dtype": v.get("type"), tr("col_device"): "",
                          "requires_grad": None, "is_leaf": None, "grad_fn": str(v.get("value", v.get("repr", "")))})

@@ -15,6 +15,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh": "按 Ctrl+Enter（⌘+Enter）运行。支持安全的 Python 子集：torch 函数、张量、for/if、print。",
     },
     "pg_output": {"en": "Printed output", "zh": "打印输出"},
+    "pg_same_as": {"en": "the same tensor as {name}", "zh": "与 {name} 是同一个张量"},
     "pg_variables": {"en": "Variables", "zh": "变量"},
     "pg_nothing": {"en": "The program ran; it defined no variables and printed nothing.",
                    "zh": "程序已运行，但没有定义变量，也没有打印任何内容。"},
