@@ -198,6 +198,13 @@ MEMORY = [
     ("sequential-deep", "m = nn.Linear(1, 1)\nfor i in range(5000):\n    m = nn.Sequential(m)", {LIMIT}),
     ("nested-list-depth", "a = []\nfor i in range(5000):\n    a = [a]\nb = a == a[0]", {LIMIT, RUNTIME}),
     ("nested-list-tensor", "a = [1.0]\nfor i in range(5000):\n    a = [a]\nt = torch.tensor(a)", {LIMIT, RUNTIME}),
+    ("index-tensor-huge", "x = torch.ones(10, 10)\ni = torch.zeros(5000000, dtype=torch.long)\ny = x[i]", {LIMIT}),
+    ("mask-index-broadcast", "x = torch.ones(4000, 4000)\nm = x > 0\ny = x[m].reshape(1, -1).expand(100, -1)",
+     {LIMIT}),
+    ("print-many-dims", "x = torch.zeros([5] * 10)\nprint(x)", {LIMIT}),
+    ("fstring-many-dims", "x = torch.zeros([5] * 10)\ns = f'{x}'", {LIMIT}),
+    ("str-many-dims", "x = torch.zeros([5] * 10)\ns = str([x])", {LIMIT}),
+    ("list-grown-in-loop", "a = []\nfor i in range(1000000):\n    a.append([0] * 1000)", {LIMIT}),
     ("many-big-tensors", "l = []\nfor i in range(200):\n    l.append(torch.ones(10**7))", {LIMIT}),
 ]
 
