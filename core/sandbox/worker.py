@@ -11,11 +11,12 @@ from typing import Any
 
 import torch
 
-from core.limits import ADDRESS_SPACE_BYTES, CPU_LIMIT_S, DEEP_FREE_STACK_BYTES, WORKER_THREADS
+from core.limits import ADDRESS_SPACE_BYTES, CPU_LIMIT_S, DEEP_FREE_STACK_BYTES, MAX_UPLOAD_BYTES, WORKER_THREADS
 from core.sandbox.errors import SandboxError
 from core.sandbox.wire import ACK, recv_message, send_message
 
 MAX_REQUEST_BYTES = 1024**2  # a request is a program (capped far lower) plus a few settings
+BLOB_COMMANDS = {"weights": MAX_UPLOAD_BYTES}  # commands whose JSON is followed by one framed binary message
 
 
 def _limit(kind: int, value: int) -> None:
@@ -64,7 +65,7 @@ def _on_deep_stack(fn: Any, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def handle(request: dict[str, Any]) -> dict[str, Any]:
-    """Answer one request: run a program, list devices, time a matmul, or check gradients."""
+    """Answer one request: run a program, list devices, time a matmul, check gradients, or parse uploaded weights."""
     cmd = request.get("cmd")
     if cmd == "devices":
         return {"ok": True, "devices": list_devices()}
@@ -78,6 +79,13 @@ def handle(request: dict[str, Any]) -> dict[str, Any]:
         from core.gradcheck import check_program
 
         return check_program(str(request.get("source", "")), device)
+    if cmd == "weights":
+        from core.training.weights import parse_untrusted
+
+        expected = request.get("expected")
+        if not isinstance(expected, dict):
+            expected = {}
+        return parse_untrusted(request.get("blob") or b"", str(request.get("filename", "")), expected)
     if cmd == "timing":
         from core.timing import matmul_timing
 
@@ -116,6 +124,11 @@ def main(conn: Any) -> None:
     """Worker entry: read one JSON request, write one JSON answer (bytes, never pickled objects), exit."""
     try:
         request = json.loads(recv_message(conn, MAX_REQUEST_BYTES).decode())
+        if not isinstance(request, dict):
+            raise ValueError("a request is a JSON object")
+        request.pop("blob", None)  # binary data only ever comes framed, never inside the JSON
+        if request.get("cmd") in BLOB_COMMANDS and request.get("framed") is True:  # bytes framed after the JSON,
+            request["blob"] = recv_message(conn, BLOB_COMMANDS[request["cmd"]])  # capped per command
         conn.sendall(ACK)  # the request is ours: from here on, a death is this request's doing
         try:
             answer = _on_deep_stack(handle, request)
