@@ -8,7 +8,7 @@ from core import render, sandbox
 from core.examples import GRAPH, by_key
 from core.limits import DEFAULT_NODE_BUDGET, MAX_SOURCE_CHARS
 from core.pitfalls import explain
-from ui.common import device, ensure_shell, lang, show_error, tr
+from ui.common import device, ensure_shell, lang, sandboxed, show_error, tr
 from ui.graph_view import graph_at_step, show_graph, show_node, show_step
 
 CODE_KEY = "gx_code"
@@ -24,7 +24,7 @@ def _load_preset() -> None:
 
 
 def _run() -> None:
-    result = sandbox.run_program(st.session_state.get(CODE_KEY, ""), device=device(), graph=True)
+    result = sandboxed(sandbox.run_program, st.session_state.get(CODE_KEY, ""), device=device(), graph=True)
     st.session_state[RESULT_KEY] = result
     st.session_state[STEP_KEY] = len(result.get("backward_steps") or [])
     st.session_state.pop("gx_check", None)
@@ -113,7 +113,8 @@ if graph and graph.get("nodes"):
     st.caption(tr("gx_check_help"))
     if st.button(tr("gx_check_run"), key="gx_check_run"):
         with st.spinner(tr("gx_checking")):
-            st.session_state["gx_check"] = sandbox.check_gradients(st.session_state.get(CODE_KEY, ""), device())
+            st.session_state["gx_check"] = sandboxed(sandbox.check_gradients, st.session_state.get(CODE_KEY, ""),
+                                                     device())
     check = st.session_state.get("gx_check")
     if check is not None:
         if not check.get("ok"):

@@ -10,6 +10,7 @@ the text shows exactly as typed, on one line.
 
 from __future__ import annotations
 
+import re
 import string
 from typing import Any
 
@@ -43,3 +44,14 @@ def md(key: str, lang: str, **fmt: Any) -> str:
 def message(msg: Any, lang: str) -> str:
     """A core Message (its template is plain text; its arguments may come from a URL or a file) as safe Markdown."""
     return esc(msg.text(lang), limit=4 * MAX_ECHO_CHARS)
+
+
+def code(value: Any, limit: int = MAX_ECHO_CHARS) -> str:
+    """`value` as an inline code span (shown verbatim): fenced by more backticks than it holds in a row."""
+    text = str(value)
+    if len(text) > limit:
+        text = text[:limit] + "…"
+    text = "".join(" " if ch in "\r\n\t\v\f\u2028\u2029" or ord(ch) < 32 else ch for ch in text)
+    longest = max((len(run) for run in re.findall("`+", text)), default=0)
+    fence = "`" * (longest + 1)
+    return f"{fence} {text} {fence}"
