@@ -61,19 +61,30 @@ MAX_TEXT_CHARS = 10 * MAX_STRING_CHARS  # a string a program builds (str(), f-st
 WALL_TIMEOUT_S = 15.0  # a program that runs longer is killed and reported as a timeout
 CPU_LIMIT_S = 30  # RLIMIT_CPU backstop in the worker (both torch threads count)
 ADDRESS_SPACE_BYTES = 8 * 1024**3  # RLIMIT_AS on CPU-only workers; CUDA cannot start under it
-WORKER_THREADS = 2  # torch intra-op threads per worker, the CI machine has 2 cores
+WORKER_THREADS = 1  # torch intra-op threads per worker: MAX_WORKERS workers run at once, one per core; with 2 threads
+# each, 2 workers on 2 cores oversubscribe them (OpenMP spins while it waits; see benchmarks/load_test.py);
+# lesson-sized tensors gain nothing from a second thread
+TIMING_THREADS = _cores()  # the playground's CPU-vs-GPU matmul timing shows what the whole CPU does
 SPARE_WORKERS = 1  # pre-forked workers kept ready so a request never waits for a fork
 WORKER_RSS_CAP_BYTES = 4 * 1024**3  # the parent kills a worker whose RSS passes this: MAX_MEMORY_BYTES + 2 GiB of torch
 
 # --- Admission: many students on one server (core/sandbox/pool.py, core/training/admission.py) ---------------
 CORES = _cores()
 MACHINE_MEMORY_BYTES = _machine_memory_bytes()
-WORKER_MEMORY_FRACTION = 0.6  # of the machine's RAM, for all running workers together; the rest is the app server
-# (one Streamlit process, ~0.5 GB + 64 MB of snapshots per training session), the fork server and the page cache
-MAX_WORKERS = max(1, min(max(2, CORES), int(MACHINE_MEMORY_BYTES * WORKER_MEMORY_FRACTION) // WORKER_RSS_CAP_BYTES))
+WORKER_MEMORY_FRACTION = 0.75  # of the machine's RAM, for all running workers together; the rest is the app server
+# (one Streamlit process, ~0.2 GB + up to 64 MB of snapshots per training session), the fork server and the page cache
+_WORKER_BUDGET = max(1, int(MACHINE_MEMORY_BYTES * WORKER_MEMORY_FRACTION) // WORKER_RSS_CAP_BYTES)
+MAX_WORKERS = max(1, min(max(2, CORES), _WORKER_BUDGET))
 # concurrent sandbox runs: one per core (each worker runs WORKER_THREADS torch threads; more workers than cores only
 # makes everyone slower), at least 2 so one slow program never blocks the class, and never more than the RAM holds at
 # every worker's cap (the RSS watchdog kills above WORKER_RSS_CAP_BYTES, so the sum of caps is a real bound)
+LONG_RUN_S = 2.0  # a lesson-sized program answers well under a second (measured p95 0.6 s alone); a run still going
+# after this is a long run: it gives its admission slot back to the queue and runs on at LONG_RUN_NICE, so two students'
+# bombs (a CPU loop, a memory hog) cannot hold both slots of a 2-core server for the whole WALL_TIMEOUT_S
+LONG_RUN_NICE = 19  # the kernel then gives the cores to short runs first (CFS weight 15 against 1024)
+MAX_LONG_RUNS = max(0, min(CORES, _WORKER_BUDGET - MAX_WORKERS))  # long runs at once, inside the same memory budget
+# (MAX_WORKERS + MAX_LONG_RUNS workers at WORKER_RSS_CAP_BYTES each fit in WORKER_MEMORY_FRACTION of the RAM); when
+# all are taken a long run keeps its slot
 MAX_QUEUED = 64  # waiting runs over all sessions (one per session); beyond, "the server is busy" at once
 QUEUE_TIMEOUT_S = 90.0  # a run that waited this long for a worker gives up with "busy" instead of hanging the page
 QUEUE_POLL_S = 0.25  # how often a waiting caller hears its place in the queue

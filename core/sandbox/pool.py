@@ -17,6 +17,9 @@ from pathlib import Path
 from typing import Any
 
 from core.limits import (
+    LONG_RUN_NICE,
+    LONG_RUN_S,
+    MAX_LONG_RUNS,
     MAX_QUEUED,
     MAX_WORKERS,
     QUEUE_POLL_S,
@@ -89,9 +92,10 @@ class Admission:
     session served least recently (round-robin over sessions; ties by arrival), so no session starves another.
     """
 
-    def __init__(self, slots: int = MAX_WORKERS, max_queued: int = MAX_QUEUED) -> None:
-        self.slots, self.max_queued = max(1, slots), max(0, max_queued)
+    def __init__(self, slots: int = MAX_WORKERS, max_queued: int = MAX_QUEUED, max_long: int = 0) -> None:
+        self.slots, self.max_queued, self.max_long = max(1, slots), max(0, max_queued), max(0, max_long)
         self.running = 0
+        self.long = 0  # admitted runs that gave their slot back (demote) and still run
         self._queue: dict[str, Ticket] = {}  # session -> its one waiting ticket
         self._served: dict[str, int] = {}  # session -> serial number of its last admission
         self._serial = 0
@@ -158,15 +162,28 @@ class Admission:
                 if ticket.state == "waiting":
                     self._cond.wait(QUEUE_POLL_S)
 
-    def release(self) -> None:
+    def demote(self) -> bool:
+        """A running request turned out long: give its slot to the queue if a long-run place is free (True)."""
         with self._cond:
+            if self.long >= self.max_long:
+                return False
+            self.long += 1
             self.running = max(0, self.running - 1)
+            self._dispatch()
+            return True
+
+    def release(self, long: bool = False) -> None:
+        with self._cond:
+            if long:
+                self.long = max(0, self.long - 1)
+            else:
+                self.running = max(0, self.running - 1)
             self._dispatch()
 
     def status(self) -> dict[str, int]:
-        """{"running", "queued", "slots"}: for the load test and an operator's look."""
+        """{"running", "queued", "slots", "long"}: for the load test and an operator's look."""
         with self._cond:
-            return {"running": self.running, "queued": len(self._queue), "slots": self.slots}
+            return {"running": self.running, "queued": len(self._queue), "slots": self.slots, "long": self.long}
 
 
 class WorkerPool:
@@ -175,8 +192,10 @@ class WorkerPool:
     Requests are admitted by `Admission`: at most MAX_WORKERS run at once (cores and RAM, see core/limits.py).
     """
 
-    def __init__(self, spares: int = SPARE_WORKERS, slots: int = MAX_WORKERS, max_queued: int = MAX_QUEUED) -> None:
-        self.admission = Admission(slots, max_queued)
+    def __init__(self, spares: int = SPARE_WORKERS, slots: int = MAX_WORKERS, max_queued: int = MAX_QUEUED,
+                 max_long: int = MAX_LONG_RUNS, long_after: float = LONG_RUN_S) -> None:
+        self.admission = Admission(slots, max_queued, max_long)
+        self._long_after = long_after
         self._spares = spares
         self._ready: list[_Worker] = []
         self._lock = threading.Lock()  # guards _ready
@@ -264,14 +283,15 @@ class WorkerPool:
         if state != "admitted":
             return _error("limit", "the server is busy: every worker is taken and the queue is full; "
                                    "try again in a moment", code="busy")
+        demoted = [False]
         try:
             if blob is not None:
                 payload = {**payload, "framed": True}
-            return self._request(json.dumps(payload).encode(), timeout, blob)
+            return self._request(json.dumps(payload).encode(), timeout, blob, demoted)
         finally:
-            self.admission.release()
+            self.admission.release(long=demoted[0])
 
-    def _request(self, data: bytes, timeout: float, blob: bytes | None) -> dict[str, Any]:
+    def _request(self, data: bytes, timeout: float, blob: bytes | None, demoted: list[bool]) -> dict[str, Any]:
         """A spare worker can die while it waits (killed from outside, the OOM killer) even after looking alive:
         a worker that dies before acknowledging the request is replaced and the request goes to the next one.
         """
@@ -283,19 +303,24 @@ class WorkerPool:
             self._refill()
             try:
                 if _hand_over(w, data, blob):
-                    return self._answer(w, timeout)
+                    return self._answer(w, timeout, demoted)
             finally:
                 w.kill()
         return _error("runtime", "could not start a sandbox worker (each one died before taking the request)")
 
-    def _answer(self, w: _Worker, timeout: float) -> dict[str, Any]:
-        """Wait for the worker's answer within `timeout` seconds, watching its memory."""
+    def _answer(self, w: _Worker, timeout: float, demoted: list[bool] | None = None) -> dict[str, Any]:
+        """Wait for the worker's answer within `timeout` seconds, watching its memory; a long run is demoted."""
         try:
-            deadline = time.monotonic() + timeout
+            started = time.monotonic()
+            deadline = started + timeout
             while True:
                 readable, _, _ = select.select([w.sock], [], [], 0.05)
                 if readable:
                     break
+                if (demoted is not None and not demoted[0] and time.monotonic() - started > self._long_after
+                        and self.admission.demote()):
+                    demoted[0] = True
+                    _renice(w.pid, LONG_RUN_NICE)
                 if time.monotonic() > deadline:
                     return _error("timeout", f"the program ran longer than {timeout:g} s and was stopped")
                 if _rss(w.pid) > RSS_CAP_BYTES:
@@ -326,6 +351,19 @@ class WorkerPool:
         if self._server is not None:
             self._server.kill()
             self._server = None
+
+
+def _renice(pid: int, nice: int) -> None:
+    """Lower the CPU priority of every thread of a worker (Linux nice values are per thread)."""
+    try:
+        tids = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+    except OSError:
+        tids = [pid]
+    for tid in tids:
+        try:
+            os.setpriority(os.PRIO_PROCESS, tid, nice)
+        except OSError:
+            pass
 
 
 def _hand_over(w: _Worker, data: bytes, blob: bytes | None = None) -> bool:

@@ -11,7 +11,14 @@ from typing import Any
 
 import torch
 
-from core.limits import ADDRESS_SPACE_BYTES, CPU_LIMIT_S, DEEP_FREE_STACK_BYTES, MAX_UPLOAD_BYTES, WORKER_THREADS
+from core.limits import (
+    ADDRESS_SPACE_BYTES,
+    CPU_LIMIT_S,
+    DEEP_FREE_STACK_BYTES,
+    MAX_UPLOAD_BYTES,
+    TIMING_THREADS,
+    WORKER_THREADS,
+)
 from core.sandbox.errors import SandboxError
 from core.sandbox.wire import ACK, recv_message, send_message
 
@@ -28,9 +35,9 @@ def _limit(kind: int, value: int) -> None:
         pass  # a limit the platform refuses; the other layers still hold
 
 
-def limit_self(use_cuda: bool) -> None:
+def limit_self(use_cuda: bool, threads: int = WORKER_THREADS) -> None:
     """Resource limits set after torch is imported: CPU seconds, no file writes, no new processes, memory."""
-    torch.set_num_threads(WORKER_THREADS)
+    torch.set_num_threads(threads)
     torch.ones(1 << 17).sum()  # start torch's worker threads now: after RLIMIT_NPROC no thread can be created
     _limit(resource.RLIMIT_CPU, CPU_LIMIT_S)
     _limit(resource.RLIMIT_FSIZE, 0)  # no file can grow: nothing is written to disk
@@ -70,7 +77,7 @@ def handle(request: dict[str, Any]) -> dict[str, Any]:
     if cmd == "devices":
         return {"ok": True, "devices": list_devices()}
     device = str(request.get("device", "cpu"))
-    limit_self(device.startswith("cuda"))
+    limit_self(device.startswith("cuda"), TIMING_THREADS if cmd == "timing" else WORKER_THREADS)
     if cmd == "run":
         from core.sandbox.session import execute
 
