@@ -68,7 +68,7 @@ def test_one_queued_request_per_session_and_round_robin() -> None:
     admitted = [s for s, state in log if state == "admitted"]
     assert admitted == ["alice", "bob", "hog"], log  # the hog was served last: least recently served goes first
     assert places["alice"][0] == 1 and places["bob"][0] == 2  # never served: ahead of the hog, which just was
-    assert adm.status() == {"running": 0, "queued": 0, "slots": 1}
+    assert adm.status() == {"running": 0, "queued": 0, "slots": 1, "long": 0}
 
 
 def test_the_queue_is_bounded_and_waits_are_bounded() -> None:
@@ -206,3 +206,54 @@ def test_training_page_passes_through_admission() -> None:
             slots.release()
     at.run()
     assert int(next(m.value for m in at.metric if m.label == "Step").split("/")[0]) > 0
+
+
+LONG = "x = torch.ones(300, 300)\nfor i in range(5000):\n    x = torch.tanh(x @ x)"
+
+
+def test_a_long_run_gives_its_slot_back_and_runs_niced() -> None:
+    pool = WorkerPool(spares=1, slots=1, max_long=1, long_after=0.5)
+    try:
+        assert pool.request({"cmd": "run", "source": "x = 1", "device": "cpu", "graph": False})["ok"]
+        box: dict = {}
+        th = threading.Thread(target=lambda: box.update(r=pool.request(
+            {"cmd": "run", "source": LONG, "device": "cpu", "graph": False}, timeout=8, session="bomber")))
+        th.start()
+        deadline = time.monotonic() + 10
+        while pool.admission.status()["long"] == 0 and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert pool.admission.status() == {"running": 0, "queued": 0, "slots": 1, "long": 1}
+        niced = [pid for pid in _workers(pool) if _nice(pid) == limits.LONG_RUN_NICE]
+        assert niced, "the long run's worker runs at LONG_RUN_NICE"
+        t0 = time.monotonic()
+        short = pool.request({"cmd": "run", "source": "y = torch.ones(2) * 3", "device": "cpu", "graph": False},
+                             session="student")
+        assert short["ok"] and time.monotonic() - t0 < 3  # served while the bomb still runs
+        assert "r" not in box
+        th.join(30)
+        assert box["r"]["ok"] or box["r"]["error"]["kind"] == "timeout"
+        assert pool.admission.status()["long"] == 0
+        second = Admission(slots=1, max_long=0)  # no long-run place: the slot is kept
+        second.acquire("a")
+        assert second.demote() is False and second.status()["running"] == 1
+    finally:
+        pool.close()
+
+
+def _workers(pool: WorkerPool) -> list[int]:
+    import os
+
+    out = []
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                if int(f.read().rsplit(")", 1)[1].split()[1]) == pool._server.pid:
+                    out.append(int(pid))
+        except (OSError, ValueError, IndexError):
+            pass
+    return out
+
+
+def _nice(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as f:
+        return int(f.read().rsplit(")", 1)[1].split()[16])
