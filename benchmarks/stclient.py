@@ -33,8 +33,9 @@ class Run:
 class StreamlitClient:
     """One browser tab: `await c.connect()`, then `await c.run(page, ...)` as often as wanted."""
 
-    def __init__(self, base: str) -> None:
+    def __init__(self, base: str, headers: dict[str, str] | None = None) -> None:
         self.url = base.replace("http://", "ws://").rstrip("/") + "/_stcore/stream"
+        self.headers = dict(headers or {})  # e.g. a sticky-replica cookie set by the load balancer
         self.ws: Any = None
         self.widgets: dict[str, str] = {}
         self.page_hash = ""
@@ -42,6 +43,7 @@ class StreamlitClient:
 
     async def connect(self) -> None:
         self.ws = await websockets.connect(self.url, subprotocols=["streamlit"], max_size=64 * 1024**2,
+                                           additional_headers=self.headers,
                                            open_timeout=30, ping_interval=None)
 
     async def close(self) -> None:
