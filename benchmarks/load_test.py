@@ -48,6 +48,27 @@ def rss(pid: int) -> int:
     return 0
 
 
+def run_async(make, *args):  # noqa: ANN001, ANN201
+    """asyncio.run(make(*args)) in a thread of its own: a session-scoped Playwright fixture may already run an
+    event loop in the main thread (asyncio.run refuses to nest)."""
+    import threading
+
+    box: dict = {}
+
+    def go() -> None:
+        try:
+            box["value"] = asyncio.run(make(*args))
+        except BaseException as e:  # noqa: BLE001  re-raised in the caller
+            box["error"] = e
+
+    th = threading.Thread(target=go)
+    th.start()
+    th.join()
+    if "error" in box:
+        raise box["error"]
+    return box.get("value")
+
+
 def cpu_seconds(pid: int) -> float:
     """utime + stime of a process (the app server: every session's script runs in it)."""
     import os

@@ -4,11 +4,9 @@ a handful of sessions and a memory bomb; isolation holds, nothing breaks, the se
 
 from __future__ import annotations
 
-import asyncio
-
 import pytest
 
-from benchmarks.load_test import Stats, phase, rss
+from benchmarks.load_test import Stats, phase, rss, run_async
 from tests.e2e.server import ROOT, StreamlitServer
 
 
@@ -24,9 +22,9 @@ def server():
 
 
 def test_a_small_class_with_a_bomb(server: StreamlitServer) -> None:
-    asyncio.run(phase(server.url, 1, 1, (0, 0), False, 0))  # warm-up
+    run_async(phase, server.url, 1, 1, (0, 0), False, 0)  # warm-up
     before = rss(server.proc.pid)
-    stats: Stats = asyncio.run(phase(server.url, 6, 2, (0.2, 1.0), True, 1.0))
+    stats: Stats = run_async(phase, server.url, 6, 2, (0.2, 1.0), True, 1.0)
     assert not stats.isolation, stats.isolation
     assert not [e for e in stats.errors if "(normal)" in e], stats.errors
     assert len(stats.times["normal:run"]) == 8 and len(stats.times["memory:run"]) == 2

@@ -4,7 +4,6 @@ its own sessions and takes over the dead one's browsers. Skipped where nginx is 
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import signal
@@ -15,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from benchmarks.load_test import program
+from benchmarks.load_test import program, run_async
 from benchmarks.stclient import StreamlitClient
 from tests.e2e.server import ROOT, StreamlitServer, free_port
 
@@ -121,5 +120,5 @@ def test_two_replicas_behind_nginx_survive_one_dying(replicas) -> None:  # noqa:
         for name in on_b:
             await clients[name].close()
 
-    asyncio.run(scenario())
+    run_async(scenario)
     assert _get(f"{url}/_stcore/health", on_a[0])[1] == f"127.0.0.1:{b.port}"  # A's cookies now reach B
