@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import statistics
 import sys
@@ -173,8 +174,10 @@ def main() -> int:
                 lone.times.setdefault(action, []).extend(values)
             lone.errors += one.errors
         cpu1, w1 = (cpu_seconds(srv.proc.pid) if srv else 0.0), time.monotonic()
+        me1 = os.times()
         klass = asyncio.run(phase(url, args.students, args.runs, tuple(args.think), not args.no_bombs, args.spread))
         cpu2, w2 = (cpu_seconds(srv.proc.pid) if srv else 0.0), time.monotonic()
+        me2 = os.times()
         rss_after = rss(srv.proc.pid) if srv else 0
     finally:
         if srv is not None:
@@ -186,7 +189,10 @@ def main() -> int:
               "server_cpu": {"lone_s_per_action": round((cpu1 - cpu0) / max(1, sum(map(len, lone.times.values()))), 3),
                              "class_s_per_action": round((cpu2 - cpu1) / max(1, sum(map(len, klass.times.values()))),
                                                          3),
-                             "class_busy_fraction": round((cpu2 - cpu1) / max(1e-9, w2 - w1), 2)},
+                             "class_busy_fraction": round((cpu2 - cpu1) / max(1e-9, w2 - w1), 2),
+                             "load_client_busy_fraction": round((me2.user + me2.system - me1.user - me1.system)
+                                                                / max(1e-9, w2 - w1), 2),
+                             "machine_load_avg_1min": round(os.getloadavg()[0], 2)},
               "errors": lone.errors + klass.errors, "isolation_failures": klass.isolation}
     print(f"{'action':<16}{'n':>5}{'p50 s':>9}{'p95 s':>9}{'max s':>9}")
     for name, table in (("lone", lone_s), ("class", class_s)):
