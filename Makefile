@@ -6,7 +6,7 @@ STAMP_RUN := $(VENV)/.run-deps
 STAMP_DEV := $(VENV)/.dev-deps
 PORT ?= 8501
 
-.PHONY: run test lint bench system-graphviz system-chromium clean
+.PHONY: run test lint bench load system-graphviz system-chromium clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -46,6 +46,9 @@ bench: $(STAMP_DEV) system-graphviz
 	$(BIN)/python benchmarks/sandbox_overhead.py
 	$(BIN)/python benchmarks/graph_vs_torchviz.py
 	$(BIN)/python benchmarks/training_vs_bare.py
+
+load: $(STAMP_DEV) system-graphviz
+	$(BIN)/python benchmarks/load_test.py --json test-results/load.json
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-results

@@ -1,5 +1,42 @@
 """Every constant that bounds work, in one place, each with its reason."""
 
+import os
+
+
+def _cores() -> int:
+    """CPUs this process may run on (the container's cpuset, not the host's count)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):
+        return max(1, os.cpu_count() or 1)
+
+
+def _machine_memory_bytes() -> int:
+    """RAM of this machine (MemTotal), or of the container when a cgroup memory limit is lower."""
+    total = 0
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        pass
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    total = int(line.split()[1]) * 1024
+                    break
+    except (OSError, ValueError, IndexError):
+        pass
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(path) as f:
+                text = f.read().strip()
+            if text.isdigit() and 0 < int(text) < total:
+                total = int(text)
+        except (OSError, ValueError):
+            pass
+    return total or 4 * 1024**3
+
+
 # --- Source and parsing (sandbox layer 1) -----------------------------------
 MAX_SOURCE_CHARS = 20_000  # a lesson-sized program; longer input is almost surely a paste accident or a bomb
 MAX_AST_NODES = 5_000  # bounds validation and interpretation work before anything runs
@@ -29,8 +66,36 @@ MAX_TEXT_CHARS = 10 * MAX_STRING_CHARS  # a string a program builds (str(), f-st
 WALL_TIMEOUT_S = 15.0  # a program that runs longer is killed and reported as a timeout
 CPU_LIMIT_S = 30  # RLIMIT_CPU backstop in the worker (both torch threads count)
 ADDRESS_SPACE_BYTES = 8 * 1024**3  # RLIMIT_AS on CPU-only workers; CUDA cannot start under it
-WORKER_THREADS = 2  # torch intra-op threads per worker, the CI machine has 2 cores
+WORKER_THREADS = 1  # torch intra-op threads per worker: MAX_WORKERS workers run at once, one per core; with 2 threads
+# each, 2 workers on 2 cores oversubscribe them (OpenMP spins while it waits; see benchmarks/load_test.py);
+# lesson-sized tensors gain nothing from a second thread
+TIMING_THREADS = _cores()  # the playground's CPU-vs-GPU matmul timing shows what the whole CPU does
 SPARE_WORKERS = 1  # pre-forked workers kept ready so a request never waits for a fork
+WORKER_RSS_CAP_BYTES = 4 * 1024**3  # the parent kills a worker whose RSS passes this: MAX_MEMORY_BYTES + 2 GiB of torch
+
+# --- Admission: many students on one server (core/sandbox/pool.py, core/training/admission.py) ---------------
+CORES = _cores()
+MACHINE_MEMORY_BYTES = _machine_memory_bytes()
+WORKER_MEMORY_FRACTION = 0.75  # of the machine's RAM, for all running workers together; the rest is the app server
+# (one Streamlit process, ~0.2 GB + up to 64 MB of snapshots per training session), the fork server and the page cache
+_WORKER_BUDGET = max(1, int(MACHINE_MEMORY_BYTES * WORKER_MEMORY_FRACTION) // WORKER_RSS_CAP_BYTES)
+MAX_WORKERS = max(1, min(max(2, CORES), _WORKER_BUDGET))
+# concurrent sandbox runs: one per core (each worker runs WORKER_THREADS torch threads; more workers than cores only
+# makes everyone slower), at least 2 so one slow program never blocks the class, and never more than the RAM holds at
+# every worker's cap (the RSS watchdog kills above WORKER_RSS_CAP_BYTES, so the sum of caps is a real bound)
+LONG_RUN_S = 2.0  # a lesson-sized program answers well under a second (measured p95 0.6 s alone); a run still going
+# after this is a long run: it gives its admission slot back to the queue and runs on at LONG_RUN_NICE, so two students'
+# bombs (a CPU loop, a memory hog) cannot hold both slots of a 2-core server for the whole WALL_TIMEOUT_S
+LONG_RUN_NICE = 19  # the kernel then gives the cores to short runs first (CFS weight 15 against 1024)
+MAX_LONG_RUNS = max(0, min(CORES, _WORKER_BUDGET - MAX_WORKERS))  # long runs at once, inside the same memory budget
+# (MAX_WORKERS + MAX_LONG_RUNS workers at WORKER_RSS_CAP_BYTES each fit in WORKER_MEMORY_FRACTION of the RAM); when
+# all are taken a long run keeps its slot
+MAX_QUEUED = 64  # waiting runs over all sessions (one per session); beyond, "the server is busy" at once
+QUEUE_TIMEOUT_S = 90.0  # a run that waited this long for a worker gives up with "busy" instead of hanging the page
+QUEUE_POLL_S = 0.25  # how often a waiting caller hears its place in the queue
+TRAIN_SLOTS = max(1, CORES // 2)  # training chunks running at once in the server process (TRAIN_THREADS each):
+# on 2 cores one Play may use one core, the other stays free for sandbox workers and page scripts
+TRAIN_WAIT_S = 1.0  # a training frame waits at most this for a slot, then shows its place and tries next frame
 
 # --- Results (JSON) ------------------------------------------------------------------
 MAX_JSON_ELEMENTS = 10_000  # tensors larger than this are summarised (min/max/mean/std), per DESIGN.md
@@ -48,6 +113,10 @@ MAX_MATMUL_N = 4_096  # N x N matmul on CPU and GPU; 4096^2 float32 = 64 MB per 
 MAX_TRAIN_STEPS = 20_000  # one CLI run or one studio session
 MAX_CHUNK_SECONDS = 0.2  # one UI chunk of training; keeps the page refreshing >= 4 times a second
 MAX_UPLOAD_BYTES = 20 * 1024**2  # weight uploads (safetensors / .pt)
+MAX_WEIGHTS_UNPACKED_BYTES = 2 * MAX_UPLOAD_BYTES  # declared (zip uncompressed / safetensors) bytes of an upload:
+# torch.save stores zip entries uncompressed, so an honest file declares about its own length; a 2 MiB deflate
+# bomb declaring 2 GiB is refused before anything is inflated
+MAX_WEIGHTS_ZIP_ENTRIES = 10_000  # entries in a .pt zip (one per tensor + a few); a zip of millions is a bomb too
 MAX_TRAIN_POINTS = 5_000  # generated regression / 2-D sets; a full-batch step on them stays around a millisecond
 MAX_HIDDEN_LAYERS = 6  # MLP depth; deeper nets teach nothing new here and slow every chunk
 MAX_LAYER_WIDTH = 1_024  # MLP width; 3072 x 1024 (CIFAR-10 input) is about 3M weights, 12 MB

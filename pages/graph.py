@@ -8,7 +8,7 @@ from core import render, sandbox
 from core.examples import GRAPH, by_key
 from core.limits import DEFAULT_NODE_BUDGET, MAX_SOURCE_CHARS
 from core.pitfalls import explain
-from ui.common import device, ensure_shell, lang, show_error, tr
+from ui.common import device, ensure_shell, lang, sandboxed, show_error, tr
 from ui.graph_view import graph_at_step, show_check, show_graph, show_node, show_step
 
 CODE_KEY = "gx_code"
@@ -24,8 +24,8 @@ def _load_preset() -> None:
 
 
 def _run(detail_pass: int | None = None) -> None:
-    result = sandbox.run_program(st.session_state.get(CODE_KEY, ""), device=device(), graph=True,
-                                 detail_pass=detail_pass)  # fmt: skip
+    result = sandboxed(sandbox.run_program, st.session_state.get(CODE_KEY, ""), device=device(), graph=True,
+                       detail_pass=detail_pass)
     st.session_state[RESULT_KEY] = result
     st.session_state[STEP_KEY] = len(result.get("backward_steps") or [])
     st.session_state.pop("gx_check", None)
@@ -121,7 +121,8 @@ if graph and graph.get("nodes"):
     st.caption(tr("gx_check_help"))
     if st.button(tr("gx_check_run"), key="gx_check_run"):
         with st.spinner(tr("gx_checking")):
-            st.session_state["gx_check"] = sandbox.check_gradients(st.session_state.get(CODE_KEY, ""), device())
+            st.session_state["gx_check"] = sandboxed(sandbox.check_gradients, st.session_state.get(CODE_KEY, ""),
+                                                     device())
     check = st.session_state.get("gx_check")
     if check is not None:
         show_check(check)

@@ -10,9 +10,11 @@ import streamlit as st
 from core import lessons, sandbox
 from core.lessons import LESSONS, Lesson, Step
 from core.limits import DEFAULT_NODE_BUDGET
-from ui.common import device, ensure_shell, lang, show_error, tr
+from ui import urls
+from ui.common import device, ensure_shell, lang, sandboxed, show_error, tr
 from ui.graph_view import show_graph
 from ui.tensor_view import variables_table
+from ui.text import code
 
 ss = st.session_state
 LESSON_KEY = "ls_lesson"  # the current lesson's key; kept apart from the picker's widget state, which Streamlit
@@ -28,12 +30,13 @@ def _read_url() -> None:
     if "ls_url_read" in ss:
         return
     ss.ls_url_read = True
-    lesson = lessons.by_key(st.query_params.get("lesson"))
-    if lesson is None:
+    key = urls.choice("lesson", [ls.key for ls in LESSONS])
+    if key is None:
         return
+    lesson = lessons.by_key(key)
     ss[LESSON_KEY] = lesson.key
-    step = st.query_params.get("step", "1")
-    ss[STEP_KEY] = min(len(lesson.steps), max(1, int(step))) - 1 if step.isdigit() else 0
+    step = urls.integer("step", 1, len(lesson.steps))
+    ss[STEP_KEY] = 0 if step is None else step - 1
 
 
 def _current() -> tuple[Lesson, int]:
@@ -68,8 +71,8 @@ def _next_lesson() -> None:
 def _run() -> None:
     lesson, k = _current()
     step = lesson.steps[k]
-    ss.setdefault(RESULTS_KEY, {})[_slot(lesson, k)] = sandbox.run_program(step.code, device=device(),
-                                                                           graph=step.graph)
+    ss.setdefault(RESULTS_KEY, {})[_slot(lesson, k)] = sandboxed(sandbox.run_program, step.code, device=device(),
+                                                                 graph=step.graph)
 
 
 def _open(step: Step) -> None:
@@ -145,7 +148,8 @@ def _quiz(lesson: Lesson, k: int, step: Step, result: dict[str, Any] | None) -> 
         if check is not None and result is not None and result.get("ok") and lessons.agrees(check, result):
             place = check.name if check.field == "value" else f"{check.name}.{check.field}"
             value = lessons.observed(result, check)
-            st.caption(tr("ls_quiz_agrees", place=place, value=value if isinstance(value, str) else json.dumps(value)))
+            st.caption(tr("ls_quiz_agrees", place=code(place),
+                          value=code(value if isinstance(value, str) else json.dumps(value))))
 
 
 def _nav(lesson: Lesson, k: int) -> None:

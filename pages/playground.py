@@ -7,8 +7,10 @@ import streamlit as st
 from core import sandbox
 from core.examples import PLAYGROUND, by_key
 from core.limits import MAX_MATMUL_N, MAX_SOURCE_CHARS
-from ui.common import device, ensure_shell, lang, show_error, tr
+from ui.common import device, ensure_shell, lang, sandboxed, show_error, tr
 from ui.tensor_view import show_values, variables_table
+from ui.text import code as code_span
+from ui.text import esc
 
 CODE_KEY = "pg_code"
 RESULT_KEY = "pg_result"
@@ -29,7 +31,7 @@ def _run() -> None:
     if st.session_state.get("pg_run_key") == run_key and RESULT_KEY in st.session_state:
         return  # Ctrl+Enter and the Run button in the same rerun: run once
     st.session_state["pg_run_key"] = run_key
-    st.session_state[RESULT_KEY] = sandbox.run_program(code, device=device(), graph=False)
+    st.session_state[RESULT_KEY] = sandboxed(sandbox.run_program, code, device=device(), graph=False)
 
 
 ensure_shell()
@@ -59,17 +61,17 @@ if result is not None:
         for name, v in variables.items():
             if v.get("type") not in ("tensor", "ndarray") or "shape" not in v:
                 continue
-            title = f"**{name}** · {v['shape']} · {v['dtype']} · {v.get('device', 'numpy')}"
+            title = f"**{esc(name)}** · {esc(v['shape'])} · {esc(v['dtype'])} · {esc(v.get('device', 'numpy'))}"
             if v.get("same_as"):  # one big tensor under several names: shown once, under its first name
-                st.markdown(f"{title} · {tr('pg_same_as', name=v['same_as'])}")
+                st.markdown(f"{title} · {esc(tr('pg_same_as', name=v['same_as']))}")
                 continue
             if v.get("value") is not None and not v["shape"]:
-                st.markdown(f"{title} = `{v['value']}`")
+                st.markdown(f"{title} = {code_span(v['value'])}")
                 continue
             with st.expander(title, expanded=len(variables) <= 4):
                 show_values(v.get("value"), v.get("summary"), v["shape"], v["dtype"], key=f"pg_{name}")
                 if v.get("grad") is not None or v.get("grad_summary"):
-                    st.caption(f"{name}.grad")
+                    st.caption(esc(f"{name}.grad"))
                     show_values(v["grad"], v.get("grad_summary"), v["shape"], v["dtype"], key=f"pg_{name}_grad")
     if result.get("ok") and not variables and not result.get("stdout"):
         st.info(tr("pg_nothing"))
@@ -79,7 +81,7 @@ with st.expander(tr("pg_timing_title")):
     n = st.slider("N", min_value=64, max_value=MAX_MATMUL_N, value=1024, step=64, key="pg_timing_n")
     if st.button(tr("pg_timing_run"), key="pg_timing_run"):
         with st.spinner(tr("pg_timing_running")):
-            st.session_state["pg_timing"] = sandbox.matmul_timing(n, device())
+            st.session_state["pg_timing"] = sandboxed(sandbox.matmul_timing, n, device())
     timing = st.session_state.get("pg_timing")
     if timing is not None:
         if not timing.get("ok"):
@@ -91,6 +93,6 @@ with st.expander(tr("pg_timing_title")):
             if timing["gpu_ms"] is None:
                 c2.info(tr("pg_timing_no_gpu"))
             else:
-                c2.metric(timing["gpu_name"], f"{timing['gpu_ms']:.2f} ms", f"{timing['gflops_gpu']:.1f} GFLOP/s",
+                c2.metric(esc(timing["gpu_name"]), f"{timing['gpu_ms']:.2f} ms", f"{timing['gflops_gpu']:.1f} GFLOP/s",
                           delta_color="off")
                 st.success(tr("pg_timing_speedup", x=timing["cpu_ms"] / timing["gpu_ms"], n=timing["n"]))

@@ -9,13 +9,15 @@ from typing import Any
 import streamlit as st
 
 from core.limits import DEFAULT_NODE_BUDGET, MAX_CHUNK_SECONDS, MAX_STEPS_PER_FRAME, PAGE_REFRESH_S
-from core.training import charts
+from core.training import admission, charts
 from core.training.cli import CIFAR_ENV
 from core.training.inspect import StepView, step_view
 from core.training.models import n_parameters
 from core.training.presets import PRESETS, Preset, Setting
 from core.training.trainer import Trainer, create
-from ui.common import device, ensure_shell, lang, tr
+from ui import urls
+from ui.common import device, ensure_shell, lang, sandboxed, session_id, tr
+from ui.text import message
 
 SPEEDS = [1, 5, 25, 100, MAX_STEPS_PER_FRAME]  # steps per frame (one fragment run)
 ss = st.session_state
@@ -37,9 +39,10 @@ def _read_url() -> None:
     if "tr_url_read" in ss:
         return
     ss.tr_url_read = True
-    query = st.query_params.to_dict()
-    if query.get("preset") in PRESETS:
-        ss.tr_preset = query["preset"]
+    query = {k: v for k, v in st.query_params.to_dict().items() if urls.raw(k) is not None}  # too long: warned
+    preset = urls.choice("preset", list(PRESETS))
+    if preset is not None:
+        ss.tr_preset = preset
     p = PRESETS[ss.get("tr_preset", next(iter(PRESETS)))]
     values, problems = p.parse(query)
     for s in p.settings:
@@ -74,7 +77,7 @@ def _settings(p: Preset) -> dict[str, Any]:
         raw = {s.name: _widget(p, s, cols[i % 3]) for i, s in enumerate(p.settings)}
     values, problems = p.parse(raw)
     for m in [*ss.pop("tr_url_problems", []), *problems]:
-        st.warning(m.text(lang()))
+        st.warning(message(m, lang()))
     query = p.to_query(values)
     if st.query_params.to_dict() != query:
         st.query_params.from_dict(query)
@@ -146,7 +149,12 @@ def _live(trainer: Trainer) -> None:
     if ss.pop("tr_pick_rerun", False):
         st.rerun()  # the inspector lives outside this fragment
     if ss.get("tr_playing"):
-        trainer.advance(ss.get("tr_speed", 25), MAX_CHUNK_SECONDS)
+        wait = st.empty()
+        ran, _ = admission.run_chunk(
+            session_id(), lambda: trainer.advance(ss.get("tr_speed", 25), MAX_CHUNK_SECONDS),
+            on_wait=lambda place: wait.info(tr("tr_wait_slot", place=place), icon=":material/hourglass_top:"))
+        if ran:
+            wait.empty()
         if trainer.finished:
             ss.tr_playing = False
             st.rerun()  # the whole page: buttons change and this fragment stops refreshing
@@ -158,7 +166,7 @@ def _live(trainer: Trainer) -> None:
     if last.accuracy is not None:
         c[3].metric(tr("tr_counter_acc"), f"{last.accuracy:.1%}")
     if trainer.divergence is not None:
-        st.error(trainer.divergence.message.text(lang()))
+        st.error(message(trainer.divergence.message, lang()))
     elif trainer.finished:
         st.info(tr("tr_finished", steps=trainer.step_limit))
     left, right = st.columns(2)
@@ -215,7 +223,7 @@ def _inspector(trainer: Trainer) -> None:
         ss.tr_view, ss.tr_view_key = step_view(trainer, k, DEFAULT_NODE_BUDGET, lang()), cache_key
     view = ss.tr_view
     if not isinstance(view, StepView):
-        st.warning(view.text(lang()))
+        st.warning(message(view, lang()))
         return
     st.caption(tr("tr_inspect_loss", step=k, loss=f"{view.loss:.6g}", recorded=f"{trainer.history.loss[k]:.6g}",
                   nodes=view.nodes))
@@ -241,10 +249,10 @@ def _weights(trainer: Trainer) -> None:
     if up is not None and ss.get("tr_upload_id") != up.file_id:
         ss.tr_upload_id = up.file_id
         ss.tr_playing = False
-        ss.tr_upload_msg = trainer.load_weights(up.getvalue(), up.name)
+        ss.tr_upload_msg = sandboxed(trainer.load_weights, up.getvalue(), up.name)
     msg = ss.get("tr_upload_msg")
     if msg is not None:
-        (st.success if msg.key == "tr_w_loaded" else st.error)(msg.text(lang()))
+        (st.success if msg.key == "tr_w_loaded" else st.error)(message(msg, lang()))
 
 
 # --- the page ------------------------------------------------------------------------------------------------------
@@ -259,7 +267,7 @@ preset = PRESETS[st.selectbox(tr("tr_preset_label"), list(PRESETS), key="tr_pres
                               format_func=lambda n: f"{n} — {tr(PRESETS[n].description_key)}")]
 settings = _settings(preset)
 trainer = _trainer(preset, settings)
-notes = [m.text(lang()) for m in ss.get("tr_notes", [])]
+notes = [message(m, lang()) for m in ss.get("tr_notes", [])]
 if trainer is None:
     st.error(" ".join([tr("tr_no_trainer"), *notes]))
     st.stop()

@@ -225,7 +225,7 @@ def test_bad_weight_files_are_refused_with_a_message(tmp_path):
     evil.marker = marker
     raw_evil = b"cos\nsystem\n(S'touch " + str(marker).encode() + b"'\ntR."  # a bare pickle: GLOBAL os.system
     cases = {
-        "malformed": (b"this is not a weights file at all", "tr_w_unreadable"),
+        "malformed": (b"this is not a weights file at all", "tr_w_not_weights"),
         "empty": (b"", "tr_w_empty"),
         "wrong keys": (st_save({"w": a, "b": b}), "tr_w_keys"),
         "wrong shape": (st_save({"a": torch.zeros(2), "b": b}), "tr_w_shape"),

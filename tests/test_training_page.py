@@ -76,3 +76,35 @@ def test_chinese_labels():
     assert not at.exception
     assert at.title[0].value == "训练工作室"
     assert [b.label for b in at.button] == ["播放", "暂停", "单步", "重置"]
+
+
+def _upload(at: AppTest, name: str, data: bytes) -> AppTest:
+    at.file_uploader(key="tr_upload").set_value((name, data, "application/octet-stream")).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_hostile_uploads_get_a_message_not_a_crash():
+    import io
+
+    import torch
+
+    from tests.test_uploads import _bomb
+
+    def pt(obj):
+        buf = io.BytesIO()
+        torch.save(obj, buf)
+        return buf.getvalue()
+
+    at = _page(preset="linear")
+    meta = pt({"a": torch.zeros(1, device="meta"), "b": torch.zeros(1, device="meta")})
+    _upload(at, "meta.pt", meta)
+    assert at.error and "not a plain tensor" in at.error[0].value
+    _upload(at, "[login](https://evil.example/p).pt", bytes(range(256)) * 10)
+    assert at.error and "not a weights file" in at.error[0].value and "weights_only" not in at.error[0].value
+    assert "](" not in at.error[0].value.replace("\\](", "")
+    _upload(at, "bomb.pt", _bomb(64 * 1024**2))
+    assert at.error and "unpacked" in at.error[0].value
+    _upload(at, "good.pt", pt({"a": torch.tensor([2.0]), "b": torch.tensor([1.0])}))
+    assert at.success and "loaded 2 tensors" in at.success[0].value
+

@@ -1,12 +1,15 @@
-"""Session-wide settings (language, device) and the shared error box, for every page."""
+"""Session-wide settings (language, device, session id), the shared error box and the sandbox-call wrapper."""
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
 from typing import Any
 
 import streamlit as st
 
 from core.i18n import t
+from ui.text import esc
 
 
 def lang() -> str:
@@ -24,11 +27,41 @@ def tr(key: str, **fmt: object) -> str:
     return t(key, lang(), **fmt)
 
 
+def session_id() -> str:
+    """This browser session's id: the worker pool queues one request per session and serves them round-robin."""
+    try:
+        from streamlit.runtime.scriptrunner import get_script_run_ctx
+
+        ctx = get_script_run_ctx()
+        if ctx is not None and ctx.session_id:
+            return str(ctx.session_id)
+    except ImportError:  # pragma: no cover - an older Streamlit layout
+        pass
+    return st.session_state.setdefault("_session_id", uuid.uuid4().hex)
+
+
+def sandboxed(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
+    """`call(*args, session=..., on_wait=..., **kwargs)` for a core.sandbox function (or anything queued by the pool):
+    while the run waits for a free worker, the page shows "waiting for a free worker: place N"."""
+    slot = st.empty()
+
+    def on_wait(place: int) -> None:
+        slot.info(tr("queue_waiting", place=place), icon=":material/hourglass_top:")
+
+    try:
+        return call(*args, session=session_id(), on_wait=on_wait, **kwargs)
+    finally:
+        slot.empty()
+
+
 def show_error(error: dict[str, Any]) -> None:
-    """The error box for a sandbox error object {kind, message, line}."""
+    """The error box for a sandbox error object {kind, message, line}: the message is shown as plain text."""
     kind = tr(f"error_kind_{error.get('kind', 'runtime')}")
-    where = f" ({tr('error_line', line=error['line'])})" if error.get("line") else ""
-    st.error(f"**{kind}**{where}: {error.get('message', '')}")
+    line = error.get("line")
+    where = f" ({tr('error_line', line=line)})" if isinstance(line, int) and not isinstance(line, bool) else ""
+    code = error.get("code")
+    text = tr(f"queue_{code}") if code in ("busy", "replaced") else esc(error.get("message", ""), limit=2_000)
+    st.error(f"**{kind}**{where}: {text}")
 
 
 def ensure_shell() -> None:

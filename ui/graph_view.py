@@ -9,6 +9,7 @@ import streamlit as st
 from core import render
 from ui.common import lang, show_error, tr
 from ui.tensor_view import show_values
+from ui.text import code, esc
 
 
 @st.cache_data(max_entries=64, show_spinner=False)
@@ -59,7 +60,7 @@ def show_step(steps: list[dict[str, Any]], k: int, graph: dict[str, Any]) -> Non
     s = steps[k - 1]
     names = {n["id"]: n.get("label") or n["name"] for n in graph["nodes"]}
     where = names.get(s.get("node"), s["name"])
-    st.markdown(tr("gx_step_head", k=k, n=len(steps), name=f"`{s['grad_fn']}`", node=where))
+    st.markdown(tr("gx_step_head", k=k, n=len(steps), name=code(s["grad_fn"]), node=esc(where)))
     rule = s.get("rule")
     if rule:
         st.markdown(rule.get(lang()) or rule["en"])
@@ -95,11 +96,11 @@ def show_substituted(sub: dict[str, Any] | None) -> None:
 def show_node(graph: dict[str, Any], node_id: str, steps: list[dict[str, Any]]) -> None:
     """Full value, gradient and saved tensors of one node."""
     node = next(n for n in graph["nodes"] if n["id"] == node_id)
-    fn = f"`{node['grad_fn']}` · " if node.get("grad_fn") else ""
-    st.markdown(f"**{node.get('label') or node['name']}** · {fn}{tr('gx_kind_' + node['kind'])} · "
-                f"{node.get('shape')} {node.get('dtype') or ''}")
+    fn = f"{code(node['grad_fn'])} · " if node.get("grad_fn") else ""
+    st.markdown(f"**{esc(node.get('label') or node['name'])}** · {fn}{tr('gx_kind_' + node['kind'])} · "
+                f"{esc(node.get('shape'))} {esc(node.get('dtype') or '')}")
     if node["kind"] == "cut":
-        st.info(tr("gx_cut_note", how=node["name"]))
+        st.info(tr("gx_cut_note", how=esc(node["name"])))
     dtype = node.get("dtype") or "float32"
     _values(tr("gx_value"), node.get("value"), node.get("summary"), node.get("shape"), dtype, key=f"v_{node_id}")
     _values(tr("gx_grad"), node.get("grad"), node.get("grad_summary"), node.get("shape"), dtype, key=f"g_{node_id}")
@@ -108,11 +109,11 @@ def show_node(graph: dict[str, Any], node_id: str, steps: list[dict[str, Any]]) 
         st.caption(tr("gx_saved"))
         for name, v in saved.items():
             if isinstance(v, dict) and "shape" in v:
-                st.markdown(f"`{name}` · {v['shape']} {v.get('dtype', '')}")
+                st.markdown(f"{code(name)} · {esc(v['shape'])} {esc(v.get('dtype', ''))}")
                 show_values(v.get("value"), v.get("summary"), v["shape"], v.get("dtype", "float32"),
                             key=f"s_{node_id}_{name}")
             else:
-                st.markdown(f"`{name}` = `{v}`")
+                st.markdown(f"{code(name)} = {code(v)}")
     elif saved is None and node["kind"] == "op":
         st.caption(tr("gx_saved_freed"))
 

@@ -19,4 +19,20 @@ STRINGS: dict[str, dict[str, str]] = {
     "error_kind_limit": {"en": "Limit reached", "zh": "超出限制"},
     "error_kind_timeout": {"en": "Timed out", "zh": "运行超时"},
     "error_line": {"en": "line {line}", "zh": "第 {line} 行"},
+    "queue_waiting": {"en": "Waiting for a free worker: place {place}", "zh": "正在等待空闲的工作进程：第 {place} 位"},
+    "queue_busy": {
+        "en": "The server is busy: every worker is taken and the queue is full. Try again in a moment.",
+        "zh": "服务器繁忙：所有工作进程都在使用中且队列已满。请稍后再试。",
+    },
+    "queue_replaced": {
+        "en": "A newer run from this page replaced this one in the queue.",
+        "zh": "此页面的新运行已在队列中替换了这一次运行。",
+    },
+    "url_bad_value": {
+        "en": "The link's value for “{name}” was not understood and is ignored: {why}",
+        "zh": "链接中“{name}”的值无法识别，已忽略：{why}",
+    },
+    "url_why_number": {"en": "expected a whole number from {low} to {high}", "zh": "应为 {low} 到 {high} 之间的整数"},
+    "url_why_choice": {"en": "expected one of {choices}", "zh": "应为以下之一：{choices}"},
+    "url_why_long": {"en": "the value is too long", "zh": "值太长"},
 }

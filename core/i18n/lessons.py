@@ -42,7 +42,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Not quite. Tip: press **Run here** and look for the answer in the result.",
         "zh": "还不对。提示：点“在此运行”，在运行结果里找答案。",
     },
-    "ls_quiz_agrees": {"en": "The run agrees: `{place}` = `{value}`.", "zh": "运行结果也是这样：`{place}` = `{value}`。"},
+    "ls_quiz_agrees": {"en": "The run agrees: {place} = {value}.", "zh": "运行结果也是这样：{place} = {value}。"},
     "ls_prev": {"en": "Previous", "zh": "上一步"},
     "ls_next": {"en": "Next", "zh": "下一步"},
     "ls_next_lesson": {"en": "Next lesson", "zh": "下一课"},

@@ -117,8 +117,8 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "tr_w_bad_key": {"en": "every key must be a string; found {param}", "zh": "所有键都必须是字符串；发现 {param}"},
     "tr_w_not_tensor": {
-        "en": "{param!r} holds a {type}, not a tensor (a flat state_dict is expected)",
-        "zh": "{param!r} 的值是 {type} 而不是张量（应为扁平的 state_dict）",
+        "en": "“{param}” holds a {type}, not a tensor (a flat state_dict is expected)",
+        "zh": "“{param}” 的值是 {type} 而不是张量（应为扁平的 state_dict）",
     },
     "tr_w_keys": {
         "en": "the names do not match this model: missing {missing}; unexpected {unexpected}",
@@ -129,6 +129,26 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh": "{param} 的形状是 {got}，此模型需要 {want}",
     },
     "tr_w_dtype": {"en": "{param} is {dtype}; weights must be floating point", "zh": "{param} 是 {dtype}；权重必须是浮点数"},
+    "tr_w_odd_tensor": {
+        "en": "{param} is not a plain tensor of numbers ({kind}); only dense CPU tensors are loaded",
+        "zh": "{param} 不是普通的数值张量（{kind}）；只加载稠密的 CPU 张量",
+    },
+    "tr_w_inflated": {
+        "en": "refused: the file declares {size} bytes once unpacked; at most {max} are unpacked",
+        "zh": "已拒绝：该文件声明解压后有 {size} 字节；最多只解压 {max} 字节",
+    },
+    "tr_w_not_weights": {
+        "en": "this is not a weights file: neither safetensors nor a PyTorch .pt state_dict",
+        "zh": "这不是权重文件：既不是 safetensors，也不是 PyTorch 的 .pt state_dict",
+    },
+    "tr_w_checker": {
+        "en": "the file could not be checked (the checker stopped: {reason}); try again or upload a smaller file",
+        "zh": "无法检查该文件（检查进程已停止：{reason}）；请重试或上传更小的文件",
+    },
+    "tr_wait_slot": {
+        "en": "Waiting for a free CPU slot for training: place {place}",
+        "zh": "正在等待空闲的训练 CPU 名额：第 {place} 位",
+    },
     "tr_w_nonfinite": {"en": "{param} contains NaN or Inf", "zh": "{param} 含有 NaN 或 Inf"},
     "tr_w_loaded": {
         "en": "loaded {n} tensors; training restarts from these weights",

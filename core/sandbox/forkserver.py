@@ -15,6 +15,7 @@ def serve(ctl: socket.socket) -> None:
         preload,  # noqa: F401  (torch imported, lazy imports done, before any fork)
         worker,
     )
+    from core.training import weights  # noqa: F401  (uploads are parsed in workers: import once, before the forks)
 
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
     while True:

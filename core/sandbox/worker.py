@@ -11,11 +11,19 @@ from typing import Any
 
 import torch
 
-from core.limits import ADDRESS_SPACE_BYTES, CPU_LIMIT_S, DEEP_FREE_STACK_BYTES, WORKER_THREADS
+from core.limits import (
+    ADDRESS_SPACE_BYTES,
+    CPU_LIMIT_S,
+    DEEP_FREE_STACK_BYTES,
+    MAX_UPLOAD_BYTES,
+    TIMING_THREADS,
+    WORKER_THREADS,
+)
 from core.sandbox.errors import SandboxError
 from core.sandbox.wire import ACK, recv_message, send_message
 
 MAX_REQUEST_BYTES = 1024**2  # a request is a program (capped far lower) plus a few settings
+BLOB_COMMANDS = {"weights": MAX_UPLOAD_BYTES}  # commands whose JSON is followed by one framed binary message
 
 
 def _limit(kind: int, value: int) -> None:
@@ -27,9 +35,9 @@ def _limit(kind: int, value: int) -> None:
         pass  # a limit the platform refuses; the other layers still hold
 
 
-def limit_self(use_cuda: bool) -> None:
+def limit_self(use_cuda: bool, threads: int = WORKER_THREADS) -> None:
     """Resource limits set after torch is imported: CPU seconds, no file writes, no new processes, memory."""
-    torch.set_num_threads(WORKER_THREADS)
+    torch.set_num_threads(threads)
     torch.ones(1 << 17).sum()  # start torch's worker threads now: after RLIMIT_NPROC no thread can be created
     _limit(resource.RLIMIT_CPU, CPU_LIMIT_S)
     _limit(resource.RLIMIT_FSIZE, 0)  # no file can grow: nothing is written to disk
@@ -64,12 +72,12 @@ def _on_deep_stack(fn: Any, request: dict[str, Any]) -> dict[str, Any]:
 
 
 def handle(request: dict[str, Any]) -> dict[str, Any]:
-    """Answer one request: run a program, list devices, time a matmul, or check gradients."""
+    """Answer one request: run a program, list devices, time a matmul, check gradients, or parse uploaded weights."""
     cmd = request.get("cmd")
     if cmd == "devices":
         return {"ok": True, "devices": list_devices()}
     device = str(request.get("device", "cpu"))
-    limit_self(device.startswith("cuda"))
+    limit_self(device.startswith("cuda"), TIMING_THREADS if cmd == "timing" else WORKER_THREADS)
     if cmd == "run":
         from core.sandbox.session import execute
 
@@ -80,6 +88,13 @@ def handle(request: dict[str, Any]) -> dict[str, Any]:
         from core.gradcheck import check_program
 
         return check_program(str(request.get("source", "")), device)
+    if cmd == "weights":
+        from core.training.weights import parse_untrusted
+
+        expected = request.get("expected")
+        if not isinstance(expected, dict):
+            expected = {}
+        return parse_untrusted(request.get("blob") or b"", str(request.get("filename", "")), expected)
     if cmd == "timing":
         from core.timing import matmul_timing
 
@@ -118,6 +133,11 @@ def main(conn: Any) -> None:
     """Worker entry: read one JSON request, write one JSON answer (bytes, never pickled objects), exit."""
     try:
         request = json.loads(recv_message(conn, MAX_REQUEST_BYTES).decode())
+        if not isinstance(request, dict):
+            raise ValueError("a request is a JSON object")
+        request.pop("blob", None)  # binary data only ever comes framed, never inside the JSON
+        if request.get("cmd") in BLOB_COMMANDS and request.get("framed") is True:  # bytes framed after the JSON,
+            request["blob"] = recv_message(conn, BLOB_COMMANDS[request["cmd"]])  # capped per command
         conn.sendall(ACK)  # the request is ours: from here on, a death is this request's doing
         try:
             answer = _on_deep_stack(handle, request)

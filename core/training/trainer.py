@@ -471,12 +471,14 @@ class Trainer:
         with _guard(self.lock):
             return weights.export(self.model, fmt)
 
-    def load_weights(self, data: bytes, filename: str = "") -> Message:
-        """Validate uploaded weights; when they fit, restart training from them. Returns what happened."""
+    def load_weights(self, data: bytes, filename: str = "", session: str | None = None,
+                     on_wait: Any = None) -> Message:
+        """Validate uploaded weights (parsed in a sandbox worker, not here); when they fit, restart training from
+        them. Returns what happened."""
+        state, problem = weights.read(data, self.model, filename, session=session, on_wait=on_wait)
+        if problem is not None:
+            return problem
         with _guard(self.lock):
-            state, problem = weights.read(data, self.model, filename)
-            if problem is not None:
-                return problem
             self.reset(state)
             return Message("tr_w_loaded", {"n": len(state)})
 

@@ -1,9 +1,25 @@
-"""Weights in and out: safetensors and `.pt` state_dict bytes; uploads size-capped, parsed safely, checked."""
+"""Weights in and out: safetensors and `.pt` state_dict bytes; uploads size-capped, parsed in a sandbox worker.
+
+An upload is untrusted: a 2 MiB `.pt` can hold a deflated 2 GiB zip entry that `torch.load(weights_only=True)`
+inflates, so this (server) process never parses or inflates uploaded bytes. `read()` checks the byte length
+and hands the bytes to a sandbox worker (`core.sandbox.parse_weights`), where the worker's memory limits apply.
+The worker (`parse_untrusted`, below) first checks every declared size (zip entries' uncompressed sizes, the
+safetensors header), then parses, validates a flat dict[str, Tensor] of plain CPU floating tensors with the
+model's keys and shapes, and answers with safetensors bytes. Those are checked here once more (header sizes
+equal to the byte length, keys and shapes of the model) before `safetensors.torch.load` reads them: nothing
+the server reads can declare more bytes than it holds, and their total is the model's size.
+"""
 
 from __future__ import annotations
 
+import base64
 import io
-import pickle
+import json
+import math
+import re
+import struct
+import zipfile
+from typing import Any
 
 import torch
 from safetensors import SafetensorError
@@ -11,10 +27,14 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 from torch import nn
 
-from core.limits import MAX_UPLOAD_BYTES
+from core.limits import MAX_UPLOAD_BYTES, MAX_WEIGHTS_UNPACKED_BYTES, MAX_WEIGHTS_ZIP_ENTRIES
 from core.training.messages import Message
 
 FORMATS = ("safetensors", "pt")
+# dtypes a weights file may hold: floating point only (safetensors names -> torch dtypes)
+ALLOWED_DTYPES = {"F16": torch.float16, "BF16": torch.bfloat16, "F32": torch.float32, "F64": torch.float64}
+_ITEMSIZE = {"F16": 2, "BF16": 2, "F32": 4, "F64": 8}
+MAX_SAFETENSORS_HEADER = 1024**2  # the JSON header of a state_dict with a few dozen tensors is a few KB
 
 
 def state_of(model: nn.Module) -> dict[str, torch.Tensor]:
@@ -42,63 +62,239 @@ def _looks_like_safetensors(data: bytes) -> bool:
     return 2 <= n <= len(data) - 8 and data[8:9] == b"{"
 
 
-def _first_line(e: BaseException) -> str:
-    text = str(e).strip().splitlines()
-    return (text[0] if text else type(e).__name__)[:200]
+# --- declared sizes, checked before anything is read or inflated -----------------------------------------------------
 
 
-def _parse(data: bytes, filename: str) -> tuple[object, Message | None]:
-    """Bytes -> the loaded object, never running code: safetensors, or torch.load(weights_only=True)."""
-    if filename.lower().endswith(".safetensors") or _looks_like_safetensors(data):
-        try:
-            return st_load(data), None
-        except (SafetensorError, ValueError, RuntimeError, OSError) as e:
-            return None, Message("tr_w_unreadable", {"format": "safetensors", "detail": _first_line(e)})
+def safetensors_sizes(data: bytes, cap: int = MAX_WEIGHTS_UNPACKED_BYTES) -> Message | None:
+    """None when the safetensors header is consistent with the byte length: every tensor's dtype is allowed,
+    its shape x itemsize equals its byte range, the ranges tile the data exactly, and the total is within `cap`."""
+    bad = lambda why: Message("tr_w_unreadable", {"format": "safetensors", "detail": why})  # noqa: E731
+    if len(data) < 8:
+        return bad("short")
+    (n,) = struct.unpack("<Q", data[:8])
+    if n < 2 or n > MAX_SAFETENSORS_HEADER or n > len(data) - 8:
+        return bad("header size")
     try:
-        return torch.load(io.BytesIO(data), weights_only=True, map_location="cpu"), None
-    except pickle.UnpicklingError as e:
-        if "weights only" in str(e).lower() or "unsupported global" in str(e).lower():
-            return None, Message("tr_w_unsafe", {"detail": _first_line(e)})
-        return None, Message("tr_w_unreadable", {"format": ".pt", "detail": _first_line(e)})
-    except Exception as e:  # noqa: BLE001 - any failure of a hostile or broken file is a message, not a crash
-        return None, Message("tr_w_unreadable", {"format": ".pt", "detail": _first_line(e)})
+        header = json.loads(data[8:8 + n].decode("utf-8"))
+    except (UnicodeDecodeError, ValueError, RecursionError):
+        return bad("header")
+    if not isinstance(header, dict):
+        return bad("header")
+    body = len(data) - 8 - n
+    ranges = []
+    for name, entry in header.items():
+        if name == "__metadata__":
+            continue
+        if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
+            return bad("header")
+        dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
+        if not isinstance(dtype, str) or dtype not in ALLOWED_DTYPES:
+            return Message("tr_w_dtype", {"param": str(name)[:60], "dtype": str(dtype)[:20]})
+        if (not isinstance(shape, list) or len(shape) > 8
+                or not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= cap for d in shape)):
+            return bad("shape")
+        if (not isinstance(offsets, list) or len(offsets) != 2
+                or not all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)):
+            return bad("offsets")
+        start, end = offsets
+        if not 0 <= start <= end <= body or end - start != math.prod(shape) * _ITEMSIZE[dtype]:
+            return bad("sizes")
+        ranges.append((start, end))
+    ranges.sort()
+    position = 0
+    for start, end in ranges:
+        if start != position:
+            return bad("sizes")
+        position = end
+    if position != body:
+        return bad("sizes")
+    if body > cap:
+        return Message("tr_w_inflated", {"size": body, "max": cap})
+    return None
 
 
-def check(obj: object, model: nn.Module) -> tuple[dict[str, torch.Tensor] | None, Message | None]:
-    """A flat dict[str, Tensor] whose keys, shapes and (floating) dtypes match `model`, cast to its dtypes."""
+def zip_sizes(data: bytes, cap: int = MAX_WEIGHTS_UNPACKED_BYTES) -> Message | None:
+    """None when a `.pt` zip declares at most `cap` uncompressed bytes over at most MAX_WEIGHTS_ZIP_ENTRIES
+    entries (torch.save stores entries uncompressed; a deflated entry that declares more is a bomb)."""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            infos = z.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError, NotImplementedError):
+        return Message("tr_w_not_weights")
+    if len(infos) > MAX_WEIGHTS_ZIP_ENTRIES:
+        return Message("tr_w_inflated", {"size": len(infos), "max": MAX_WEIGHTS_ZIP_ENTRIES})
+    total = sum(max(0, i.file_size) for i in infos)
+    if total > cap:
+        return Message("tr_w_inflated", {"size": total, "max": cap})
+    return None
+
+
+# --- validation: a flat dict of plain floating tensors with the model's keys and shapes ---------------------------
+
+
+def _odd(value: torch.Tensor) -> str | None:
+    """Why a tensor is not a plain dense CPU tensor (meta, sparse, quantized, nested, a subclass), or None."""
+    if type(value) not in (torch.Tensor, nn.Parameter):
+        return type(value).__name__
+    if value.is_meta or value.device.type != "cpu":
+        return f"device {value.device.type}"
+    if value.layout != torch.strided:
+        return str(value.layout).removeprefix("torch.")
+    if value.is_quantized or value.is_nested:
+        return "quantized" if value.is_quantized else "nested"
+    if value.is_conj() or value.is_neg():
+        return "lazy conj/neg"
+    return None
+
+
+def check_flat(obj: object, expected: dict[str, list[int]]) -> tuple[dict[str, torch.Tensor] | None, Message | None]:
+    """A flat dict[str, Tensor] of plain dense floating CPU tensors whose keys and shapes equal `expected`."""
     if not isinstance(obj, dict):
         return None, Message("tr_w_not_dict", {"type": type(obj).__name__})
-    expected = model.state_dict()
     for key, value in obj.items():
         if not isinstance(key, str):
             return None, Message("tr_w_bad_key", {"param": repr(key)[:60]})
         if not isinstance(value, torch.Tensor):
             return None, Message("tr_w_not_tensor", {"param": key[:60], "type": type(value).__name__})
+        odd = _odd(value)
+        if odd is not None:
+            return None, Message("tr_w_odd_tensor", {"param": key[:60], "kind": odd})
     missing = sorted(set(expected) - set(obj))
     unexpected = sorted(set(obj) - set(expected))
     if missing or unexpected:
-        return None, Message("tr_w_keys", {"missing": ", ".join(missing) or "-",
+        return None, Message("tr_w_keys", {"missing": ", ".join(missing)[:200] or "-",
                                            "unexpected": ", ".join(unexpected)[:200] or "-"})
     out = {}
     for key, want in expected.items():
         got = obj[key]
-        if tuple(got.shape) != tuple(want.shape):
-            return None, Message("tr_w_shape", {"param": key, "got": list(got.shape), "want": list(want.shape)})
-        if not got.is_floating_point():
+        if list(got.shape) != list(want):
+            return None, Message("tr_w_shape", {"param": key, "got": list(got.shape), "want": list(want)})
+        if got.dtype not in ALLOWED_DTYPES.values():
             return None, Message("tr_w_dtype", {"param": key, "dtype": str(got.dtype).removeprefix("torch.")})
         if not torch.isfinite(got).all():
             return None, Message("tr_w_nonfinite", {"param": key})
-        out[key] = got.to(dtype=want.dtype)
+        out[key] = got.detach().contiguous()
     return out, None
 
 
-def read(data: bytes, model: nn.Module, filename: str = "") -> tuple[dict[str, torch.Tensor] | None, Message | None]:
-    """Uploaded bytes -> a state_dict for `model`, or a Message saying why the file is refused."""
+def _unsafe_global(text: str) -> str | None:
+    match = re.search(r"GLOBAL\s+([\w.]+)", text)
+    return match.group(1)[:80] if match else None
+
+
+def _load_untrusted(data: bytes, filename: str) -> tuple[object, Message | None]:
+    """In a sandbox worker only: declared sizes first, then safetensors or torch.load(weights_only=True)."""
+    if filename.lower().endswith(".safetensors") or _looks_like_safetensors(data):
+        problem = safetensors_sizes(data)
+        if problem is not None:
+            return None, problem
+        try:
+            return st_load(data), None
+        except (SafetensorError, ValueError, RuntimeError, OSError):
+            return None, Message("tr_w_unreadable", {"format": "safetensors", "detail": "data"})
+    if data[:4] == b"PK\x03\x04":
+        problem = zip_sizes(data)
+        if problem is not None:
+            return None, problem
+    elif len(data) > MAX_WEIGHTS_UNPACKED_BYTES:
+        return None, Message("tr_w_not_weights")
+    try:
+        return torch.load(io.BytesIO(data), weights_only=True, map_location="cpu", mmap=False), None
+    except MemoryError:
+        return None, Message("tr_w_inflated", {"size": "?", "max": MAX_WEIGHTS_UNPACKED_BYTES})
+    except Exception as e:  # noqa: BLE001 - any failure of a hostile or broken file is a message, not a crash
+        name = _unsafe_global(str(e))
+        if name is not None:
+            return None, Message("tr_w_unsafe", {"detail": name})
+        return None, Message("tr_w_not_weights")
+
+
+def parse_untrusted(data: bytes, filename: str, expected: dict[str, list[int]]) -> dict[str, Any]:
+    """The sandbox worker's answer to a "weights" request: {"ok": true, "safetensors": base64} or
+    {"ok": false, "message": {"key", "args"}}. Runs only in a worker (its memory and CPU limits apply)."""
+    if len(data) > MAX_UPLOAD_BYTES:
+        problem: Message | None = Message("tr_w_too_big", {"size": len(data), "max": MAX_UPLOAD_BYTES})
+    elif not data:
+        problem = Message("tr_w_empty")
+    else:
+        obj, problem = _load_untrusted(data, filename)
+        if problem is None:
+            state, problem = check_flat(obj, expected)
+    if problem is not None:
+        return {"ok": False, "message": {"key": problem.key, "args": _plain_args(problem.args)},
+                "error": {"kind": "refused", "message": problem.text("en"), "line": None}}
+    blob = st_save(state)
+    return {"ok": True, "safetensors": base64.b64encode(blob).decode("ascii")}
+
+
+def _plain_args(args: dict[str, Any]) -> dict[str, Any]:
+    return {str(k): (v if isinstance(v, (int, float)) or (isinstance(v, list) and all(isinstance(x, int) for x in v))
+                     else str(v)[:200]) for k, v in args.items()}
+
+
+# --- the server side ------------------------------------------------------------------------------------------
+
+_WORKER_KEYS = {"tr_w_too_big", "tr_w_empty", "tr_w_unreadable", "tr_w_unsafe", "tr_w_not_dict", "tr_w_bad_key",
+                "tr_w_not_tensor", "tr_w_keys", "tr_w_shape", "tr_w_dtype", "tr_w_nonfinite", "tr_w_odd_tensor",
+                "tr_w_inflated", "tr_w_not_weights"}
+
+
+def _from_worker(answer: dict[str, Any]) -> tuple[bytes | None, Message | None]:
+    """The worker's answer -> safetensors bytes, or the Message it refused with (only known keys and plain args)."""
+    if answer.get("ok") and isinstance(answer.get("safetensors"), str):
+        try:
+            return base64.b64decode(answer["safetensors"], validate=True), None
+        except ValueError:
+            return None, Message("tr_w_checker", {"reason": "answer"})
+    message = answer.get("message")
+    if isinstance(message, dict) and message.get("key") in _WORKER_KEYS and isinstance(message.get("args"), dict):
+        try:
+            text = Message(message["key"], _plain_args(message["args"]))
+            text.text("en")  # every placeholder is there
+            return None, text
+        except (KeyError, IndexError, ValueError, TypeError):
+            pass
+    kind = (answer.get("error") or {}).get("kind", "runtime")
+    return None, Message("tr_w_checker", {"reason": kind if kind in ("limit", "timeout", "runtime") else "runtime"})
+
+
+def read(data: bytes, model: nn.Module, filename: str = "", session: str | None = None,
+         on_wait: Any = None) -> tuple[dict[str, torch.Tensor] | None, Message | None]:
+    """Uploaded bytes -> a state_dict for `model`, or a Message saying why the file is refused.
+
+    The bytes are parsed in a sandbox worker; this process only reads the worker's safetensors answer, whose
+    declared sizes equal its byte length and whose keys and shapes are the model's.
+    """
     if len(data) > MAX_UPLOAD_BYTES:
         return None, Message("tr_w_too_big", {"size": len(data), "max": MAX_UPLOAD_BYTES})
     if not data:
         return None, Message("tr_w_empty")
-    obj, problem = _parse(bytes(data), filename)
+    from core import sandbox
+
+    want = model.state_dict()
+    expected = {k: list(v.shape) for k, v in want.items()}
+    answer = sandbox.parse_weights(bytes(data), filename, expected, session=session, on_wait=on_wait)
+    blob, problem = _from_worker(answer)
     if problem is not None:
         return None, problem
-    return check(obj, model)
+    cap = sum(v.numel() for v in want.values()) * 8  # float64 is the widest allowed dtype
+    problem = safetensors_sizes(blob, cap=cap)
+    if problem is not None:
+        return None, problem
+    try:
+        obj = st_load(blob)
+    except (SafetensorError, ValueError, RuntimeError, OSError):
+        return None, Message("tr_w_checker", {"reason": "answer"})
+    state, problem = check_flat(obj, expected)
+    if problem is not None:
+        return None, problem
+    return {k: v.to(dtype=want[k].dtype) for k, v in state.items()}, None
+
+
+def check(obj: object, model: nn.Module) -> tuple[dict[str, torch.Tensor] | None, Message | None]:
+    """`check_flat` against `model`'s keys and shapes, cast to its dtypes (for objects this process made)."""
+    want = model.state_dict()
+    state, problem = check_flat(obj, {k: list(v.shape) for k, v in want.items()})
+    if problem is not None:
+        return None, problem
+    return {k: v.to(dtype=want[k].dtype) for k, v in state.items()}, None
