@@ -15,6 +15,7 @@ from core.limits import (
     ADDRESS_SPACE_BYTES,
     CPU_LIMIT_S,
     DEEP_FREE_STACK_BYTES,
+    MAX_MEMORY_BYTES,
     MAX_UPLOAD_BYTES,
     TIMING_THREADS,
     WORKER_THREADS,
@@ -45,6 +46,12 @@ def limit_self(use_cuda: bool, threads: int = WORKER_THREADS) -> None:
     _limit(resource.RLIMIT_NPROC, 0)  # no fork/exec (enforced for non-root users)
     if not use_cuda:  # CUDA cannot start under an address-space limit; GPU memory is watched by the guard
         _limit(resource.RLIMIT_AS, ADDRESS_SPACE_BYTES)
+    else:  # the GPU backstop: the caching allocator refuses past this share (OutOfMemoryError, a clean failure)
+        try:
+            total = torch.cuda.get_device_properties(0).total_memory
+            torch.cuda.set_per_process_memory_fraction(min(1.0, 2 * MAX_MEMORY_BYTES / total))
+        except (RuntimeError, AssertionError):
+            pass  # no usable GPU: the run reports it
 
 
 def _on_deep_stack(fn: Any, request: dict[str, Any]) -> dict[str, Any]:
