@@ -15,10 +15,11 @@ from core.i18n import TABLES
 from core.lessons import LESSONS, Step
 from core.sandbox.session import execute
 from core.training.presets import PRESETS
+from tools import seed_windows
 
 ROOT = Path(__file__).resolve().parents[1]
 PAGE = str(ROOT / "pages" / "lessons.py")
-SEEDS = Path("/work/shared/seeds")
+SEED_WINDOWS = ROOT / "tests" / "data" / "seed_windows.bin"  # fingerprints only: tools/seed_windows.py
 STEPS = [(ls.key, i, s) for ls in LESSONS for i, s in enumerate(ls.steps)]
 CJK = re.compile(r"[\u4e00-\u9fff]")
 CODE = re.compile(r"```.*?```|`[^`]*`", re.S)  # markdown code: fenced blocks and inline spans
@@ -100,15 +101,31 @@ def test_every_text_in_both_languages():
 
 
 def test_no_chinese_text_copies_a_seed():
-    seeds = "".join(p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt")))
-    assert len(seeds) > 10_000, "the five seed articles are needed for this check"
-    grams = {seeds[i : i + 15] for i in range(len(seeds) - 14)}
+    digests = seed_windows.load(SEED_WINDOWS)
+    assert len(digests) > 20_000, "the fingerprints of all five seed articles"
     ours = [t.zh for ls in LESSONS for t in lessons.texts(ls)] + [e["zh"] for e in TABLES["lessons"].values()]
     copied = []
     for text in ours:
         prose = CODE.sub("\x00", text)  # code (`torch.randn_like`, fenced blocks) is API, not wording: cut it out
-        copied += [prose[i : i + 15] for i in range(len(prose) - 14) if prose[i : i + 15] in grams]
+        copied += seed_windows.copied(prose, digests)
     assert not copied, f"copied from a seed: {copied}"
+
+
+def test_a_copied_window_is_detected(tmp_path):
+    # A made-up article in a made-up seeds folder, fingerprinted by the same script that wrote the real fixture.
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    article = "张量是深度学习框架里最基本的数据结构，梯度沿着计算图反向传播。"
+    (seeds / "000_made_up.txt").write_text(article, encoding="utf-8")
+    fixture = tmp_path / "windows.bin"
+    assert seed_windows.main([str(seeds), "-o", str(fixture)]) == 0
+    data = fixture.read_bytes()
+    assert article[:15].encode() not in data and len(data) == 8 + 8 * (len(article) - 14)
+    digests = seed_windows.load(fixture)
+    lesson = "我们换一种说法：" + article[3:19] + "。"  # 16 copied characters = two copied windows
+    assert seed_windows.copied(lesson, digests) == [article[3:18], article[4:19]]
+    assert seed_windows.copied("我们换一种说法：" + article[3:17] + "。", digests) == []  # 14 characters pass
+    assert seed_windows.copied(CODE.sub("\x00", "`" + article[:20] + "`"), digests) == []  # code is cut out
 
 
 def test_targets_and_handoff():
