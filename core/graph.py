@@ -10,7 +10,8 @@ from typing import Any
 
 import torch
 
-from core import render, tensorjson
+from core import tensorjson
+from core.gcpause import gc_paused
 from core.limits import (
     DEEP_FREE_STACK_BYTES,
     DEFAULT_NODE_BUDGET,
@@ -235,7 +236,7 @@ class Graph:
             return node.leaf.grad
         return node.grad
 
-    @render.gc_paused()
+    @gc_paused()
     def to_json(self) -> dict[str, Any]:
         """{"nodes": [...], "edges": [...]} with values, grads and saved values (DESIGN.md)."""
         nodes = []
@@ -252,7 +253,7 @@ class Graph:
             nodes.append(out)
         return {"nodes": nodes, "edges": self._edges()}
 
-    @render.gc_paused()
+    @gc_paused()
     def to_dot(
         self,
         max_nodes: int | None = None,
@@ -262,7 +263,12 @@ class Graph:
         expand: Iterable[str] = (),
         lang: str = "en",
     ) -> str:
-        """Graphviz DOT of the graph within a node budget; values are briefed only for the nodes drawn."""
+        """Graphviz DOT of the graph within a node budget; values are briefed only for the nodes drawn.
+
+        A convenience kept for the benchmarks' API (DESIGN.md): drawing lives in core/render.py and depends on
+        the graph's JSON, never the reverse, so the import is deferred to this call (tests/test_layers.py).
+        """
+        from core import render
         budget = DEFAULT_NODE_BUDGET if max_nodes is None else max_nodes
         nodes = self._nodes
         heads = [self._head(i, meta=False) for i in range(len(nodes))]  # shapes only where drawn, below
@@ -363,7 +369,7 @@ def _named(names: Mapping[str, Any] | None) -> Iterator[tuple[str, torch.Tensor]
             yield label, t
 
 
-@render.gc_paused()
+@gc_paused()
 def build(
     roots: torch.Tensor | Sequence[torch.Tensor],
     names: Mapping[str, Any] | None = None,
