@@ -15,6 +15,7 @@ from torch.overrides import TorchFunctionMode
 from core import graph
 from core.backward import BackwardRecorder
 from core.limits import DEFAULT_NODE_BUDGET, MAX_JSON_ELEMENTS
+from tests.conftest import grad_fns
 
 D = torch.float64
 
@@ -387,18 +388,10 @@ def test_structure_mirrors_next_functions(program: Callable[[], dict[str, Any]])
     for n in j["nodes"]:
         assert n["kind"] in ("leaf", "op", "output")
         assert n["grad_fn"] and n["name"]
-    seen: set[Any] = set()
-    stack = [t.grad_fn for t in r["roots"]]
-    while stack:  # an independent walk over torch's own structure
-        fn = stack.pop()
-        if fn in seen:
-            continue
-        seen.add(fn)
-        for nxt, _ in fn.next_functions:
-            if nxt is not None:
-                expected_edges.append((g.id_of(nxt), g.id_of(fn)))
-                stack.append(nxt)
-    assert len(seen) == len(g)
+    found = grad_fns(r["roots"])  # an independent walk over torch's own structure
+    for fn in found:
+        expected_edges += [(g.id_of(nxt), g.id_of(fn)) for nxt, _ in fn.next_functions if nxt is not None]
+    assert len(found) == len(g)
     assert sorted(expected_edges) == sorted((e["src"], e["dst"]) for e in j["edges"])
     for t in r["roots"]:
         assert next(n for n in j["nodes"] if n["id"] == g.id_of(t))["kind"] == "output"

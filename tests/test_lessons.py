@@ -15,10 +15,10 @@ from core.i18n import TABLES
 from core.lessons import LESSONS, Step
 from core.sandbox.session import execute
 from core.training.presets import PRESETS
+from tests.conftest import open_page
 from tools import seed_windows
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGE = str(ROOT / "pages" / "lessons.py")
 SEED_WINDOWS = ROOT / "tests" / "data" / "seed_windows.bin"  # fingerprints only: tools/seed_windows.py
 STEPS = [(ls.key, i, s) for ls in LESSONS for i, s in enumerate(ls.steps)]
 CJK = re.compile(r"[\u4e00-\u9fff]")
@@ -153,12 +153,7 @@ def test_seed_004_is_taught_as_written():
 
 
 def _page(**query: str) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=120)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_page("pages/lessons.py", **query)
 
 
 def _heads(at: AppTest) -> list[str]:

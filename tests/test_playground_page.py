@@ -2,20 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from streamlit.testing.v1 import AppTest
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "playground.py")
-
-TIMEOUT = 120
+from tests.conftest import open_page
 
 
 def _page() -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    at.run()
-    assert not at.exception
-    return at
+    return open_page("pages/playground.py")
 
 
 def test_run_snippet_shows_variables():
