@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,20 +67,38 @@ class StreamlitServer:
         self.log.close()
 
 
-def wait_for_run(page, quiet_ms: int = 1200, timeout_ms: int = 90_000) -> None:  # noqa: ANN001
-    """A script run is over when the status widget has been absent for `quiet_ms` (it appears ~0.5 s late)."""
-    deadline = time.monotonic() + timeout_ms / 1000
-    page.wait_for_timeout(600)
-    quiet_since = None
-    while time.monotonic() < deadline:
-        if page.locator('[data-testid="stStatusWidget"]').count() == 0:
-            quiet_since = quiet_since or time.monotonic()
-            if (time.monotonic() - quiet_since) * 1000 >= quiet_ms:
-                return
-        else:
-            quiet_since = None
-        page.wait_for_timeout(100)
-    raise TimeoutError("the app kept running")
+# Streamlit 1.67 marks its root `[data-testid="stApp"]` with `data-test-script-state` ("initial", "running",
+# "rerunRequested", "notRunning", ...). A run can start and finish between two polls, so an observer installed
+# before the app loads counts every change to "notRunning": a wait asks for a run finished *after* an action.
+RUN_COUNTER_JS = """
+window.__aeRunsDone = 0;
+new MutationObserver((changes) => {
+  for (const c of changes) {
+    if (c.target.getAttribute('data-testid') === 'stApp'
+        && c.target.getAttribute('data-test-script-state') === 'notRunning') window.__aeRunsDone += 1;
+  }
+}).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state']});
+"""
+SETTLED_JS = """(after) => window.__aeRunsDone > after && document.querySelector('[data-testid="stApp"]')
+  .getAttribute('data-test-script-state') === 'notRunning'"""
+
+
+def runs_done(page) -> int:  # noqa: ANN001
+    """Script runs (fragment runs included) the page has seen finish since it loaded."""
+    return page.evaluate("window.__aeRunsDone")
+
+
+def wait_for_run(page, after: int = 0, timeout_ms: int = 90_000) -> None:  # noqa: ANN001
+    """Wait until more than `after` runs have finished and none is running (after a goto: the first run)."""
+    page.wait_for_function(SETTLED_JS, arg=after, timeout=timeout_ms)
+
+
+@contextmanager
+def app_run(page, timeout_ms: int = 90_000) -> Iterator[None]:  # noqa: ANN001
+    """`with app_run(page): button.click()` returns once the run that the action started has finished."""
+    before = runs_done(page)
+    yield
+    wait_for_run(page, before, timeout_ms)
 
 
 def svg_texts(page, graph: str = "main") -> str:  # noqa: ANN001
