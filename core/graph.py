@@ -21,7 +21,7 @@ from core.limits import (
 )
 
 Node = torch.autograd.graph.Node  # an autograd node: a tensor's grad_fn, or AccumulateGrad for a leaf
-AccumulateGrad = torch._C._functions.AccumulateGrad  # the node that stores a leaf's .grad
+AccumulateGrad = torch._C._functions.AccumulateGrad  # type: ignore[attr-defined]  # the node that stores a leaf's .grad
 
 SAVED_PREFIX = "_saved_"
 SAVED_FREED = "saved tensors were freed by backward (use retain_graph=True, or record them before backward)"
@@ -113,7 +113,7 @@ class _Node:
         self.leaf = leaf  # the leaf tensor itself (kind "leaf")
         self.value: torch.Tensor | None = leaf
         self.grad: torch.Tensor | None = None
-        self.saved: dict[str, Any] | None = {}
+        self.saved: Mapping[str, Any] | None = {}
         self.inputs: list[tuple[int, int]] = []  # (index of the input node, which of its outputs)
         self.shape: list[int] | None = None  # of output 0, read on first use
         self.dtype: str | None = None
@@ -153,7 +153,7 @@ class Graph:
     def _add(self, fn: Node) -> int:
         i = len(self._nodes)
         if type(fn) is AccumulateGrad:
-            var = fn.variable
+            var = fn.variable  # type: ignore[attr-defined]  # AccumulateGrad holds its leaf
             j = self._leaf_index.get(id(var))
             if j is not None:  # a leaf that was given as a root before its accumulator was seen
                 self._nodes[j].fn = fn
@@ -182,6 +182,7 @@ class Graph:
             node = nodes[k]
             if node.kind != "leaf":
                 inputs = node.inputs
+                assert node.fn is not None  # ops and outputs always have their grad_fn
                 for fn, nr in node.fn.next_functions:
                     if fn is not None:
                         j = index.get(fn)
@@ -194,6 +195,7 @@ class Graph:
         if node.leaf is not None:
             node.shape, node.dtype = list(node.leaf.shape), _dtype_name(node.leaf.dtype)
             return
+        assert node.fn is not None  # not a leaf: an op or output node has its grad_fn
         meta = node.fn._input_metadata
         if meta:
             node.shape, node.dtype = list(meta[0].shape), _dtype_name(meta[0].dtype)
@@ -206,6 +208,7 @@ class Graph:
             if node.dtype is None:
                 self._meta(node)
             return node.shape
+        assert node.fn is not None  # not a leaf: an op or output node has its grad_fn
         meta = node.fn._input_metadata
         return list(meta[nr].shape) if nr < len(meta) else None
 
@@ -285,7 +288,7 @@ class Graph:
         for e, (j, nr, i) in zip(edges, ends, strict=True):
             if key[j] != key[i]:  # drawn: between two boxes
                 e["shape"] = shape_of(j, nr)
-        slots = []
+        slots: list[tuple[dict[str, Any], str, str, torch.Tensor | None]] = []
         for i in plan.drawn_nodes():
             node, out = nodes[i], heads[i]
             out["shape"], out["dtype"] = shape_of(i), node.dtype
@@ -322,7 +325,7 @@ def _put_briefs(slots: list[tuple[dict[str, Any], str, str, torch.Tensor | None]
         if t is None:
             slot[0][slot[1]] = None
         else:
-            groups.setdefault((t.dtype, t.shape, t.device), []).append(slot)
+            groups.setdefault((t.dtype, t.shape, t.device), []).append((slot[0], slot[1], slot[2], t))
     with torch.no_grad():
         for (dtype, shape, _), members in groups.items():
             n = shape.numel()
@@ -375,7 +378,7 @@ def build(
     names: Mapping[str, Any] | None = None,
     values: Mapping[Node, torch.Tensor] | None = None,
     grads: Mapping[Node, torch.Tensor | None] | None = None,
-    saved: Mapping[Node, Mapping[str, Any]] | None = None,
+    saved: Mapping[Node, Mapping[str, Any] | None] | None = None,
 ) -> Graph:
     """The graph reachable from the roots, labelled with the user's names, carrying values and grads.
 
@@ -397,10 +400,10 @@ def build(
         i = g._index.get(fn)
         if i is not None and t is not None:
             nodes[i].value = t
-    for fn, t in (grads or {}).items():
+    for fn, grad in (grads or {}).items():
         i = g._index.get(fn)
         if i is not None:
-            nodes[i].grad = t
+            nodes[i].grad = grad
 
     named = list(_named(names))
     for label, t in named:  # a name labels its tensor's node only when the node's value is that tensor
@@ -423,6 +426,8 @@ def build(
             if node.label is None:
                 node.name = f"leaf{unnamed}"
                 unnamed += 1
+        elif node.fn is None:  # never: ops and outputs come from grad_fns (this tells the type checker)
+            node.saved = {}
         elif saved is not None and node.fn in saved:
             node.saved = saved[node.fn]  # as given (snapshots); "_saved_" prefixes are dropped in to_json
         else:

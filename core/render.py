@@ -156,12 +156,13 @@ def _collapse(nodes: list[dict[str, Any]], order: list[int], p: Plan, budget: in
     for i in order:
         nd = nodes[i]
         token = "leaf" if nd["kind"] == "leaf" else f"{nd['kind']}:{nd['name']}"
-        c = alphabet.get(token)
-        if c is None:
-            c = alphabet[token] = chr(0x100 + len(alphabet))
-        chars.append(c)
+        ch = alphabet.get(token)
+        if ch is None:
+            ch = alphabet[token] = chr(0x100 + len(alphabet))
+        chars.append(ch)
     text = "".join(chars)
-    found = []  # (covered, period, start, reps); the regex engine does the O(n * period) scan in C
+    # (covered, period, start, reps); the regex engine does the O(n * period) scan in C
+    found: list[tuple[int, int, int, int]] = []
     for period in range(1, MAX_REPEAT_PERIOD + 1):
         for m in re.finditer(rf"(.{{{period}}})\1+", text, re.S):
             reps = (m.end() - m.start()) // period
