@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
+
 from core.i18n import STRINGS, TABLES
 from tests.conftest import open_page
 
 
+@pytest.mark.apptest
 def test_shell_serves_the_playground_and_switches_language():
     at = open_page("app.py")
     assert at.title[0].value == "Tensor Playground"

@@ -13,6 +13,9 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
+BASE = "core.limits core.tensorjson core.gcpause core.timing core.i18n core.examples core.lessons core.pitfalls".split()
+BASE.append("core=")  # the package itself
+
 # Top to bottom. Each layer is a list of independent groups; a group is a list of module prefixes ("x=": x only,
 # not its submodules: a new core module must be placed here on purpose).
 LAYERS: list[list[list[str]]] = [
@@ -27,12 +30,7 @@ LAYERS: list[list[list[str]]] = [
         ["core.render"],  # drawing: graph JSON -> DOT/SVG; depends on the graph's JSON, never the reverse
     ],
     [["core.trace", "core.graph", "core.backward"]],  # the autograd modules
-    [
-        [
-            "core.limits", "core.tensorjson", "core.gcpause", "core.timing", "core.i18n",
-            "core.examples", "core.lessons", "core.pitfalls", "core=",
-        ]
-    ],  # fmt: skip
+    [BASE],  # constants, JSON helpers, texts and content: import nothing above them
 ]
 
 # Known exceptions, each with its reason: (importer, imported), allowed only inside a function (at call time).

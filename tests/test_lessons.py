@@ -160,6 +160,7 @@ def _heads(at: AppTest) -> list[str]:
     return [h.value for h in at.subheader]
 
 
+@pytest.mark.apptest
 def test_page_pick_navigate_run_and_quiz():
     at = _page()
     assert at.title[0].value == "Lessons"
@@ -192,6 +193,7 @@ def test_page_pick_navigate_run_and_quiz():
     assert any("tensor([ 36., 144.])" in c.value for c in at.code)
 
 
+@pytest.mark.apptest
 def test_page_last_step_offers_next_lesson_and_language_switch():
     at = _page(lesson="loop", step="4")
     assert _heads(at)[0] == "4. Let PyTorch do the chores"

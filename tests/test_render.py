@@ -198,8 +198,16 @@ def test_cut_nodes_and_edges_are_drawn_apart():
     graph = {
         "nodes": [
             {"id": "n0", "kind": "leaf", "name": "w", "shape": [2], "dtype": "float32", "value": [1.0, 2.0]},
-            {"id": "cut_s", "kind": "cut", "name": "no_grad", "label": "scaled", "shape": [2], "dtype": "float32",
-             "value": [10.0, 20.0], "grad": None},
+            {
+                "id": "cut_s",
+                "kind": "cut",
+                "name": "no_grad",
+                "label": "scaled",
+                "shape": [2],
+                "dtype": "float32",
+                "value": [10.0, 20.0],
+                "grad": None,
+            },
         ],
         "edges": [{"src": "n0", "dst": "cut_s", "shape": [2], "cut": "no_grad"}],
     }

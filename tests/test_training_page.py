@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
 from streamlit.testing.v1 import AppTest
 
 from tests.conftest import open_page
+
+pytestmark = pytest.mark.apptest
 
 
 def _page(lang: str | None = None, **query: str) -> AppTest:

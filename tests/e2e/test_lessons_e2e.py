@@ -46,7 +46,9 @@ def test_autograd_lesson_runs_and_opens_in_graph_explorer(page, server, shots):
         main.get_by_role("button", name="Open in Graph Explorer").click()
     expect(main.get_by_role("heading", name="Graph Explorer")).to_be_visible()
     assert page.url.endswith("/graph")
-    expect(main.locator("textarea").first).to_have_value(re.compile(re.escape("E.backward(gradient=external_gradient)")))
+    expect(main.locator("textarea").first).to_have_value(
+        re.compile(re.escape("E.backward(gradient=external_gradient)"))
+    )
     expect(page.locator('.ae-graph[data-graph="main"] svg text', has_text="144").first).to_be_attached()
     texts = svg_texts(page, "main")
     assert "36" in texts and "-14" in texts

@@ -25,8 +25,12 @@ def _run(page, main, source: str) -> None:  # noqa: ANN001
 def test_type_run_see_result(page, server, shots):
     main = _open(page, server)
     expect(main.get_by_role("heading", name="Tensor Playground")).to_be_visible()
-    _run(page, main, "a = torch.tensor([2., 4.], requires_grad=True)\nb = torch.tensor([7., 5.], requires_grad=True)\n"
-                     "E = 3*a**3 - b**2\nE.backward(gradient=torch.tensor([1., 1.]))\nprint(a.grad, b.grad)")
+    _run(
+        page,
+        main,
+        "a = torch.tensor([2., 4.], requires_grad=True)\nb = torch.tensor([7., 5.], requires_grad=True)\n"
+        "E = 3*a**3 - b**2\nE.backward(gradient=torch.tensor([1., 1.]))\nprint(a.grad, b.grad)",
+    )
     expect(main.locator('[data-testid="stCode"]').first).to_contain_text("tensor([ 36., 144.]) tensor([-14., -10.])")
     expect(main.get_by_text("Variables").first).to_be_visible()
     page.screenshot(path=str(shots / "playground.png"), full_page=True)
