@@ -272,6 +272,7 @@ class Graph:
         the graph's JSON, never the reverse, so the import is deferred to this call (tests/test_layers.py).
         """
         from core import render
+
         budget = DEFAULT_NODE_BUDGET if max_nodes is None else max_nodes
         nodes = self._nodes
         heads = [self._head(i, meta=False) for i in range(len(nodes))]  # shapes only where drawn, below
@@ -297,8 +298,9 @@ class Graph:
         return render.to_dot(skeleton, budget, step=step, done=done, expand=expand, lang=lang, plan=plan)
 
 
-def _put_tensor(out: dict[str, Any], key: str, summary_key: str, t: torch.Tensor | None,
-                budget: list[int] | None = None) -> None:
+def _put_tensor(
+    out: dict[str, Any], key: str, summary_key: str, t: torch.Tensor | None, budget: list[int] | None = None
+) -> None:
     """out[key] = nested list, or null plus out[summary_key] when the tensor is too big to list, or when
     the graph's shared `budget` of listed numbers is spent (a 3,000-op chain of big tensors stays small)."""
     if t is not None and budget is not None:
