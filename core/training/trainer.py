@@ -428,13 +428,6 @@ class Trainer:
             loss, _ = self._objective(model, x, y, reg_params)
             return Replay(k, loss, dict(model.named_parameters()), x, y)
 
-    def replay_step(self, k: int) -> torch.Tensor:
-        """The loss tensor of step `k`, built from the parameters as they were before that step."""
-        result = self.replay(k)
-        if isinstance(result, Message):
-            raise IndexError(result.text())
-        return result.loss
-
     @torch.no_grad()
     def predict_rows(self, rows: list[list[float]]) -> list[Any]:
         """Model outputs for input rows: a value each (regression) or class probabilities (classification)."""

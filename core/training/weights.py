@@ -14,8 +14,6 @@ from torch import nn
 from core.limits import MAX_UPLOAD_BYTES
 from core.training.messages import Message
 
-FORMATS = ("safetensors", "pt")
-
 
 def state_of(model: nn.Module) -> dict[str, torch.Tensor]:
     """The model's state_dict as contiguous CPU tensors (detached copies)."""
