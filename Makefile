@@ -42,12 +42,12 @@ lint: $(STAMP_DEV)
 test: $(STAMP_DEV) system-graphviz system-chromium lint
 	$(BIN)/python -m pytest -q
 
-# Under a minute on 2 cores: no browser tests, no AppTest page runs (`make test` runs those too).
+# Under a minute on 2 cores: no browser tests, no AppTest page runs, no slow unit tests (`make test` runs them all).
 check: $(STAMP_DEV)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m mypy
-	$(BIN)/python -m pytest -q -m "not e2e and not apptest" -p no:cacheprovider
+	$(BIN)/python -m pytest -q -m "not e2e and not apptest and not slow" -p no:cacheprovider
 
 docs: docs/architecture.svg
 

@@ -695,6 +695,7 @@ def test_graph_grads_are_what_dot_grad_holds() -> None:
     assert list(labels) == ["first"] and labels["first"]["value"] == parts["variables"]["first"]["value"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", POOL_PROGRAMS)
 def test_worker_process_changes_nothing(name: str) -> None:
     """Through the real worker pool: the JSON that crosses the process boundary is the in-process result."""

@@ -492,6 +492,7 @@ def test_op_names() -> None:
     assert graph.op_name("AccumulateGrad") == "accumulate_grad"
 
 
+@pytest.mark.slow
 def test_100k_op_chain_builds_iteratively() -> None:
     x = torch.tensor([1.0, 2.0], requires_grad=True)
     y = x
@@ -509,6 +510,7 @@ def test_100k_op_chain_builds_iteratively() -> None:
     assert not env and len(g) == 100_001
 
 
+@pytest.mark.slow
 def test_release_frees_a_deep_walked_chain_without_crashing() -> None:
     env = {"y": torch.ones(1, requires_grad=True)}
     for _ in range(60_000):

@@ -145,6 +145,7 @@ def test_collapse_leaves_small_graphs_alone() -> None:
     assert not p.collapsed and p.drawn_nodes() == list(range(len(g)))
 
 
+@pytest.mark.slow
 def test_100k_chain_renders_within_the_budget_quickly() -> None:
     x = torch.tensor([1.0, 2.0], requires_grad=True)
     y = x

@@ -66,6 +66,7 @@ def test_linear_nn_seed001_predicts_about_21_75_at_4():
     assert abs(prediction - 21.75) < 0.5  # the seed reports 21.75
 
 
+@pytest.mark.slow
 def test_digits_reach_90_percent():
     trainer = _trained("digits", steps=180)  # 4 epochs of batch 32 through the DataLoader
     ev = trainer.evaluate()
@@ -384,6 +385,7 @@ def test_cli_errors_are_json_values(capsys):
     assert [line.split()[0] for line in lines] == list(PRESETS)
 
 
+@pytest.mark.slow
 def test_cli_process_unknown_preset_and_linear_nn():
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     run = subprocess.run([sys.executable, "-m", "core", "train", "--preset", "nope"], cwd=ROOT, env=env,
