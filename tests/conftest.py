@@ -28,6 +28,15 @@ def open_page(script: str, *, lang: str | None = None, **query: str) -> AppTest:
     return at
 
 
+def mul_chain(n: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """(x, y): a leaf and the output of `n` multiplications of it, an autograd chain n + 1 nodes deep."""
+    x = torch.tensor([1.0, 2.0], requires_grad=True)
+    y = x
+    for _ in range(n):
+        y = y * 1.0001
+    return x, y
+
+
 def grad_fns(roots: Iterable[torch.Tensor]) -> list[Any]:
     """Every autograd node reachable from the roots' grad_fn, by our own depth-first walk over next_functions.
 

@@ -15,7 +15,7 @@ from torch.overrides import TorchFunctionMode
 from core import graph
 from core.backward import BackwardRecorder
 from core.limits import DEFAULT_NODE_BUDGET, MAX_JSON_ELEMENTS
-from tests.conftest import grad_fns
+from tests.conftest import grad_fns, mul_chain
 
 D = torch.float64
 
@@ -494,10 +494,7 @@ def test_op_names() -> None:
 
 @pytest.mark.slow
 def test_100k_op_chain_builds_iteratively() -> None:
-    x = torch.tensor([1.0, 2.0], requires_grad=True)
-    y = x
-    for _ in range(100_000):
-        y = y * 1.0001
+    x, y = mul_chain(100_000)
     t0 = time.perf_counter()
     g = graph.build(y, names={"x": x, "y": y})
     assert time.perf_counter() - t0 < 10

@@ -14,6 +14,7 @@ import torch
 from core import graph, render
 from core.backward import BackwardRecorder
 from core.limits import DEFAULT_NODE_BUDGET
+from tests.conftest import mul_chain
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` is not installed")
 
@@ -147,10 +148,7 @@ def test_collapse_leaves_small_graphs_alone() -> None:
 
 @pytest.mark.slow
 def test_100k_chain_renders_within_the_budget_quickly() -> None:
-    x = torch.tensor([1.0, 2.0], requires_grad=True)
-    y = x
-    for _ in range(100_000):
-        y = y * 1.0001
+    x, y = mul_chain(100_000)
     g = graph.build(y, names={"x": x, "y": y})
     t0 = time.perf_counter()
     dot = g.to_dot()
