@@ -68,19 +68,29 @@ class StreamlitServer:
 
 
 # Streamlit 1.67 marks its root `[data-testid="stApp"]` with `data-test-script-state` ("initial", "running",
-# "rerunRequested", "notRunning", ...). A run can start and finish between two polls, so an observer installed
-# before the app loads counts every change to "notRunning": a wait asks for a run finished *after* an action.
+# "rerunRequested", "notRunning", ...) and `data-test-connection-state`. A run can start and finish between two
+# polls, so an observer installed before the app loads counts every change to "notRunning" (and a root element
+# that React mounts anew already finished): a wait asks for a run finished *after* an action.
 RUN_COUNTER_JS = """
 window.__aeRunsDone = 0;
+let root = null;
 new MutationObserver((changes) => {
-  for (const c of changes) {
-    if (c.target.getAttribute('data-testid') === 'stApp'
-        && c.target.getAttribute('data-test-script-state') === 'notRunning') window.__aeRunsDone += 1;
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (app !== root) {
+    root = app;
+    if (app && app.getAttribute('data-test-script-state') === 'notRunning') window.__aeRunsDone += 1;
   }
-}).observe(document, {subtree: true, attributes: true, attributeFilter: ['data-test-script-state']});
+  for (const c of changes) {
+    if (c.type === 'attributes' && c.target === app
+        && app.getAttribute('data-test-script-state') === 'notRunning') window.__aeRunsDone += 1;
+  }
+}).observe(document, {subtree: true, childList: true, attributes: true, attributeFilter: ['data-test-script-state']});
 """
-SETTLED_JS = """(after) => window.__aeRunsDone > after && document.querySelector('[data-testid="stApp"]')
-  .getAttribute('data-test-script-state') === 'notRunning'"""
+SETTLED_JS = """(after) => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  return window.__aeRunsDone > after && app !== null && app.getAttribute('data-test-script-state') === 'notRunning'
+    && app.getAttribute('data-test-connection-state') === 'CONNECTED';
+}"""
 
 
 def runs_done(page) -> int:  # noqa: ANN001
