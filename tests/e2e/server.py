@@ -86,9 +86,12 @@ new MutationObserver((changes) => {
   }
 }).observe(document, {subtree: true, childList: true, attributes: true, attributeFilter: ['data-test-script-state']});
 """
-SETTLED_JS = """(after) => {
+UNSEEN_RUN_MS = 5_000  # an idle app that showed no new run this long after an action: go on, expect() checks it
+SETTLE_MS = 150  # React re-renders just after the state flips; Streamlit's own e2e helper waits 100 ms here too
+SETTLED_JS = """([after, since, unseen]) => {
   const app = document.querySelector('[data-testid="stApp"]');
-  return window.__aeRunsDone > after && app !== null && app.getAttribute('data-test-script-state') === 'notRunning'
+  return (window.__aeRunsDone > after || Date.now() - since > unseen) && app !== null
+    && app.getAttribute('data-test-script-state') === 'notRunning'
     && app.getAttribute('data-test-connection-state') === 'CONNECTED';
 }"""
 
@@ -99,8 +102,9 @@ def runs_done(page) -> int:  # noqa: ANN001
 
 
 def wait_for_run(page, after: int = 0, timeout_ms: int = 90_000) -> None:  # noqa: ANN001
-    """Wait until more than `after` runs have finished and none is running (after a goto: the first run)."""
-    page.wait_for_function(SETTLED_JS, arg=after, timeout=timeout_ms)
+    """Wait until more than `after` runs have finished (or none showed for UNSEEN_RUN_MS) and none is running."""
+    page.wait_for_function(SETTLED_JS, arg=[after, page.evaluate("Date.now()"), UNSEEN_RUN_MS], timeout=timeout_ms)
+    page.wait_for_timeout(SETTLE_MS)
 
 
 @contextmanager
