@@ -1,4 +1,5 @@
 # Two commands on a fresh machine: `make run` serves the app, `make test` runs lint + every test.
+# `make check` is the quick loop while coding (lint, format, types, layers, unit tests); `make docs` draws the diagram.
 PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -6,7 +7,7 @@ STAMP_RUN := $(VENV)/.run-deps
 STAMP_DEV := $(VENV)/.dev-deps
 PORT ?= 8501
 
-.PHONY: run test lint bench load system-graphviz system-chromium clean
+.PHONY: run test check lint docs bench load system-graphviz system-chromium clean
 
 $(BIN)/python:
 	$(PY) -m venv $(VENV)
@@ -40,6 +41,18 @@ lint: $(STAMP_DEV)
 
 test: $(STAMP_DEV) system-graphviz system-chromium lint
 	$(BIN)/python -m pytest -q
+
+# Under a minute on 2 cores: no browser tests, no AppTest page runs, no slow unit tests (`make test` runs them all).
+check: $(STAMP_DEV)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/python -m mypy
+	$(BIN)/python -m pytest -q -m "not e2e and not apptest and not slow" -p no:cacheprovider
+
+docs: docs/architecture.svg
+
+docs/architecture.svg: docs/architecture.dot | system-graphviz
+	dot -Tsvg $< -o $@
 
 bench: $(STAMP_DEV) system-graphviz
 	$(BIN)/python benchmarks/programs_vs_torch.py

@@ -10,7 +10,8 @@ from typing import Any
 
 import torch
 
-from core import render, tensorjson
+from core import tensorjson
+from core.gcpause import gc_paused
 from core.limits import (
     DEEP_FREE_STACK_BYTES,
     DEFAULT_NODE_BUDGET,
@@ -20,7 +21,7 @@ from core.limits import (
 )
 
 Node = torch.autograd.graph.Node  # an autograd node: a tensor's grad_fn, or AccumulateGrad for a leaf
-AccumulateGrad = torch._C._functions.AccumulateGrad  # the node that stores a leaf's .grad
+AccumulateGrad = torch._C._functions.AccumulateGrad  # type: ignore[attr-defined]  # the node that stores a leaf's .grad
 
 SAVED_PREFIX = "_saved_"
 SAVED_FREED = "saved tensors were freed by backward (use retain_graph=True, or record them before backward)"
@@ -112,7 +113,7 @@ class _Node:
         self.leaf = leaf  # the leaf tensor itself (kind "leaf")
         self.value: torch.Tensor | None = leaf
         self.grad: torch.Tensor | None = None
-        self.saved: dict[str, Any] | None = {}
+        self.saved: Mapping[str, Any] | None = {}
         self.inputs: list[tuple[int, int]] = []  # (index of the input node, which of its outputs)
         self.shape: list[int] | None = None  # of output 0, read on first use
         self.dtype: str | None = None
@@ -152,7 +153,7 @@ class Graph:
     def _add(self, fn: Node) -> int:
         i = len(self._nodes)
         if type(fn) is AccumulateGrad:
-            var = fn.variable
+            var = fn.variable  # type: ignore[attr-defined]  # AccumulateGrad holds its leaf
             j = self._leaf_index.get(id(var))
             if j is not None:  # a leaf that was given as a root before its accumulator was seen
                 self._nodes[j].fn = fn
@@ -181,6 +182,7 @@ class Graph:
             node = nodes[k]
             if node.kind != "leaf":
                 inputs = node.inputs
+                assert node.fn is not None  # ops and outputs always have their grad_fn
                 for fn, nr in node.fn.next_functions:
                     if fn is not None:
                         j = index.get(fn)
@@ -193,6 +195,7 @@ class Graph:
         if node.leaf is not None:
             node.shape, node.dtype = list(node.leaf.shape), _dtype_name(node.leaf.dtype)
             return
+        assert node.fn is not None  # not a leaf: an op or output node has its grad_fn
         meta = node.fn._input_metadata
         if meta:
             node.shape, node.dtype = list(meta[0].shape), _dtype_name(meta[0].dtype)
@@ -205,6 +208,7 @@ class Graph:
             if node.dtype is None:
                 self._meta(node)
             return node.shape
+        assert node.fn is not None  # not a leaf: an op or output node has its grad_fn
         meta = node.fn._input_metadata
         return list(meta[nr].shape) if nr < len(meta) else None
 
@@ -235,7 +239,7 @@ class Graph:
             return node.leaf.grad
         return node.grad
 
-    @render.gc_paused()
+    @gc_paused()
     def to_json(self) -> dict[str, Any]:
         """{"nodes": [...], "edges": [...]} with values, grads and saved values (DESIGN.md)."""
         nodes = []
@@ -252,7 +256,7 @@ class Graph:
             nodes.append(out)
         return {"nodes": nodes, "edges": self._edges()}
 
-    @render.gc_paused()
+    @gc_paused()
     def to_dot(
         self,
         max_nodes: int | None = None,
@@ -262,7 +266,13 @@ class Graph:
         expand: Iterable[str] = (),
         lang: str = "en",
     ) -> str:
-        """Graphviz DOT of the graph within a node budget; values are briefed only for the nodes drawn."""
+        """Graphviz DOT of the graph within a node budget; values are briefed only for the nodes drawn.
+
+        A convenience kept for the benchmarks' API (DESIGN.md): drawing lives in core/render.py and depends on
+        the graph's JSON, never the reverse, so the import is deferred to this call (tests/test_layers.py).
+        """
+        from core import render
+
         budget = DEFAULT_NODE_BUDGET if max_nodes is None else max_nodes
         nodes = self._nodes
         heads = [self._head(i, meta=False) for i in range(len(nodes))]  # shapes only where drawn, below
@@ -279,7 +289,7 @@ class Graph:
         for e, (j, nr, i) in zip(edges, ends, strict=True):
             if key[j] != key[i]:  # drawn: between two boxes
                 e["shape"] = shape_of(j, nr)
-        slots = []
+        slots: list[tuple[dict[str, Any], str, str, torch.Tensor | None]] = []
         for i in plan.drawn_nodes():
             node, out = nodes[i], heads[i]
             out["shape"], out["dtype"] = shape_of(i), node.dtype
@@ -288,8 +298,9 @@ class Graph:
         return render.to_dot(skeleton, budget, step=step, done=done, expand=expand, lang=lang, plan=plan)
 
 
-def _put_tensor(out: dict[str, Any], key: str, summary_key: str, t: torch.Tensor | None,
-                budget: list[int] | None = None) -> None:
+def _put_tensor(
+    out: dict[str, Any], key: str, summary_key: str, t: torch.Tensor | None, budget: list[int] | None = None
+) -> None:
     """out[key] = nested list, or null plus out[summary_key] when the tensor is too big to list, or when
     the graph's shared `budget` of listed numbers is spent (a 3,000-op chain of big tensors stays small)."""
     if t is not None and budget is not None:
@@ -316,7 +327,7 @@ def _put_briefs(slots: list[tuple[dict[str, Any], str, str, torch.Tensor | None]
         if t is None:
             slot[0][slot[1]] = None
         else:
-            groups.setdefault((t.dtype, t.shape, t.device), []).append(slot)
+            groups.setdefault((t.dtype, t.shape, t.device), []).append((slot[0], slot[1], slot[2], t))
     with torch.no_grad():
         for (dtype, shape, _), members in groups.items():
             n = shape.numel()
@@ -363,13 +374,13 @@ def _named(names: Mapping[str, Any] | None) -> Iterator[tuple[str, torch.Tensor]
             yield label, t
 
 
-@render.gc_paused()
+@gc_paused()
 def build(
     roots: torch.Tensor | Sequence[torch.Tensor],
     names: Mapping[str, Any] | None = None,
     values: Mapping[Node, torch.Tensor] | None = None,
     grads: Mapping[Node, torch.Tensor | None] | None = None,
-    saved: Mapping[Node, Mapping[str, Any]] | None = None,
+    saved: Mapping[Node, Mapping[str, Any] | None] | None = None,
 ) -> Graph:
     """The graph reachable from the roots, labelled with the user's names, carrying values and grads.
 
@@ -391,10 +402,10 @@ def build(
         i = g._index.get(fn)
         if i is not None and t is not None:
             nodes[i].value = t
-    for fn, t in (grads or {}).items():
+    for fn, grad in (grads or {}).items():
         i = g._index.get(fn)
         if i is not None:
-            nodes[i].grad = t
+            nodes[i].grad = grad
 
     named = list(_named(names))
     for label, t in named:  # a name labels its tensor's node only when the node's value is that tensor
@@ -417,6 +428,8 @@ def build(
             if node.label is None:
                 node.name = f"leaf{unnamed}"
                 unnamed += 1
+        elif node.fn is None:  # never: ops and outputs come from grad_fns (this tells the type checker)
+            node.saved = {}
         elif saved is not None and node.fn in saved:
             node.saved = saved[node.fn]  # as given (snapshots); "_saved_" prefixes are dropped in to_json
         else:

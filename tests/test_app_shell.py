@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
-from streamlit.testing.v1 import AppTest
+import pytest
 
 from core.i18n import STRINGS, TABLES
+from tests.conftest import open_page
 
-APP = str(Path(__file__).resolve().parents[1] / "app.py")
 
-
+@pytest.mark.apptest
 def test_shell_serves_the_playground_and_switches_language():
-    at = AppTest.from_file(APP, default_timeout=120)
-    at.run()
-    assert not at.exception
+    at = open_page("app.py")
     assert at.title[0].value == "Tensor Playground"
     assert at.sidebar.selectbox(key="w_device").value == "cpu"
     assert at.sidebar.radio(key="w_lang").value == "en"

@@ -30,6 +30,8 @@ import torch.nn.functional as F
 
 from core.sandbox import run_program
 from core.sandbox.session import DEFAULT_SEED, execute
+from tests.conftest import grad_fns
+from tests.seed_programs import SEED_004
 
 P: dict[str, str] = {}
 # Programs whose numbers may differ from the direct run in the last bit. The sandbox's resource guard is a
@@ -46,15 +48,7 @@ def program(name: str, source: str, rounding: bool = False) -> None:
 
 
 # --- the programs ----------------------------------------------------------------------------------------
-program("seed_004", """
-    a = torch.tensor([2., 4.], requires_grad=True)
-    b = torch.tensor([7., 5.], requires_grad=True)
-    E = 3*a**3 - b**2
-    external_gradient = torch.tensor([1., 1.])
-    E.backward(gradient=external_gradient)
-    print(a.grad)
-    print(b.grad)
-""")
+program("seed_004", SEED_004)
 program("elementwise_arith", """
     x = torch.tensor([0.5, -1.5, 2.5], dtype=torch.float64, requires_grad=True)
     y = x * 2 + 1
@@ -507,20 +501,6 @@ class Direct:
         return entry[1][-1] if entry is not None and entry[0] is t and entry[1] else None
 
 
-def _nodes_from(roots: list[torch.Tensor]) -> list[Any]:
-    """Every autograd node reachable from the roots (our own walk, depth first)."""
-    found, seen = [], set()
-    stack = [r.grad_fn for r in roots if r.grad_fn is not None]
-    while stack:
-        fn = stack.pop()
-        if fn in seen:
-            continue
-        seen.add(fn)
-        found.append(fn)
-        stack.extend(n for n, _ in fn.next_functions if n is not None)
-    return found
-
-
 def run_direct(source: str) -> Direct:
     ns: dict[str, Any] = {
         "__builtins__": builtins, "torch": torch, "nn": torch.nn, "F": F, "tensor": torch.tensor,
@@ -539,7 +519,7 @@ def run_direct(source: str) -> Direct:
         order: list[str] = []
         handles = [
             fn.register_prehook(lambda grad_outputs, name=type(fn).__name__: order.append(name))
-            for fn in _nodes_from(roots)
+            for fn in grad_fns(roots)
         ]
         run.passes.append(order)
         try:
@@ -715,6 +695,7 @@ def test_graph_grads_are_what_dot_grad_holds() -> None:
     assert list(labels) == ["first"] and labels["first"]["value"] == parts["variables"]["first"]["value"]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", POOL_PROGRAMS)
 def test_worker_process_changes_nothing(name: str) -> None:
     """Through the real worker pool: the JSON that crosses the process boundary is the in-process result."""

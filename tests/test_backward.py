@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from core import backward, graph
 from core.backward import BackwardRecorder, rule_for, steps_to_json
 from core.limits import MAX_JSON_ELEMENTS
+from tests.conftest import grad_fns
 from tests.test_graph_core import PROGRAMS, roots_of, tensors_of
 
 D = torch.float64
@@ -21,16 +22,7 @@ D = torch.float64
 def hook_order(roots: list[torch.Tensor]) -> tuple[list[Any], list[Any]]:
     """An independent recording: our own prehooks on every node, appending the node as it starts."""
     order: list[Any] = []
-    handles = []
-    seen: set[Any] = set()
-    stack = [r.grad_fn for r in roots if r.grad_fn is not None]
-    while stack:
-        fn = stack.pop()
-        if fn in seen:
-            continue
-        seen.add(fn)
-        handles.append(fn.register_prehook(lambda grads, fn=fn: order.append(fn)))
-        stack.extend(n for n, _ in fn.next_functions if n is not None)
+    handles = [fn.register_prehook(lambda grads, fn=fn: order.append(fn)) for fn in grad_fns(roots)]
     return order, handles
 
 

@@ -28,6 +28,7 @@ def cli(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str
     )  # fmt: skip
 
 
+@pytest.mark.slow
 def test_run_file_prints_the_design_json(tmp_path: Path) -> None:
     pytest.importorskip("core.backward")
     program = tmp_path / "seed004.py"
@@ -56,6 +57,7 @@ def test_run_file_prints_the_design_json(tmp_path: Path) -> None:
     assert leaf_grads == [[-14.0, -10.0], [36.0, 144.0]]
 
 
+@pytest.mark.slow
 def test_run_stdin_as_text() -> None:
     proc = cli("-", "--format", "text", stdin="x = torch.tensor([1., 2.])\ny = x * 3\nprint('hello')\n")
     assert proc.returncode == 0, proc.stderr
@@ -64,6 +66,7 @@ def test_run_stdin_as_text() -> None:
     assert "Traceback" not in proc.stdout + proc.stderr
 
 
+@pytest.mark.slow
 def test_user_error_exits_2_with_an_error_object() -> None:
     proc = cli("-e", "x = 1\nimport os")
     assert proc.returncode == 2

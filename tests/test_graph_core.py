@@ -15,6 +15,7 @@ from torch.overrides import TorchFunctionMode
 from core import graph
 from core.backward import BackwardRecorder
 from core.limits import DEFAULT_NODE_BUDGET, MAX_JSON_ELEMENTS
+from tests.conftest import grad_fns, mul_chain
 
 D = torch.float64
 
@@ -387,18 +388,10 @@ def test_structure_mirrors_next_functions(program: Callable[[], dict[str, Any]])
     for n in j["nodes"]:
         assert n["kind"] in ("leaf", "op", "output")
         assert n["grad_fn"] and n["name"]
-    seen: set[Any] = set()
-    stack = [t.grad_fn for t in r["roots"]]
-    while stack:  # an independent walk over torch's own structure
-        fn = stack.pop()
-        if fn in seen:
-            continue
-        seen.add(fn)
-        for nxt, _ in fn.next_functions:
-            if nxt is not None:
-                expected_edges.append((g.id_of(nxt), g.id_of(fn)))
-                stack.append(nxt)
-    assert len(seen) == len(g)
+    found = grad_fns(r["roots"])  # an independent walk over torch's own structure
+    for fn in found:
+        expected_edges += [(g.id_of(nxt), g.id_of(fn)) for nxt, _ in fn.next_functions if nxt is not None]
+    assert len(found) == len(g)
     assert sorted(expected_edges) == sorted((e["src"], e["dst"]) for e in j["edges"])
     for t in r["roots"]:
         assert next(n for n in j["nodes"] if n["id"] == g.id_of(t))["kind"] == "output"
@@ -499,11 +492,9 @@ def test_op_names() -> None:
     assert graph.op_name("AccumulateGrad") == "accumulate_grad"
 
 
+@pytest.mark.slow
 def test_100k_op_chain_builds_iteratively() -> None:
-    x = torch.tensor([1.0, 2.0], requires_grad=True)
-    y = x
-    for _ in range(100_000):
-        y = y * 1.0001
+    x, y = mul_chain(100_000)
     t0 = time.perf_counter()
     g = graph.build(y, names={"x": x, "y": y})
     assert time.perf_counter() - t0 < 10
@@ -516,6 +507,7 @@ def test_100k_op_chain_builds_iteratively() -> None:
     assert not env and len(g) == 100_001
 
 
+@pytest.mark.slow
 def test_release_frees_a_deep_walked_chain_without_crashing() -> None:
     env = {"y": torch.ones(1, requires_grad=True)}
     for _ in range(60_000):

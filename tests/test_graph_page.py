@@ -2,18 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+import pytest
 from streamlit.testing.v1 import AppTest
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "graph.py")
+from tests.conftest import open_page
+
+pytestmark = pytest.mark.apptest
 
 
 def _page() -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=120)
-    at.run()
-    assert not at.exception
-    return at
+    return open_page("pages/graph.py")
 
 
 def _html(at: AppTest) -> str:

@@ -15,10 +15,11 @@ from core.i18n import TABLES
 from core.lessons import LESSONS, Step
 from core.sandbox.session import execute
 from core.training.presets import PRESETS
+from tests.conftest import open_page
+from tools import seed_windows
 
 ROOT = Path(__file__).resolve().parents[1]
-PAGE = str(ROOT / "pages" / "lessons.py")
-SEEDS = Path("/work/shared/seeds")
+SEED_WINDOWS = ROOT / "tests" / "data" / "seed_windows.bin"  # fingerprints only: tools/seed_windows.py
 STEPS = [(ls.key, i, s) for ls in LESSONS for i, s in enumerate(ls.steps)]
 CJK = re.compile(r"[\u4e00-\u9fff]")
 CODE = re.compile(r"```.*?```|`[^`]*`", re.S)  # markdown code: fenced blocks and inline spans
@@ -100,15 +101,31 @@ def test_every_text_in_both_languages():
 
 
 def test_no_chinese_text_copies_a_seed():
-    seeds = "".join(p.read_text(encoding="utf-8") for p in sorted(SEEDS.glob("*.txt")))
-    assert len(seeds) > 10_000, "the five seed articles are needed for this check"
-    grams = {seeds[i : i + 15] for i in range(len(seeds) - 14)}
+    digests = seed_windows.load(SEED_WINDOWS)
+    assert len(digests) > 20_000, "the fingerprints of all five seed articles"
     ours = [t.zh for ls in LESSONS for t in lessons.texts(ls)] + [e["zh"] for e in TABLES["lessons"].values()]
     copied = []
     for text in ours:
         prose = CODE.sub("\x00", text)  # code (`torch.randn_like`, fenced blocks) is API, not wording: cut it out
-        copied += [prose[i : i + 15] for i in range(len(prose) - 14) if prose[i : i + 15] in grams]
+        copied += seed_windows.copied(prose, digests)
     assert not copied, f"copied from a seed: {copied}"
+
+
+def test_a_copied_window_is_detected(tmp_path):
+    # A made-up article in a made-up seeds folder, fingerprinted by the same script that wrote the real fixture.
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    article = "张量是深度学习框架里最基本的数据结构，梯度沿着计算图反向传播。"
+    (seeds / "000_made_up.txt").write_text(article, encoding="utf-8")
+    fixture = tmp_path / "windows.bin"
+    assert seed_windows.main([str(seeds), "-o", str(fixture)]) == 0
+    data = fixture.read_bytes()
+    assert article[:15].encode() not in data and len(data) == 8 + 8 * (len(article) - 14)
+    digests = seed_windows.load(fixture)
+    lesson = "我们换一种说法：" + article[3:19] + "。"  # 16 copied characters = two copied windows
+    assert seed_windows.copied(lesson, digests) == [article[3:18], article[4:19]]
+    assert seed_windows.copied("我们换一种说法：" + article[3:17] + "。", digests) == []  # 14 characters pass
+    assert seed_windows.copied(CODE.sub("\x00", "`" + article[:20] + "`"), digests) == []  # code is cut out
 
 
 def test_targets_and_handoff():
@@ -136,18 +153,14 @@ def test_seed_004_is_taught_as_written():
 
 
 def _page(**query: str) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=120)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, at.exception
-    return at
+    return open_page("pages/lessons.py", **query)
 
 
 def _heads(at: AppTest) -> list[str]:
     return [h.value for h in at.subheader]
 
 
+@pytest.mark.apptest
 def test_page_pick_navigate_run_and_quiz():
     at = _page()
     assert at.title[0].value == "Lessons"
@@ -180,6 +193,7 @@ def test_page_pick_navigate_run_and_quiz():
     assert any("tensor([ 36., 144.])" in c.value for c in at.code)
 
 
+@pytest.mark.apptest
 def test_page_last_step_offers_next_lesson_and_language_switch():
     at = _page(lesson="loop", step="4")
     assert _heads(at)[0] == "4. Let PyTorch do the chores"

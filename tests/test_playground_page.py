@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+import pytest
 from streamlit.testing.v1 import AppTest
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "playground.py")
+from tests.conftest import open_page
 
-TIMEOUT = 120
+pytestmark = pytest.mark.apptest
 
 
 def _page() -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=TIMEOUT)
-    at.run()
-    assert not at.exception
-    return at
+    return open_page("pages/playground.py")
 
 
 def test_run_snippet_shows_variables():

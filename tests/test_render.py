@@ -14,6 +14,7 @@ import torch
 from core import graph, render
 from core.backward import BackwardRecorder
 from core.limits import DEFAULT_NODE_BUDGET
+from tests.conftest import mul_chain
 
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz `dot` is not installed")
 
@@ -145,11 +146,9 @@ def test_collapse_leaves_small_graphs_alone() -> None:
     assert not p.collapsed and p.drawn_nodes() == list(range(len(g)))
 
 
+@pytest.mark.slow
 def test_100k_chain_renders_within_the_budget_quickly() -> None:
-    x = torch.tensor([1.0, 2.0], requires_grad=True)
-    y = x
-    for _ in range(100_000):
-        y = y * 1.0001
+    x, y = mul_chain(100_000)
     g = graph.build(y, names={"x": x, "y": y})
     t0 = time.perf_counter()
     dot = g.to_dot()
@@ -198,8 +197,16 @@ def test_cut_nodes_and_edges_are_drawn_apart():
     graph = {
         "nodes": [
             {"id": "n0", "kind": "leaf", "name": "w", "shape": [2], "dtype": "float32", "value": [1.0, 2.0]},
-            {"id": "cut_s", "kind": "cut", "name": "no_grad", "label": "scaled", "shape": [2], "dtype": "float32",
-             "value": [10.0, 20.0], "grad": None},
+            {
+                "id": "cut_s",
+                "kind": "cut",
+                "name": "no_grad",
+                "label": "scaled",
+                "shape": [2],
+                "dtype": "float32",
+                "value": [10.0, 20.0],
+                "grad": None,
+            },
         ],
         "edges": [{"src": "n0", "dst": "cut_s", "shape": [2], "cut": "no_grad"}],
     }

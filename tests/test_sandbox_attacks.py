@@ -442,6 +442,7 @@ def _assert_valid_runs(result: dict) -> None:
     assert result["stdout"] == "20.0\n"
 
 
+@pytest.mark.slow  # ~230 cases through the worker pool, ~0.5 s each: `make test`, not `make check`
 @pytest.mark.parametrize(("family", "source", "kinds"), ATTACKS)
 def test_attack_is_contained(family: str, source: str, kinds: set[str], canary: dict[str, Path],
                              request: pytest.FixtureRequest) -> None:
@@ -534,6 +535,7 @@ def test_print_is_bounded_and_cut_once() -> None:
 
 
 # --- the process boundary: timeouts, a killed worker, a killed fork server ----------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize(
     ("source", "kinds"),
     [
@@ -598,6 +600,7 @@ def test_dead_spare_workers_are_skipped() -> None:
     _assert_valid_runs(run_program(VALID, graph=False))
 
 
+@pytest.mark.slow
 def test_killed_fork_server_is_restarted() -> None:
     p = pool()
     run_program(VALID, graph=False)

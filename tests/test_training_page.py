@@ -2,20 +2,16 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
+import pytest
 from streamlit.testing.v1 import AppTest
 
-PAGE = str(Path(__file__).resolve().parents[1] / "pages" / "training.py")
+from tests.conftest import open_page
+
+pytestmark = pytest.mark.apptest
 
 
-def _page(**query: str) -> AppTest:
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    for k, v in query.items():
-        at.query_params[k] = v
-    at.run()
-    assert not at.exception, at.exception
-    return at
+def _page(lang: str | None = None, **query: str) -> AppTest:
+    return open_page("pages/training.py", lang=lang, **query)
 
 
 def _step(at: AppTest) -> int:
@@ -70,10 +66,7 @@ def test_url_settings_and_divergence_message():
 
 
 def test_chinese_labels():
-    at = AppTest.from_file(PAGE, default_timeout=60)
-    at.session_state["lang"] = "zh"
-    at.run()
-    assert not at.exception
+    at = _page(lang="zh")
     assert at.title[0].value == "训练工作室"
     assert [b.label for b in at.button] == ["播放", "暂停", "单步", "重置"]
 

@@ -1,9 +1,7 @@
 """Strings shared by the app shell and every page."""
 
 STRINGS: dict[str, dict[str, str]] = {
-    "app_title": {"en": "Autograd Explorer", "zh": "自动求导探索器"},
     "sidebar_device": {"en": "Device", "zh": "设备"},
-    "sidebar_language": {"en": "Language", "zh": "语言"},
     "sidebar_no_gpu": {
         "en": "This server has no GPU: everything runs on the CPU.",
         "zh": "此服务器没有 GPU：所有计算都在 CPU 上运行。",

@@ -10,7 +10,6 @@ STRINGS: dict[str, dict[str, str]] = {
     "ls_lesson_label": {"en": "{n}. {title}", "zh": "第 {n} 课 · {title}"},
     "ls_progress": {"en": "Step {k} of {n}", "zh": "第 {k} 步，共 {n} 步"},
     "ls_step_head": {"en": "{k}. {title}", "zh": "{k}. {title}"},
-    "ls_code": {"en": "Code", "zh": "代码"},
     "ls_run": {"en": "Run here", "zh": "在此运行"},
     "ls_open_playground": {"en": "Open in Tensor Playground", "zh": "在张量游乐场中打开"},
     "ls_open_graph": {"en": "Open in Graph Explorer", "zh": "在计算图探索中打开"},

@@ -61,7 +61,8 @@ class _DtypeStub:
 
     def to_numpy(self) -> np.dtype:
         base = np.dtype(self.spec.lstrip("|<>="))
-        return base.newbyteorder(self.order) if self.order in "<>" and base.itemsize > 1 else base
+        order: Any = self.order  # one of "|<>=", checked when the header was read
+        return base.newbyteorder(order) if order in "<>" and base.itemsize > 1 else base
 
 
 class _ArrayStub:

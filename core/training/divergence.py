@@ -46,7 +46,8 @@ def diagnose(
 ) -> Divergence:
     """Explain a non-finite loss (or gradient) met at `step`, given the finite losses recorded before it."""
     bad_layer = next((name for name, n in layer_grad_norms.items() if not math.isfinite(n)), None)
-    what, value = ("loss", loss) if not math.isfinite(loss) else ("grad", layer_grad_norms.get(bad_layer, math.nan))
+    grad = layer_grad_norms[bad_layer] if bad_layer is not None else math.nan
+    what, value = ("loss", loss) if not math.isfinite(loss) else ("grad", grad)
     where = {"step": step, "kind": _kind(value), "layer": bad_layer or ""}
     if not data_finite:
         return Divergence(step, what, bad_layer, value, Message("tr_div_data", where), None)

@@ -17,15 +17,13 @@ from core.limits import (
 )
 from core.training.messages import Message
 
-TYPES = ("int", "float", "bool", "choice", "layers", "path")
-
 
 @dataclass(frozen=True)
 class Setting:
     """One knob: its name, type, default and allowed range or choices. `live` ones apply without a reset."""
 
     name: str
-    type: str
+    type: str  # "int" | "float" | "bool" | "choice" | "layers" | "path"
     default: Any
     low: float | None = None
     high: float | None = None

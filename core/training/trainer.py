@@ -6,7 +6,7 @@ import copy
 import math
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -186,7 +186,7 @@ class Trainer:
         self.eval_every = int(self.values.get("eval_every", 10)) if self.full_batch else self.batches_per_epoch
         self._sampler = EpochSampler(n, int(self.values["seed"]), bool(self.values.get("shuffle", True)))
         self._loader = DataLoader(data.train, batch_size=self.batch_size, sampler=self._sampler,
-                                  collate_fn=collate_batch)
+                                  collate_fn=collate_batch)  # type: ignore[arg-type]  # batches come stacked
         if self.full_batch:
             x, y = data.train.batch(torch.arange(n))
             self._full = (x.to(self.device), y.to(self.device))
@@ -214,7 +214,7 @@ class Trainer:
             self.optimizer = self._make_optimizer(self.model.parameters())
             groups = models.layer_groups(self.model)
             names = [n for n, _ in self.model.named_parameters()]
-            self._params = [p for _, p in self.model.named_parameters()]
+            self._params: list[torch.Tensor] = [p for _, p in self.model.named_parameters()]
             self._group_index = [[names.index(p) for p in members] for members in groups.values()]
             self._reg_params = [p for n, p in self.model.named_parameters() if not n.endswith("bias")]
             self.history = History(layers=list(groups))
@@ -237,7 +237,7 @@ class Trainer:
         return self.step // self.batches_per_epoch
 
     def _objective(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
-                   reg_params: list[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+                   reg_params: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
         """(loss to back-propagate, its data part) on one batch."""
         data_loss = self._data_loss(model(x), y)
         if self._reg is None or self._reg_rate == 0.0:
@@ -428,13 +428,6 @@ class Trainer:
             loss, _ = self._objective(model, x, y, reg_params)
             return Replay(k, loss, dict(model.named_parameters()), x, y)
 
-    def replay_step(self, k: int) -> torch.Tensor:
-        """The loss tensor of step `k`, built from the parameters as they were before that step."""
-        result = self.replay(k)
-        if isinstance(result, Message):
-            raise IndexError(result.text())
-        return result.loss
-
     @torch.no_grad()
     def predict_rows(self, rows: list[list[float]]) -> list[Any]:
         """Model outputs for input rows: a value each (regression) or class probabilities (classification)."""
@@ -479,6 +472,7 @@ class Trainer:
         if problem is not None:
             return problem
         with _guard(self.lock):
+            assert state is not None  # read() gives a state or a problem
             self.reset(state)
             return Message("tr_w_loaded", {"n": len(state)})
 
@@ -497,6 +491,7 @@ def create(preset_name: str, raw: Mapping[str, Any] | None = None, device: str =
         data, problem = load_data(preset, values)
         if problem is not None:
             return None, [*problems, problem]
+        assert data is not None  # load_data gives data or a problem
     trainer = Trainer(preset, values, data, device)
     notes = [trainer.device_note] if trainer.device_note is not None else []
     return trainer, [*problems, *notes]

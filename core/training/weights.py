@@ -30,7 +30,6 @@ from torch import nn
 from core.limits import MAX_UPLOAD_BYTES, MAX_WEIGHTS_UNPACKED_BYTES, MAX_WEIGHTS_ZIP_ENTRIES
 from core.training.messages import Message
 
-FORMATS = ("safetensors", "pt")
 # dtypes a weights file may hold: floating point only (safetensors names -> torch dtypes)
 ALLOWED_DTYPES = {"F16": torch.float16, "BF16": torch.bfloat16, "F32": torch.float32, "F64": torch.float64}
 _ITEMSIZE = {"F16": 2, "BF16": 2, "F32": 4, "F64": 8}

@@ -6,10 +6,12 @@ import os
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import expect
 
-from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS, ROOT, StreamlitServer
+from tests.e2e.server import CHROMIUM, CHROMIUM_ARGS, ROOT, RUN_COUNTER_JS, StreamlitServer
 
 OUT = ROOT / "test-results"
+expect.set_options(timeout=60_000)  # expect() retries until this; a run on 2 busy cores can take seconds
 
 
 @pytest.fixture(scope="session")
@@ -38,6 +40,7 @@ def browser():
 @pytest.fixture
 def page(browser, server):
     ctx = browser.new_context(viewport={"width": 1400, "height": 1000})
+    ctx.add_init_script(RUN_COUNTER_JS)  # counts finished script runs: tests/e2e/server.py wait_for_run
     pg = ctx.new_page()
     yield pg
     ctx.close()

@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -65,20 +67,52 @@ class StreamlitServer:
         self.log.close()
 
 
-def wait_for_run(page, quiet_ms: int = 1200, timeout_ms: int = 90_000) -> None:  # noqa: ANN001
-    """A script run is over when the status widget has been absent for `quiet_ms` (it appears ~0.5 s late)."""
-    deadline = time.monotonic() + timeout_ms / 1000
-    page.wait_for_timeout(600)
-    quiet_since = None
-    while time.monotonic() < deadline:
-        if page.locator('[data-testid="stStatusWidget"]').count() == 0:
-            quiet_since = quiet_since or time.monotonic()
-            if (time.monotonic() - quiet_since) * 1000 >= quiet_ms:
-                return
-        else:
-            quiet_since = None
-        page.wait_for_timeout(100)
-    raise TimeoutError("the app kept running")
+# Streamlit 1.67 marks its root `[data-testid="stApp"]` with `data-test-script-state` ("initial", "running",
+# "rerunRequested", "notRunning", ...) and `data-test-connection-state`. A run can start and finish between two
+# polls, so an observer installed before the app loads counts every change to "notRunning" (and a root element
+# that React mounts anew already finished): a wait asks for a run finished *after* an action.
+RUN_COUNTER_JS = """
+window.__aeRunsDone = 0;
+let root = null;
+new MutationObserver((changes) => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  if (app !== root) {
+    root = app;
+    if (app && app.getAttribute('data-test-script-state') === 'notRunning') window.__aeRunsDone += 1;
+  }
+  for (const c of changes) {
+    if (c.type === 'attributes' && c.target === app
+        && app.getAttribute('data-test-script-state') === 'notRunning') window.__aeRunsDone += 1;
+  }
+}).observe(document, {subtree: true, childList: true, attributes: true, attributeFilter: ['data-test-script-state']});
+"""
+UNSEEN_RUN_MS = 5_000  # an idle app that showed no new run this long after an action: go on, expect() checks it
+SETTLE_MS = 150  # React re-renders just after the state flips; Streamlit's own e2e helper waits 100 ms here too
+SETTLED_JS = """([after, since, unseen]) => {
+  const app = document.querySelector('[data-testid="stApp"]');
+  return (window.__aeRunsDone > after || Date.now() - since > unseen) && app !== null
+    && app.getAttribute('data-test-script-state') === 'notRunning'
+    && app.getAttribute('data-test-connection-state') === 'CONNECTED';
+}"""
+
+
+def runs_done(page) -> int:  # noqa: ANN001
+    """Script runs (fragment runs included) the page has seen finish since it loaded."""
+    return page.evaluate("window.__aeRunsDone")
+
+
+def wait_for_run(page, after: int = 0, timeout_ms: int = 90_000) -> None:  # noqa: ANN001
+    """Wait until more than `after` runs have finished (or none showed for UNSEEN_RUN_MS) and none is running."""
+    page.wait_for_function(SETTLED_JS, arg=[after, page.evaluate("Date.now()"), UNSEEN_RUN_MS], timeout=timeout_ms)
+    page.wait_for_timeout(SETTLE_MS)
+
+
+@contextmanager
+def app_run(page, timeout_ms: int = 90_000) -> Iterator[None]:  # noqa: ANN001
+    """`with app_run(page): button.click()` returns once the run that the action started has finished."""
+    before = runs_done(page)
+    yield
+    wait_for_run(page, before, timeout_ms)
 
 
 def svg_texts(page, graph: str = "main") -> str:  # noqa: ANN001

@@ -3,63 +3,63 @@
 from __future__ import annotations
 
 import pytest
+from playwright.sync_api import expect
 
-from tests.e2e.server import wait_for_run
+from tests.e2e.server import app_run, wait_for_run
 
 pytestmark = pytest.mark.e2e
 
 
-def test_type_run_see_result(page, server, shots):
+def _open(page, server):  # noqa: ANN001, ANN202
     page.goto(server.url)
     wait_for_run(page)
-    main = page.locator('[data-testid="stMain"]')
-    main.get_by_role("heading", name="Tensor Playground").wait_for()
-    editor = main.locator("textarea").first
-    editor.fill("a = torch.tensor([2., 4.], requires_grad=True)\nb = torch.tensor([7., 5.], requires_grad=True)\n"
-                "E = 3*a**3 - b**2\nE.backward(gradient=torch.tensor([1., 1.]))\nprint(a.grad, b.grad)")
-    main.get_by_role("button", name="Run").click()
-    wait_for_run(page)
-    output = main.locator('[data-testid="stCode"]').first
-    output.wait_for()
-    assert "tensor([ 36., 144.]) tensor([-14., -10.])" in output.inner_text()
-    assert main.get_by_text("Variables").count() >= 1
+    return page.locator('[data-testid="stMain"]')
+
+
+def _run(page, main, source: str) -> None:  # noqa: ANN001
+    main.locator("textarea").first.fill(source)
+    with app_run(page):
+        main.get_by_role("button", name="Run").click()
+
+
+def test_type_run_see_result(page, server, shots):
+    main = _open(page, server)
+    expect(main.get_by_role("heading", name="Tensor Playground")).to_be_visible()
+    _run(
+        page,
+        main,
+        "a = torch.tensor([2., 4.], requires_grad=True)\nb = torch.tensor([7., 5.], requires_grad=True)\n"
+        "E = 3*a**3 - b**2\nE.backward(gradient=torch.tensor([1., 1.]))\nprint(a.grad, b.grad)",
+    )
+    expect(main.locator('[data-testid="stCode"]').first).to_contain_text("tensor([ 36., 144.]) tensor([-14., -10.])")
+    expect(main.get_by_text("Variables").first).to_be_visible()
     page.screenshot(path=str(shots / "playground.png"), full_page=True)
 
 
 def test_refused_program_shows_error(page, server):
-    page.goto(server.url)
-    wait_for_run(page)
-    main = page.locator('[data-testid="stMain"]')
-    editor = main.locator("textarea").first
-    editor.fill("import os\nos.system('touch /tmp/pwned')")
-    main.get_by_role("button", name="Run").click()
-    wait_for_run(page)
-    alert = main.locator('[data-testid="stAlert"]').first
-    alert.wait_for()
-    assert "import os" in alert.inner_text()
+    main = _open(page, server)
+    _run(page, main, "import os\nos.system('touch /tmp/pwned')")
+    expect(main.locator('[data-testid="stAlert"]').first).to_contain_text("import os")
 
 
 def test_language_survives_clicks_and_page_changes(page, server):
-    page.goto(server.url)
-    wait_for_run(page)
-    page.locator('[data-testid="stSidebar"]').get_by_text("中文").click()
-    wait_for_run(page)
-    main = page.locator('[data-testid="stMain"]')
-    assert page.locator("h1").first.inner_text() == "张量游乐场"
-    main.get_by_role("button", name="运行").click()  # a click inside the page must not reset the sidebar
-    wait_for_run(page)
-    assert page.locator("h1").first.inner_text() == "张量游乐场"
-    page.locator('[data-testid="stSidebarNav"]').get_by_text("计算图探索").click()
-    wait_for_run(page)
-    assert page.locator("h1").first.inner_text() == "计算图探索"
+    main = _open(page, server)
+    title = page.locator("h1").first
+    with app_run(page):
+        page.locator('[data-testid="stSidebar"]').get_by_text("中文").click()
+    expect(title).to_have_text("张量游乐场")
+    with app_run(page):
+        main.get_by_role("button", name="运行").click()  # a click inside the page must not reset the sidebar
+    expect(title).to_have_text("张量游乐场")
+    with app_run(page):
+        page.locator('[data-testid="stSidebarNav"]').get_by_text("计算图探索").click()
+    expect(title).to_have_text("计算图探索")
 
 
 def test_ctrl_enter_runs(page, server):
-    page.goto(server.url)
-    wait_for_run(page)
-    main = page.locator('[data-testid="stMain"]')
+    main = _open(page, server)
     editor = main.locator("textarea").first
     editor.fill("z = torch.arange(6).reshape(2, 3)\nprint(z.sum().item())")
-    editor.press("Control+Enter")
-    wait_for_run(page)
-    assert "15" in main.locator('[data-testid="stCode"]').first.inner_text()
+    with app_run(page):
+        editor.press("Control+Enter")
+    expect(main.locator('[data-testid="stCode"]').first).to_contain_text("15")
