@@ -459,9 +459,10 @@ class Step:
 
 
 def _aliases(grads: tuple[torch.Tensor | None, ...]) -> list[torch.Tensor | None]:
-    """The engine's gradients, kept as they are (no copy): the engine makes a new tensor for each, and only
-    accumulates in place into a buffer nobody else holds; a reference held here keeps it from doing so."""
-    return [g.detach() if isinstance(g, torch.Tensor) else g for g in grads]
+    """The engine's gradients, kept as they are (no copy, no op): the engine makes a new tensor for each, and
+    only accumulates in place into a tensor nobody else holds (AccumulateGrad steals one only when its use count
+    is 1); holding the tensor object itself here keeps it from doing so."""
+    return list(grads)
 
 
 class BackwardRecorder:
@@ -486,8 +487,10 @@ class BackwardRecorder:
         def before(grad_outputs: tuple[torch.Tensor | None, ...]) -> None:
             node = self._nodes[k]
             cls = type(node).__name__
-            step = Step(len(self.steps), node, op_name(cls), cls, _aliases(grad_outputs),
-                        saved=self.saved.get(node))
+            # a leaf's incoming gradient becomes its .grad (the engine steals it when nobody else holds it):
+            # copied, so holding it changes nothing the engine does; other gradients are held as they are
+            incoming = bookkeeping_copies(grad_outputs) if cls == "AccumulateGrad" else _aliases(grad_outputs)
+            step = Step(len(self.steps), node, op_name(cls), cls, incoming, saved=self.saved.get(node))
             self.steps.append(step)
             self._running.setdefault(k, []).append(step)
             self.grads[node] = step.incoming[0] if step.incoming else None

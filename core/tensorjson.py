@@ -48,8 +48,7 @@ def summary(t: torch.Tensor) -> dict[str, Any]:
     if x.dtype == torch.bool:
         x = x.to(torch.uint8)
     lo, hi = torch.aminmax(x.reshape(-1))  # exact in the tensor's own dtype
-    if x.dtype not in (torch.float32, torch.float64):  # float32/64 reduce as they are (no copy); others widened
-        x = x.to(dtype=torch.float64)
+    x = x.to(device="cpu", dtype=torch.float64)  # mean and std in float64: a summary is exact to its last digit
     std, mean = torch.std_mean(x) if x.numel() > 1 else (torch.tensor(0.0), x.reshape(-1)[0])
     return {
         "min": finite_or_str(float(lo.item())),

@@ -231,7 +231,7 @@ def test_a_long_run_gives_its_slot_back_and_runs_niced() -> None:
         assert short["ok"] and time.monotonic() - t0 < 3  # served while the bomb still runs
         assert "r" not in box
         th.join(30)
-        assert box["r"]["ok"] or box["r"]["error"]["kind"] == "timeout"
+        assert box["r"]["ok"] or box["r"]["error"]["kind"] in ("timeout", "limit")  # wall clock or compute budget
         assert pool.admission.status()["long"] == 0
         second = Admission(slots=1, max_long=0)  # no long-run place: the slot is kept
         second.acquire("a")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from core.gradcheck import check_program
+from core.sandbox.gradcheck import check_program
 from tests.seed_programs import SEED_004
 
 

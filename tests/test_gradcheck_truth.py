@@ -11,8 +11,8 @@ import math
 import pytest
 import torch
 
-from core import gradcheck
-from core.gradcheck import check_program
+from core.sandbox import gradcheck
+from core.sandbox.gradcheck import check_program
 from ui.graph_view import note_lines
 
 D = torch.float64

@@ -13,7 +13,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-BASE = "core.limits core.tensorjson core.gcpause core.timing core.i18n core.examples core.lessons core.pitfalls".split()
+BASE = ("core.limits core.messages core.result core.local_rules core.tensorjson core.gcpause core.timing core.i18n "
+        "core.examples core.lessons core.pitfalls").split()
 BASE.append("core=")  # the package itself
 
 # Top to bottom. Each layer is a list of independent groups; a group is a list of module prefixes ("x=": x only,
@@ -22,11 +23,9 @@ LAYERS: list[list[list[str]]] = [
     [["app", "pages"]],  # Streamlit entry point and the thin page scripts
     [["ui"]],  # Streamlit helpers shared by the pages
     [["core.__main__", "core.cli_run"]],  # the command line
+    [["core.training"]],  # datasets, models, the Trainer; its uploads and admission go through the sandbox
     [
-        # The sandbox. core/gradcheck.py is a known exception: it runs programs through the sandbox and the
-        # worker calls it, so it belongs to this group until the lead moves it into core/sandbox/.
-        ["core.sandbox", "core.gradcheck"],
-        ["core.training"],  # datasets, models, the Trainer; reaches autograd for a step's graph
+        ["core.sandbox"],  # the sandbox: reading, guarded compilation, budgets, workers, uploads, gradcheck
         ["core.render"],  # drawing: graph JSON -> DOT/SVG; depends on the graph's JSON, never the reverse
     ],
     [["core.trace", "core.graph", "core.backward"]],  # the autograd modules
@@ -142,7 +141,8 @@ def test_core_never_imports_streamlit():
         ("core.trace", "core.render", False),  # the autograd modules never draw
         ("core.render", "core.graph", True),
         ("core.training.inspect", "core.backward", True),
-        ("core.training.trainer", "core.sandbox", False),  # siblings are independent
+        ("core.sandbox.worker", "core.training", False),  # the sandbox never reaches up into training
+        ("core.sandbox", "core.render", False),  # siblings are independent
         ("core.graph", "core.render", False),  # the listed exception holds only inside a function
     ],
 )

@@ -17,9 +17,9 @@ from safetensors.torch import save as st_save
 
 from core.i18n import STRINGS
 from core.limits import MAX_UPLOAD_BYTES
+from core.messages import Message
 from core.training import cifar, devices, weights
 from core.training.cli import presets_command, train_command
-from core.training.messages import Message
 from core.training.presets import PRESETS
 from core.training.trainer import Trainer, create
 

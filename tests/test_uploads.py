@@ -20,7 +20,7 @@ from safetensors.torch import save as st_save
 
 from core.i18n import t
 from core.limits import MAX_UPLOAD_BYTES, MAX_WEIGHTS_UNPACKED_BYTES
-from core.sandbox import parse_weights, run_program
+from core.sandbox import parse_weights, run_program, uploads
 from core.sandbox.pool import pool
 from core.training import weights
 from core.training.trainer import create
@@ -128,17 +128,17 @@ def _safetensors_with(header: dict, body: bytes) -> bytes:
 ])
 def test_safetensors_headers_must_match_the_byte_length(header: dict, body: bytes) -> None:
     data = _safetensors_with(header, body)
-    assert weights.safetensors_sizes(data) is not None
+    assert uploads.safetensors_sizes(data) is not None
     msg = _linear().load_weights(data, "x.safetensors")
     assert msg.key in ("tr_w_unreadable", "tr_w_inflated"), msg.text()
 
 
 def test_honest_files_pass_the_size_checks() -> None:
     trainer = _linear()
-    assert weights.safetensors_sizes(trainer.export("safetensors")) is None
-    assert weights.zip_sizes(trainer.export("pt")) is None
+    assert uploads.safetensors_sizes(trainer.export("safetensors")) is None
+    assert uploads.zip_sizes(trainer.export("pt")) is None
     big = _pt({"w": torch.zeros(4 * 1024**2)})  # 16 MiB, under the upload cap
-    assert weights.zip_sizes(big) is None and len(big) <= MAX_UPLOAD_BYTES <= MAX_WEIGHTS_UNPACKED_BYTES
+    assert uploads.zip_sizes(big) is None and len(big) <= MAX_UPLOAD_BYTES <= MAX_WEIGHTS_UNPACKED_BYTES
 
 
 def test_odd_tensors_are_refused_with_a_message() -> None:
@@ -166,7 +166,7 @@ def test_worker_answers_are_checked_again_here() -> None:
     """A forged worker answer (a safetensors blob declaring more than it holds, or other shapes) is refused."""
     forged = _safetensors_with({"a": {"dtype": "F32", "shape": [1 << 20], "data_offsets": [0, 4 << 20]}}, b"\0" * 4)
     assert weights._from_worker({"ok": True, "safetensors": base64.b64encode(forged).decode()})[0] == forged
-    assert weights.safetensors_sizes(forged, cap=8) is not None
+    assert uploads.safetensors_sizes(forged, cap=8) is not None
     _, msg = weights._from_worker({"ok": False, "message": {"key": "not_a_weights_key", "args": {}}})
     assert msg.key == "tr_w_checker"
     _, msg = weights._from_worker({"ok": False, "error": {"kind": "limit", "message": "", "line": None}})
@@ -179,7 +179,7 @@ def test_upload_bytes_travel_framed_and_capped_per_command() -> None:
     answer = parse_weights(data, "w.safetensors", expected)
     assert answer["ok"], answer
     back = base64.b64decode(answer["safetensors"])
-    assert weights.safetensors_sizes(back) is None and len(back) == len(data)
+    assert uploads.safetensors_sizes(back) is None and len(back) == len(data)
     big_program = "x = 1\n" * 200_000  # 1.2 MB of JSON: still refused as a run request
     assert run_program(big_program, graph=False)["ok"] is False
     assert pool().request({"cmd": "weights", "expected": {}, "blob": "inline"})["ok"] is False  # no blob frame

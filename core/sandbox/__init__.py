@@ -55,7 +55,7 @@ def parse_weights(data: bytes, filename: str, expected: dict[str, list[int]], ti
     """Parse and validate uploaded weights in a worker (this process never reads untrusted weight bytes).
 
     `expected` maps each parameter name to its shape. The answer is {"ok": true, "safetensors": base64 bytes}
-    or {"ok": false, "message": {"key", "args"}} (see core/training/weights.py). The bytes travel framed after
+    or {"ok": false, "message": {"key", "args"}} (see core/sandbox/uploads.py). The bytes travel framed after
     the JSON request, so the request cap for programs stays small.
     """
     from core.sandbox.pool import pool

@@ -13,9 +13,9 @@ def serve(ctl: socket.socket) -> None:
     """Each message on `ctl` carries one socket fd: fork a worker for it and answer with the worker's pid."""
     from core.sandbox import (
         preload,  # noqa: F401  (torch imported, lazy imports done, before any fork)
+        uploads,  # noqa: F401  (uploads are parsed in workers: import once, before the forks)
         worker,
     )
-    from core.training import weights  # noqa: F401  (uploads are parsed in workers: import once, before the forks)
 
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
     while True:

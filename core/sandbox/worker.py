@@ -92,11 +92,11 @@ def handle(request: dict[str, Any]) -> dict[str, Any]:
         return execute(str(request.get("source", "")), device, bool(request.get("graph", True)),
                        detail if isinstance(detail, int) and detail >= 0 else None)
     if cmd == "gradcheck":
-        from core.gradcheck import check_program
+        from core.sandbox.gradcheck import check_program
 
         return check_program(str(request.get("source", "")), device)
     if cmd == "weights":
-        from core.training.weights import parse_untrusted
+        from core.sandbox.uploads import parse_untrusted
 
         expected = request.get("expected")
         if not isinstance(expected, dict):

@@ -18,8 +18,8 @@ import numpy as np
 import torch
 
 from core.limits import CIFAR_MAX_FILE_BYTES
+from core.messages import Message
 from core.training.datasets import ArrayDataset, Data
-from core.training.messages import Message
 
 TRAIN_FILES = tuple(f"data_batch_{i}" for i in range(1, 6))
 TEST_FILE = "test_batch"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from core.training.messages import Message
+from core.messages import Message
 
 
 def resolve(requested: str | None) -> tuple[torch.device, Message | None]:

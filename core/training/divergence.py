@@ -6,7 +6,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from core.training.messages import Message
+from core.messages import Message
 
 GROWTH = 10.0  # the loss is called "growing" when the last finite value is this many times its best value
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from core import tensorjson
 from core.limits import DEFAULT_NODE_BUDGET
-from core.training.messages import Message
+from core.messages import Message
 from core.training.trainer import Trainer
 
 SHOWN_ELEMENTS = 8  # a parameter with at most this many numbers is listed in full; bigger ones are summarised

@@ -15,7 +15,7 @@ from core.limits import (
     MAX_TRAIN_POINTS,
     MAX_TRAIN_STEPS,
 )
-from core.training.messages import Message
+from core.messages import Message
 
 
 @dataclass(frozen=True)

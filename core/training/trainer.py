@@ -26,10 +26,10 @@ from core.limits import (
     SNAPSHOT_STRIDE,
     TRAIN_THREADS,
 )
+from core.messages import Message
 from core.training import datasets, devices, models, weights
 from core.training.datasets import Data, collate_batch
 from core.training.divergence import Divergence, diagnose
-from core.training.messages import Message
 from core.training.presets import PRESETS, Preset
 
 
