@@ -37,8 +37,10 @@ CPU_BOMB = "a = torch.ones(1500, 1500)\nfor i in range(10000):\n    a = torch.ta
 
 def program(i: int, k: int) -> str:
     """Student i's k-th program: a marker variable only this student has, plus a little autograd."""
-    return (f"s{i}_x = torch.tensor({100 * i + k}.)\nw = torch.tensor([1., 2., 3.], requires_grad=True)\n"
-            f"loss = (w * w).sum() * s{i}_x\nloss.backward()\nprint('student {i} run {k}')")
+    return (
+        f"s{i}_x = torch.tensor({100 * i + k}.)\nw = torch.tensor([1., 2., 3.], requires_grad=True)\n"
+        f"loss = (w * w).sum() * s{i}_x\nloss.backward()\nprint('student {i} run {k}')"
+    )
 
 
 def rss(pid: int) -> int:
@@ -98,8 +100,9 @@ def pct(values: list[float], p: float) -> float:
     return statistics.quantiles(values, n=100, method="inclusive")[int(p) - 1]
 
 
-async def student(url: str, i: int, runs: int, think: tuple[float, float], stats: Stats, start_delay: float,
-                  role: str = "normal") -> None:
+async def student(
+    url: str, i: int, runs: int, think: tuple[float, float], stats: Stats, start_delay: float, role: str = "normal"
+) -> None:
     rng = random.Random(i)
     await asyncio.sleep(start_delay)
     c = StreamlitClient(url)
@@ -183,17 +186,22 @@ def main() -> int:
         if srv is not None:
             srv.stop()
     lone_s, class_s = lone.summary(), klass.summary()
-    report = {"students": args.students, "seconds": round(time.monotonic() - t0, 1),
-              "lone": lone_s, "class": class_s,
-              "server_rss_mib": {"before": round(rss_before / 2**20), "after": round(rss_after / 2**20)},
-              "server_cpu": {"lone_s_per_action": round((cpu1 - cpu0) / max(1, sum(map(len, lone.times.values()))), 3),
-                             "class_s_per_action": round((cpu2 - cpu1) / max(1, sum(map(len, klass.times.values()))),
-                                                         3),
-                             "class_busy_fraction": round((cpu2 - cpu1) / max(1e-9, w2 - w1), 2),
-                             "load_client_busy_fraction": round((me2.user + me2.system - me1.user - me1.system)
-                                                                / max(1e-9, w2 - w1), 2),
-                             "machine_load_avg_1min": round(os.getloadavg()[0], 2)},
-              "errors": lone.errors + klass.errors, "isolation_failures": klass.isolation}
+    report = {
+        "students": args.students,
+        "seconds": round(time.monotonic() - t0, 1),
+        "lone": lone_s,
+        "class": class_s,
+        "server_rss_mib": {"before": round(rss_before / 2**20), "after": round(rss_after / 2**20)},
+        "server_cpu": {
+            "lone_s_per_action": round((cpu1 - cpu0) / max(1, sum(map(len, lone.times.values()))), 3),
+            "class_s_per_action": round((cpu2 - cpu1) / max(1, sum(map(len, klass.times.values()))), 3),
+            "class_busy_fraction": round((cpu2 - cpu1) / max(1e-9, w2 - w1), 2),
+            "load_client_busy_fraction": round((me2.user + me2.system - me1.user - me1.system) / max(1e-9, w2 - w1), 2),
+            "machine_load_avg_1min": round(os.getloadavg()[0], 2),
+        },
+        "errors": lone.errors + klass.errors,
+        "isolation_failures": klass.isolation,
+    }
     print(f"{'action':<16}{'n':>5}{'p50 s':>9}{'p95 s':>9}{'max s':>9}")
     for name, table in (("lone", lone_s), ("class", class_s)):
         for action, s in sorted(table.items()):

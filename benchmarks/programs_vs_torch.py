@@ -85,8 +85,10 @@ def main() -> None:
             ops = stats["ops"] * (2 if stats.get("first_run_ms") else 1)  # a second run records the last pass
             us_per_op = (took - base) / max(ops, 1) * 1e6
             what = "with graph + last backward pass" if graph else "values only"
-            print(f"  {label:34s} {what:32s} plain {base * 1000:8.1f} ms | sandbox {took * 1000:8.1f} ms | "
-                  f"ratio {took / base:5.2f}x | overhead {us_per_op:5.1f} us/op ({stats['ops']:,} ops)")
+            print(
+                f"  {label:34s} {what:32s} plain {base * 1000:8.1f} ms | sandbox {took * 1000:8.1f} ms | "
+                f"ratio {took / base:5.2f}x | overhead {us_per_op:5.1f} us/op ({stats['ops']:,} ops)"
+            )
     print(f"\nAnswer sizes (goal <= {MAX_ANSWER_BYTES / 2**20:.0f} MB of JSON)")
     for label, source in ANSWER_CASES.items():
         took, r = sandboxed(source, True)

@@ -42,16 +42,27 @@ class StreamlitClient:
         self.session_id = ""
 
     async def connect(self) -> None:
-        self.ws = await websockets.connect(self.url, subprotocols=["streamlit"], max_size=64 * 1024**2,
-                                           additional_headers=self.headers,
-                                           open_timeout=30, ping_interval=None)
+        self.ws = await websockets.connect(
+            self.url,
+            subprotocols=["streamlit"],
+            max_size=64 * 1024**2,
+            additional_headers=self.headers,
+            open_timeout=30,
+            ping_interval=None,
+        )
 
     async def close(self) -> None:
         if self.ws is not None:
             await self.ws.close()
 
-    async def run(self, page: str, query: str = "", values: dict[str, Any] | None = None,
-                  click: str | None = None, timeout: float = 180) -> Run:
+    async def run(
+        self,
+        page: str,
+        query: str = "",
+        values: dict[str, Any] | None = None,
+        click: str | None = None,
+        timeout: float = 180,
+    ) -> Run:
         """Rerun `page` with widget `values` (by key) and a click on the button keyed `click`."""
         msg = BackMsg()
         cs = msg.rerun_script

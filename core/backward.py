@@ -366,14 +366,24 @@ def _specialise(cls: str, sv: dict[str, Any], base: dict[str, str]) -> dict[str,
             den, den_zh, formula = "", "", f"dx[i, t_i] = -{wt} * grad"
         else:
             den, den_zh, formula = "", "", f"dx[i, t_i] = -{wt} * grad_i"
-        en = "Negative log-likelihood: each row's target class receives minus " + (
-            "its class weight w[t_i] times " if w is not None else "") + "the gradient" + (
-            f", divided by {den}" if den else "") + "; every other class gets zero."
-        zh = "负对数似然：每行目标类别处得到 -" + ("该类权重 w[t_i] 乘以" if w is not None else "") + "梯度" + (
-            f"，再除以{den_zh}" if den_zh else "") + "；其余类别为零。"
+        en = (
+            "Negative log-likelihood: each row's target class receives minus "
+            + ("its class weight w[t_i] times " if w is not None else "")
+            + "the gradient"
+            + (f", divided by {den}" if den else "")
+            + "; every other class gets zero."
+        )
+        zh = (
+            "负对数似然：每行目标类别处得到 -"
+            + ("该类权重 w[t_i] 乘以" if w is not None else "")
+            + "梯度"
+            + (f"，再除以{den_zh}" if den_zh else "")
+            + "；其余类别为零。"
+        )
         if ignore >= 0 or ignored:
-            en += f" Rows whose target is ignore_index={ignore} get zero" + (" (this batch has some)." if ignored
-                                                                               else ".")
+            en += f" Rows whose target is ignore_index={ignore} get zero" + (
+                " (this batch has some)." if ignored else "."
+            )
             zh += f"目标为 ignore_index={ignore} 的行梯度为零" + ("（本批次中有这样的行）。" if ignored else "。")
             formula += f"; dx[i] = 0 where t_i == {ignore}"
         return {"en": en, "zh": zh, "formula": formula}
@@ -382,9 +392,11 @@ def _specialise(cls: str, sv: dict[str, Any], base: dict[str, str]) -> dict[str,
         n = n.item() if isinstance(n, torch.Tensor) else n
         if not isinstance(n, (int, float)):
             return None
-        return {"en": f"Power rule for x**{fmt(n)}: bring the exponent down and lower it by one.",
-                "zh": f"x**{fmt(n)} 的幂法则：指数乘到前面，指数减一。",
-                "formula": f"d(x**{fmt(n)})/dx = grad * {fmt(n)} * x**{fmt(n - 1)}"}
+        return {
+            "en": f"Power rule for x**{fmt(n)}: bring the exponent down and lower it by one.",
+            "zh": f"x**{fmt(n)} 的幂法则：指数乘到前面，指数减一。",
+            "formula": f"d(x**{fmt(n)})/dx = grad * {fmt(n)} * x**{fmt(n - 1)}",
+        }
     if cls == "AddmmBackward0":
         beta, alpha = sv.get("beta", 1), sv.get("alpha", 1)
         if beta == 1 and alpha == 1:
@@ -399,23 +411,30 @@ def _specialise(cls: str, sv: dict[str, Any], base: dict[str, str]) -> dict[str,
         }
     if cls == "TransposeBackward0":
         d0, d1 = sv["dim0"], sv["dim1"]
-        return {"en": f"transpose({d0}, {d1}) is undone by the same swap: the gradient's dims {d0} and {d1} are "
-                f"swapped back.",
-                "zh": f"transpose({d0}, {d1}) 用同样的交换还原：梯度的第 {d0} 维和第 {d1} 维被换回来。",
-                "formula": f"dx = grad.transpose({d0}, {d1})"}
+        return {
+            "en": f"transpose({d0}, {d1}) is undone by the same swap: the gradient's dims {d0} and {d1} are "
+            f"swapped back.",
+            "zh": f"transpose({d0}, {d1}) 用同样的交换还原：梯度的第 {d0} 维和第 {d1} 维被换回来。",
+            "formula": f"dx = grad.transpose({d0}, {d1})",
+        }
     if cls == "PermuteBackward0":
         dims = list(sv["dims"])
         inv = inverse_permutation(dims)
-        return {"en": f"permute{tuple(dims)} is undone by the inverse permutation {tuple(inv)}.",
-                "zh": f"permute{tuple(dims)} 用逆置换 {tuple(inv)} 还原。", "formula": f"dx = grad.permute{tuple(inv)}"}
+        return {
+            "en": f"permute{tuple(dims)} is undone by the inverse permutation {tuple(inv)}.",
+            "zh": f"permute{tuple(dims)} 用逆置换 {tuple(inv)} 还原。",
+            "formula": f"dx = grad.permute{tuple(inv)}",
+        }
     if cls == "NativeBatchNormBackward0" and not sv.get("training", True):
         return RULES["batch_norm_eval"]
     if cls in ("AddBackward0", "SubBackward0") and sv.get("alpha", 1) != 1:
         a = fmt(sv["alpha"])
         sign = "" if cls == "AddBackward0" else "-"
-        return {"en": f"alpha={a}: the first input gets the gradient, the second {sign}{a} times it.",
-                "zh": f"alpha={a}：第一个输入得到梯度，第二个得到它的 {sign}{a} 倍。",
-                "formula": f"dx = grad; dy = {sign}{a} * grad"}
+        return {
+            "en": f"alpha={a}: the first input gets the gradient, the second {sign}{a} times it.",
+            "zh": f"alpha={a}：第一个输入得到梯度，第二个得到它的 {sign}{a} 倍。",
+            "formula": f"dx = grad; dy = {sign}{a} * grad",
+        }
     if cls == "SoftmaxBackward0" or cls == "LogSoftmaxBackward0":
         return {**base, "formula": base["formula"].replace("dim)", f"dim={sv['dim']})")}
     return None
@@ -545,8 +564,9 @@ def _tensor_list(ts: list[torch.Tensor | None], budget: list[int]) -> tuple[list
     return vals, shapes, summaries
 
 
-def steps_to_json(steps: list[Step], graph: Graph | None, detail: bool = True,
-                  budget: list[int] | None = None) -> list[dict[str, Any]]:
+def steps_to_json(
+    steps: list[Step], graph: Graph | None, detail: bool = True, budget: list[int] | None = None
+) -> list[dict[str, Any]]:
     """The recorded steps as JSON, each pointing at its graph node id (null when not in the graph).
 
     Without `detail` a step keeps its node, op, rule and gradient shapes only (an earlier backward pass of a
@@ -638,8 +658,13 @@ def substitute(step: Step) -> dict[str, Any] | None:
             small = False
     if not checks:
         return None
-    return {"text": "\n".join(lines) if lines else None, "lines": lines, "complete": small,
-            "agrees": all(c["agrees"] for c in checks), "inputs": checks}
+    return {
+        "text": "\n".join(lines) if lines else None,
+        "lines": lines,
+        "complete": small,
+        "agrees": all(c["agrees"] for c in checks),
+        "inputs": checks,
+    }
 
 
 def _fmt(t: torch.Tensor) -> str:

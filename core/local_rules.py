@@ -35,8 +35,10 @@ class Term:
         return self.template.format(**self.names)
 
     def numeric(self) -> str:
-        return self.template.format(**{k: fmt(v) for k, v in self.values.items()} | {
-            k: v for k, v in self.names.items() if k not in self.values})
+        return self.template.format(
+            **{k: fmt(v) for k, v in self.values.items()}
+            | {k: v for k, v in self.names.items() if k not in self.values}
+        )
 
     def small(self) -> bool:
         sizes = [v.numel() for v in self.values.values() if isinstance(v, torch.Tensor)] + [self.value.numel()]
@@ -118,8 +120,10 @@ def _sub(sv, g, shapes):
 @rule("RsubBackward0")
 def _rsub0(sv, g, shapes):  # rsub(x, y) = y - alpha * x
     a = sv.get("alpha", 1)
-    return [Term("grad_x", "-{a} · {g}", G | {"a": fmt(a)}, {"g": g}, _sum_to(-a * g, shapes[0])),
-            Term("grad_y", "{g}", G, {"g": g}, _sum_to(g, shapes[1]))]
+    return [
+        Term("grad_x", "-{a} · {g}", G | {"a": fmt(a)}, {"g": g}, _sum_to(-a * g, shapes[0])),
+        Term("grad_y", "{g}", G, {"g": g}, _sum_to(g, shapes[1])),
+    ]
 
 
 @rule("RsubBackward1")
@@ -132,23 +136,36 @@ def _rsub1(sv, g, shapes):  # c - alpha * x
 def _mul(sv, g, shapes):
     x, y = _d(sv.get("self")), _d(sv.get("other"))
     out: list[Term | None] = []
-    out.append(None if y is None else Term("grad_x", "{g} · {y}", G | {"y": "y"}, {"g": g, "y": y},
-                                           _sum_to(g * y, shapes[0])))
+    out.append(
+        None if y is None else Term("grad_x", "{g} · {y}", G | {"y": "y"}, {"g": g, "y": y}, _sum_to(g * y, shapes[0]))
+    )
     if len(shapes) > 1:
-        out.append(None if x is None else Term("grad_y", "{g} · {x}", G | {"x": "x"}, {"g": g, "x": x},
-                                               _sum_to(g * x, shapes[1])))
+        out.append(
+            None
+            if x is None
+            else Term("grad_y", "{g} · {x}", G | {"x": "x"}, {"g": g, "x": x}, _sum_to(g * x, shapes[1]))
+        )
     return out
 
 
 @rule("DivBackward0", "DivBackward1")
 def _div(sv, g, shapes):
     x, y = _d(sv.get("self")), _d(sv.get("other"))
-    out: list[Term | None] = [None if y is None else Term("grad_x", "{g} / {y}", G | {"y": "y"}, {"g": g, "y": y},
-                                                          _sum_to(g / y, shapes[0]))]
+    out: list[Term | None] = [
+        None if y is None else Term("grad_x", "{g} / {y}", G | {"y": "y"}, {"g": g, "y": y}, _sum_to(g / y, shapes[0]))
+    ]
     if len(shapes) > 1:
-        out.append(None if x is None or y is None else Term(
-            "grad_y", "-{g} · {x} / {y}²", G | {"x": "x", "y": "y"}, {"g": g, "x": x, "y": y},
-            _sum_to(-g * x / y**2, shapes[1])))
+        out.append(
+            None
+            if x is None or y is None
+            else Term(
+                "grad_y",
+                "-{g} · {x} / {y}²",
+                G | {"x": "x", "y": "y"},
+                {"g": g, "x": x, "y": y},
+                _sum_to(-g * x / y**2, shapes[1]),
+            )
+        )
     return out
 
 
@@ -172,10 +189,22 @@ def _pow1(sv, g, shapes):
     x, y, r = _d(sv["self"]), _d(sv["exponent"]), _d(sv["result"])
     dx = torch.where(y == 0, torch.zeros_like(x), g * y * x ** (y - 1))
     dy = torch.where((x == 0) & (y >= 0), torch.zeros_like(r), g * r * torch.log(x))
-    return [Term("grad_x", "{g} · {y} · {x}^({y} - 1)", G | {"x": "x", "y": "y"}, {"g": g, "x": x, "y": y},
-                 _sum_to(dx, shapes[0])),
-            Term("grad_y", "{g} · {r} · log({x})", G | {"x": "x", "r": "x**y"}, {"g": g, "x": x, "r": r},
-                 _sum_to(dy, shapes[1]))]
+    return [
+        Term(
+            "grad_x",
+            "{g} · {y} · {x}^({y} - 1)",
+            G | {"x": "x", "y": "y"},
+            {"g": g, "x": x, "y": y},
+            _sum_to(dx, shapes[0]),
+        ),
+        Term(
+            "grad_y",
+            "{g} · {r} · log({x})",
+            G | {"x": "x", "r": "x**y"},
+            {"g": g, "x": x, "r": r},
+            _sum_to(dy, shapes[1]),
+        ),
+    ]
 
 
 @rule("PowBackward2")
@@ -210,45 +239,67 @@ RULE_FNS.update({
 @rule("SoftmaxBackward0")
 def _softmax(sv, g, shapes):
     s, d = _d(sv["result"]), sv["dim"]
-    return [Term("grad_x", "{s} · ({g} - sum({g} · {s}, dim={d}))", G | {"s": "s", "d": str(d)}, {"g": g, "s": s},
-                 s * (g - (g * s).sum(d, keepdim=True)))]
+    return [
+        Term(
+            "grad_x",
+            "{s} · ({g} - sum({g} · {s}, dim={d}))",
+            G | {"s": "s", "d": str(d)},
+            {"g": g, "s": s},
+            s * (g - (g * s).sum(d, keepdim=True)),
+        )
+    ]
 
 
 @rule("LogSoftmaxBackward0")
 def _log_softmax(sv, g, shapes):
     r, d = _d(sv["result"]), sv["dim"]
     s = r.exp()
-    return [Term("grad_x", "{g} - {s} · sum({g}, dim={d})", G | {"s": "softmax(x)", "d": str(d)}, {"g": g, "s": s},
-                 g - s * g.sum(d, keepdim=True))]
+    return [
+        Term(
+            "grad_x",
+            "{g} - {s} · sum({g}, dim={d})",
+            G | {"s": "softmax(x)", "d": str(d)},
+            {"g": g, "s": s},
+            g - s * g.sum(d, keepdim=True),
+        )
+    ]
 
 
 @rule("MmBackward0")
 def _mm(sv, g, shapes):
     a, b = _d(sv.get("self")), _d(sv.get("mat2"))  # each is saved only when the other input needs a gradient
-    return [None if b is None else Term("grad_A", "{g} @ {bt}", G | {"bt": "B.T"}, {"g": g, "bt": b.t()}, g @ b.t()),
-            None if a is None else Term("grad_B", "{at} @ {g}", G | {"at": "A.T"}, {"g": g, "at": a.t()}, a.t() @ g)]
+    return [
+        None if b is None else Term("grad_A", "{g} @ {bt}", G | {"bt": "B.T"}, {"g": g, "bt": b.t()}, g @ b.t()),
+        None if a is None else Term("grad_B", "{at} @ {g}", G | {"at": "A.T"}, {"g": g, "at": a.t()}, a.t() @ g),
+    ]
 
 
 @rule("BmmBackward0")
 def _bmm(sv, g, shapes):
     a, b = _d(sv.get("self")), _d(sv.get("mat2"))
-    return [None if b is None else Term("grad_A", "{g} @ {bt}", G | {"bt": "B.mT"}, {"g": g, "bt": b.mT}, g @ b.mT),
-            None if a is None else Term("grad_B", "{at} @ {g}", G | {"at": "A.mT"}, {"g": g, "at": a.mT}, a.mT @ g)]
+    return [
+        None if b is None else Term("grad_A", "{g} @ {bt}", G | {"bt": "B.mT"}, {"g": g, "bt": b.mT}, g @ b.mT),
+        None if a is None else Term("grad_B", "{at} @ {g}", G | {"at": "A.mT"}, {"g": g, "at": a.mT}, a.mT @ g),
+    ]
 
 
 @rule("MvBackward0")
 def _mv(sv, g, shapes):
     a, v = _d(sv.get("self")), _d(sv.get("vec"))
     da = None if v is None else Term("grad_A", "outer({g}, {v})", G | {"v": "v"}, {"g": g, "v": v}, torch.outer(g, v))
-    return [da,
-            None if a is None else Term("grad_v", "{at} @ {g}", G | {"at": "A.T"}, {"g": g, "at": a.t()}, a.t() @ g)]
+    return [
+        da,
+        None if a is None else Term("grad_v", "{at} @ {g}", G | {"at": "A.T"}, {"g": g, "at": a.t()}, a.t() @ g),
+    ]
 
 
 @rule("DotBackward0")
 def _dot(sv, g, shapes):
     a, b = _d(sv.get("self")), _d(sv.get("tensor"))
-    return [None if b is None else Term("grad_a", "{g} · {b}", G | {"b": "b"}, {"g": g, "b": b}, g * b),
-            None if a is None else Term("grad_b", "{g} · {a}", G | {"a": "a"}, {"g": g, "a": a}, g * a)]
+    return [
+        None if b is None else Term("grad_a", "{g} · {b}", G | {"b": "b"}, {"g": g, "b": b}, g * b),
+        None if a is None else Term("grad_b", "{g} · {a}", G | {"a": "a"}, {"g": g, "a": a}, g * a),
+    ]
 
 
 @rule("AddmmBackward0")
@@ -256,12 +307,23 @@ def _addmm(sv, g, shapes):
     beta, alpha = sv.get("beta", 1), sv.get("alpha", 1)
     m1, m2 = _d(sv.get("mat1")), _d(sv.get("mat2"))  # each saved only when the other needs a gradient
     bn, an = ("" if beta == 1 else f"{fmt(beta)} · "), ("" if alpha == 1 else f"{fmt(alpha)} · ")
-    bias = Term("grad_b", bn + "{g}" + (" summed to the bias shape" if shapes[0] != list(g.shape) else ""), G,
-                {"g": g}, _sum_to(beta * g, shapes[0]))
-    da = None if m2 is None else Term("grad_A", an + "{g} @ {wt}", G | {"wt": "W.T"}, {"g": g, "wt": m2.t()},
-                                      alpha * g @ m2.t())
-    dw = None if m1 is None else Term("grad_W", an + "{at} @ {g}", G | {"at": "A.T"}, {"g": g, "at": m1.t()},
-                                      alpha * m1.t() @ g)
+    bias = Term(
+        "grad_b",
+        bn + "{g}" + (" summed to the bias shape" if shapes[0] != list(g.shape) else ""),
+        G,
+        {"g": g},
+        _sum_to(beta * g, shapes[0]),
+    )
+    da = (
+        None
+        if m2 is None
+        else Term("grad_A", an + "{g} @ {wt}", G | {"wt": "W.T"}, {"g": g, "wt": m2.t()}, alpha * g @ m2.t())
+    )
+    dw = (
+        None
+        if m1 is None
+        else Term("grad_W", an + "{at} @ {g}", G | {"at": "A.T"}, {"g": g, "at": m1.t()}, alpha * m1.t() @ g)
+    )
     return [bias, da, dw]
 
 
@@ -289,12 +351,26 @@ def _sum1(sv, g, shapes):
 @rule("MeanBackward0")
 def _mean0(sv, g, shapes):
     size, n = list(sv["self_sym_sizes"]), sv["self_sym_numel"]
-    return [Term("grad_x", "{g} / {n} copied to shape {s}", G | {"n": str(n), "s": fmt(tuple(size))}, {"g": g},
-                 g.expand(size) / n)]
+    return [
+        Term(
+            "grad_x",
+            "{g} / {n} copied to shape {s}",
+            G | {"n": str(n), "s": fmt(tuple(size))},
+            {"g": g},
+            g.expand(size) / n,
+        )
+    ]
 
 
-@rule("ViewBackward0", "UnsafeViewBackward0", "ReshapeAliasBackward0", "SqueezeBackward0", "SqueezeBackward1",
-      "SqueezeBackward2", "ExpandBackward0")
+@rule(
+    "ViewBackward0",
+    "UnsafeViewBackward0",
+    "ReshapeAliasBackward0",
+    "SqueezeBackward0",
+    "SqueezeBackward1",
+    "SqueezeBackward2",
+    "ExpandBackward0",
+)
 def _reshape(sv, g, shapes):
     size = list(sv["self_sym_sizes"])
     if math.prod(size) != g.numel():  # expand: sum over the copies
@@ -342,8 +418,15 @@ def _select(sv, g, shapes):
     size, d, i = list(sv["self_sym_sizes"]), sv["dim"], sv["index"]
     out = torch.zeros(size, dtype=g.dtype)
     out.select(d, i).copy_(g)
-    return [Term("grad_x", "zeros{s} with [{where}] = {g}", G | {"s": fmt(tuple(size)), "where": _at(d, str(i))},
-                 {"g": g}, out)]
+    return [
+        Term(
+            "grad_x",
+            "zeros{s} with [{where}] = {g}",
+            G | {"s": fmt(tuple(size)), "where": _at(d, str(i))},
+            {"g": g},
+            out,
+        )
+    ]
 
 
 def _at(d: int, what: str) -> str:
@@ -359,8 +442,15 @@ def _slice(sv, g, shapes):
     out = torch.zeros(size, dtype=g.dtype)
     idx = [slice(None)] * d + [slice(start, end, step)]
     out[tuple(idx)] = g
-    return [Term("grad_x", "zeros{s} with [{where}] = {g}", G | {"s": fmt(tuple(size)),
-                 "where": _at(d, f"{start}:{end}" + (f":{step}" if step != 1 else ""))}, {"g": g}, out)]
+    return [
+        Term(
+            "grad_x",
+            "zeros{s} with [{where}] = {g}",
+            G | {"s": fmt(tuple(size)), "where": _at(d, f"{start}:{end}" + (f":{step}" if step != 1 else ""))},
+            {"g": g},
+            out,
+        )
+    ]
 
 
 @rule("IndexBackward0")
@@ -376,15 +466,25 @@ def _cat(sv, g, shapes):
     d = sv["dim"]
     sizes = [s[d % len(s)] if s else 0 for s in shapes]
     pieces = g.split(sizes, d)
-    return [Term(f"grad_x{k}", "{g}.split({s}, dim={d})[{k}]", G | {"s": fmt(tuple(sizes)), "d": str(d), "k": str(k)},
-                 {"g": g}, p) for k, p in enumerate(pieces)]
+    return [
+        Term(
+            f"grad_x{k}",
+            "{g}.split({s}, dim={d})[{k}]",
+            G | {"s": fmt(tuple(sizes)), "d": str(d), "k": str(k)},
+            {"g": g},
+            p,
+        )
+        for k, p in enumerate(pieces)
+    ]
 
 
 @rule("StackBackward0")
 def _stack(sv, g, shapes):
     d = sv["dim"]
-    return [Term(f"grad_x{k}", "{g}.unbind({d})[{k}]", G | {"d": str(d), "k": str(k)}, {"g": g}, p)
-            for k, p in enumerate(g.unbind(d))]
+    return [
+        Term(f"grad_x{k}", "{g}.unbind({d})[{k}]", G | {"d": str(d), "k": str(k)}, {"g": g}, p)
+        for k, p in enumerate(g.unbind(d))
+    ]
 
 
 @rule("MaxBackward1", "MinBackward1", "AmaxBackward0", "AminBackward0")
@@ -397,11 +497,25 @@ def _max_full(sv, g, shapes):
             for d in dims:
                 rr, gg = rr.unsqueeze(d), gg.unsqueeze(d)
         mask = (x == rr).to(D)
-        return [Term("grad_x", "{g} · ({x} == {r}) / count", G | {"x": "x", "r": "extreme"}, {"g": g, "x": x, "r": r},
-                     gg * mask / mask.sum(dims, keepdim=True))]
+        return [
+            Term(
+                "grad_x",
+                "{g} · ({x} == {r}) / count",
+                G | {"x": "x", "r": "extreme"},
+                {"g": g, "x": x, "r": r},
+                gg * mask / mask.sum(dims, keepdim=True),
+            )
+        ]
     mask = (x == r).to(D)
-    return [Term("grad_x", "{g} · ({x} == {r}) / {n}", G | {"x": "x", "r": "extreme", "n": "ties"},
-                 {"g": g, "x": x, "r": r, "n": int(mask.sum().item())}, g * mask / mask.sum())]
+    return [
+        Term(
+            "grad_x",
+            "{g} · ({x} == {r}) / {n}",
+            G | {"x": "x", "r": "extreme", "n": "ties"},
+            {"g": g, "x": x, "r": r, "n": int(mask.sum().item())},
+            g * mask / mask.sum(),
+        )
+    ]
 
 
 @rule("MaxBackward0", "MinBackward0")
@@ -495,8 +609,13 @@ def _conv(sv, g, shapes):
     if w is not None and shapes[0] is not None:
         dcols = torch.einsum("ok,nol->nkl", w.reshape(cout, -1), gm)
         dx = F.fold(dcols, tuple(x_shape[2:]), kernel, dilation=dil, padding=pad, stride=stride)
-        out[0] = Term("grad_input", "fold(W^T · {g}) (each input pixel sums grad · weight over the windows it was in)",
-                      G, {"g": g}, dx)
+        out[0] = Term(
+            "grad_input",
+            "fold(W^T · {g}) (each input pixel sums grad · weight over the windows it was in)",
+            G,
+            {"g": g},
+            dx,
+        )
     if x is not None and shapes[1] is not None:
         cols = F.unfold(x, kernel, dilation=dil, padding=pad, stride=stride)  # (N, C*kh*kw, L)
         dw = torch.einsum("nol,nkl->ok", gm, cols).reshape(w_shape)
@@ -548,8 +667,15 @@ def _dropout(sv, g, shapes):
     else:  # native_dropout saves p and the mask (result1)
         mask, p = sv["result1"], sv["p"]
         scale = 1.0 / (1.0 - p) if p < 1 else 0.0
-    return [Term("grad_x", "{g} · {m} · {s}", G | {"m": "mask", "s": fmt(scale)}, {"g": g, "m": mask.to(D)},
-                 g * mask.to(D) * scale)]
+    return [
+        Term(
+            "grad_x",
+            "{g} · {m} · {s}",
+            G | {"m": "mask", "s": fmt(scale)},
+            {"g": g, "m": mask.to(D)},
+            g * mask.to(D) * scale,
+        )
+    ]
 
 
 @rule("EmbeddingBackward0")
@@ -570,16 +696,31 @@ def _embedding(sv, g, shapes):
 @rule("WhereBackward0")
 def _where(sv, g, shapes):
     c = sv["condition"]
-    out = [Term("grad_x", "where({c}, {g}, 0)", G | {"c": "condition"}, {"g": g, "c": c},
-                _sum_to(torch.where(c, g, 0.0), shapes[0]))]
+    out = [
+        Term(
+            "grad_x",
+            "where({c}, {g}, 0)",
+            G | {"c": "condition"},
+            {"g": g, "c": c},
+            _sum_to(torch.where(c, g, 0.0), shapes[0]),
+        )
+    ]
     if len(shapes) > 1:
-        out.append(Term("grad_y", "where({c}, 0, {g})", G | {"c": "condition"}, {"g": g, "c": c},
-                        _sum_to(torch.where(c, 0.0, g), shapes[1])))
+        out.append(
+            Term(
+                "grad_y",
+                "where({c}, 0, {g})",
+                G | {"c": "condition"},
+                {"g": g, "c": c},
+                _sum_to(torch.where(c, 0.0, g), shapes[1]),
+            )
+        )
     return out
 
 
-def local_terms(grad_fn: str, saved: dict[str, Any] | None, incoming: list[torch.Tensor | None],
-                shapes: list[list[int] | None]) -> list[Term | None] | None:
+def local_terms(
+    grad_fn: str, saved: dict[str, Any] | None, incoming: list[torch.Tensor | None], shapes: list[list[int] | None]
+) -> list[Term | None] | None:
     """The rule's gradient for each input, from the saved values (None: no rule here, saved values freed or
     too big, or no gradient arrived)."""
     fn = RULE_FNS.get(grad_fn)

@@ -21,7 +21,8 @@ SLEEPY = "t = torch.ones(1)\nfor i in range(3000):\n    t = t + 1\nprint(t.item(
 def test_limits_follow_the_machine() -> None:
     assert limits.MAX_WORKERS >= 1 and limits.MAX_WORKERS <= max(2, limits.CORES)
     assert limits.MAX_WORKERS * limits.WORKER_RSS_CAP_BYTES <= max(
-        limits.WORKER_RSS_CAP_BYTES, limits.MACHINE_MEMORY_BYTES * limits.WORKER_MEMORY_FRACTION)
+        limits.WORKER_RSS_CAP_BYTES, limits.MACHINE_MEMORY_BYTES * limits.WORKER_MEMORY_FRACTION
+    )
     assert limits.MACHINE_MEMORY_BYTES > 256 * 1024**2 and limits.TRAIN_SLOTS >= 1
 
 
@@ -105,8 +106,12 @@ def test_thirty_simultaneous_runs_use_at_most_the_slots() -> None:
     places: list = [[] for _ in range(30)]
 
     def student(i: int) -> None:
-        results[i] = pool.request({"cmd": "run", "source": SLEEPY, "device": "cpu", "graph": False}, timeout=60,
-                                  session=f"s{i}", on_wait=places[i].append)
+        results[i] = pool.request(
+            {"cmd": "run", "source": SLEEPY, "device": "cpu", "graph": False},
+            timeout=60,
+            session=f"s{i}",
+            on_wait=places[i].append,
+        )
 
     watcher = threading.Thread(target=watch, daemon=True)
     watcher.start()
@@ -216,8 +221,13 @@ def test_a_long_run_gives_its_slot_back_and_runs_niced() -> None:
     try:
         assert pool.request({"cmd": "run", "source": "x = 1", "device": "cpu", "graph": False})["ok"]
         box: dict = {}
-        th = threading.Thread(target=lambda: box.update(r=pool.request(
-            {"cmd": "run", "source": LONG, "device": "cpu", "graph": False}, timeout=8, session="bomber")))
+        th = threading.Thread(
+            target=lambda: box.update(
+                r=pool.request(
+                    {"cmd": "run", "source": LONG, "device": "cpu", "graph": False}, timeout=8, session="bomber"
+                )
+            )
+        )
         th.start()
         deadline = time.monotonic() + 10
         while pool.admission.status()["long"] == 0 and time.monotonic() < deadline:
@@ -226,8 +236,9 @@ def test_a_long_run_gives_its_slot_back_and_runs_niced() -> None:
         niced = [pid for pid in _workers(pool) if _nice(pid) == limits.LONG_RUN_NICE]
         assert niced, "the long run's worker runs at LONG_RUN_NICE"
         t0 = time.monotonic()
-        short = pool.request({"cmd": "run", "source": "y = torch.ones(2) * 3", "device": "cpu", "graph": False},
-                             session="student")
+        short = pool.request(
+            {"cmd": "run", "source": "y = torch.ones(2) * 3", "device": "cpu", "graph": False}, session="student"
+        )
         assert short["ok"] and time.monotonic() - t0 < 3  # served while the bomb still runs
         assert "r" not in box
         th.join(30)

@@ -328,7 +328,7 @@ def stdout_difference(ref: str, got: str) -> str:
     for i, (x, y) in enumerate(zip(a, b)):
         if x != y:
             return f"stdout line {i + 1}: reference {x!r}, sandbox {y!r}"
-    return f"stdout: reference has {len(a)} lines, sandbox {len(b)} (first extra: {(a[len(b):] or b[len(a):])[0]!r})"
+    return f"stdout: reference has {len(a)} lines, sandbox {len(b)} (first extra: {(a[len(b) :] or b[len(a) :])[0]!r})"
 
 
 def short_name(path: Path) -> str:

@@ -69,8 +69,14 @@ def test_fork_server_killed_with_requests_waiting() -> None:
         for w in list(p._ready):  # the spares die with it (as after an OOM kill of the whole group)
             os.kill(w.pid, signal.SIGKILL)
         results: list = [None] * 5
-        threads = [threading.Thread(target=lambda i=i: results.__setitem__(i, p.request(
-            {"cmd": "run", "source": VALID, "device": "cpu", "graph": False}, session=f"s{i}"))) for i in range(5)]
+        threads = [
+            threading.Thread(
+                target=lambda i=i: results.__setitem__(
+                    i, p.request({"cmd": "run", "source": VALID, "device": "cpu", "graph": False}, session=f"s{i}")
+                )
+            )
+            for i in range(5)
+        ]
         for th in threads:
             th.start()
         for th in threads:

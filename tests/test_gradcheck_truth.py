@@ -37,10 +37,12 @@ def _torch_grad(fn, x: torch.Tensor) -> torch.Tensor:
 
 def _one_sided(fn, x: torch.Tensor, i: int, h: float) -> tuple[float, float, float]:
     """(left, right, central) differences of fn at element i with step h, straight from torch."""
+
     def at(d: float) -> float:
         y = x.detach().clone().reshape(-1)
         y[i] += d
         return float(fn(y.reshape(x.shape)))
+
     f0, fp, fm = at(0.0), at(h), at(-h)
     return (f0 - fm) / h, (fp - f0) / h, (fp - fm) / (2 * h)
 
@@ -68,8 +70,9 @@ def test_where_trap_reports_nan_and_names_where():
     src += "y = torch.where(x > 0, torch.sqrt(x), torch.zeros(2)).sum()\n"
     r = _check(src + "y.backward()")
     leaf = r["leaves"][0]
-    want = _torch_grad(lambda x: torch.where(x > 0, x.sqrt(), torch.zeros(2, dtype=D)).sum(),
-                       torch.tensor([0.0, 4.0], dtype=D))
+    want = _torch_grad(
+        lambda x: torch.where(x > 0, x.sqrt(), torch.zeros(2, dtype=D)).sum(), torch.tensor([0.0, 4.0], dtype=D)
+    )
     assert math.isnan(want[0]) and leaf["autograd"][0] == "nan" and leaf["autograd"][1] == want[1].item()
     assert r["facts"]["where"] and "nonfinite_where" in _notes(r) and r["verdict"] == "fail"
     assert any("0 · inf" in s for s in note_lines(leaf, "en")) and any("where" in s for s in note_lines(leaf, "zh"))
@@ -87,17 +90,42 @@ def test_log_near_zero_is_a_domain_edge_not_a_wrong_gradient():
 # --- kinks and ties: autograd's subgradient, the difference's average, both shown ---------------------------------
 
 KINKS = [
-    ("relu", "x = torch.tensor([0.0, 1.0, -1.0], requires_grad=True)\ny = torch.relu(x).sum()",
-     lambda x: torch.relu(x).sum(), [0.0, 1.0, -1.0], [0]),
-    ("leaky_relu", "x = torch.tensor([0.0, 2.0], requires_grad=True)\ny = F.leaky_relu(x, 0.1).sum()",
-     lambda x: torch.nn.functional.leaky_relu(x, 0.1).sum(), [0.0, 2.0], [0]),
-    ("clamp", "x = torch.tensor([0.5, 1.0, 2.0], requires_grad=True)\ny = x.clamp(0.0, 1.0).sum()",
-     lambda x: x.clamp(0.0, 1.0).sum(), [0.5, 1.0, 2.0], [1]),
-    ("max_dim_tie", "x = torch.tensor([[1.0, 1.0], [2.0, 3.0]], requires_grad=True)\ny = x.max(1).values.sum()",
-     lambda x: x.reshape(2, 2).max(1).values.sum(), [1.0, 1.0, 2.0, 3.0], [0, 1]),
-    ("sort_tie", "x = torch.tensor([1.0, 1.0, 0.0], requires_grad=True)\n"
-     "y = (torch.sort(x).values * torch.tensor([1.0, 2.0, 3.0])).sum()",
-     lambda x: (torch.sort(x).values * torch.tensor([1.0, 2.0, 3.0], dtype=D)).sum(), [1.0, 1.0, 0.0], [0, 1]),
+    (
+        "relu",
+        "x = torch.tensor([0.0, 1.0, -1.0], requires_grad=True)\ny = torch.relu(x).sum()",
+        lambda x: torch.relu(x).sum(),
+        [0.0, 1.0, -1.0],
+        [0],
+    ),
+    (
+        "leaky_relu",
+        "x = torch.tensor([0.0, 2.0], requires_grad=True)\ny = F.leaky_relu(x, 0.1).sum()",
+        lambda x: torch.nn.functional.leaky_relu(x, 0.1).sum(),
+        [0.0, 2.0],
+        [0],
+    ),
+    (
+        "clamp",
+        "x = torch.tensor([0.5, 1.0, 2.0], requires_grad=True)\ny = x.clamp(0.0, 1.0).sum()",
+        lambda x: x.clamp(0.0, 1.0).sum(),
+        [0.5, 1.0, 2.0],
+        [1],
+    ),
+    (
+        "max_dim_tie",
+        "x = torch.tensor([[1.0, 1.0], [2.0, 3.0]], requires_grad=True)\ny = x.max(1).values.sum()",
+        lambda x: x.reshape(2, 2).max(1).values.sum(),
+        [1.0, 1.0, 2.0, 3.0],
+        [0, 1],
+    ),
+    (
+        "sort_tie",
+        "x = torch.tensor([1.0, 1.0, 0.0], requires_grad=True)\n"
+        "y = (torch.sort(x).values * torch.tensor([1.0, 2.0, 3.0])).sum()",
+        lambda x: (torch.sort(x).values * torch.tensor([1.0, 2.0, 3.0], dtype=D)).sum(),
+        [1.0, 1.0, 0.0],
+        [0, 1],
+    ),
 ]
 
 
@@ -122,8 +150,10 @@ def test_kinks_are_explained_with_both_one_sided_slopes(name, src, fn, x0, kinke
 
 
 def test_eigvalsh_reads_one_triangle_pairs_agree():
-    src = ("a = torch.tensor([[2.0, 1.0], [0.5, 3.0]], requires_grad=True)\n"
-           "y = (torch.linalg.eigvalsh(a) * torch.tensor([1.0, 2.0])).sum()\ny.backward()")
+    src = (
+        "a = torch.tensor([[2.0, 1.0], [0.5, 3.0]], requires_grad=True)\n"
+        "y = (torch.linalg.eigvalsh(a) * torch.tensor([1.0, 2.0])).sum()\ny.backward()"
+    )
     r = _check(src)
     leaf = r["leaves"][0]
     a = torch.tensor([[2.0, 1.0], [0.5, 3.0]], dtype=D)
@@ -136,8 +166,10 @@ def test_eigvalsh_reads_one_triangle_pairs_agree():
 
 
 def test_cholesky_reads_one_triangle_pairs_agree():
-    src = ("a = torch.tensor([[4.0, 1.0], [0.5, 3.0]], requires_grad=True)\n"
-           "y = (torch.linalg.cholesky(a) * torch.tensor([[1.0, 0.0], [2.0, 3.0]])).sum()\ny.backward()")
+    src = (
+        "a = torch.tensor([[4.0, 1.0], [0.5, 3.0]], requires_grad=True)\n"
+        "y = (torch.linalg.cholesky(a) * torch.tensor([[1.0, 0.0], [2.0, 3.0]])).sum()\ny.backward()"
+    )
     r = _check(src)
     leaf = r["leaves"][0]
     a = torch.tensor([[4.0, 1.0], [0.5, 3.0]], dtype=D)
@@ -149,8 +181,10 @@ def test_cholesky_reads_one_triangle_pairs_agree():
 
 
 def test_kink_note_names_the_op_seen_at_its_kink():
-    r = _check("x = torch.tensor([0.0, 2.0], requires_grad=True)\ny = (x.abs() * 0.0 + F.leaky_relu(x, 0.1)).sum()\n"
-               "y.backward()")
+    r = _check(
+        "x = torch.tensor([0.0, 2.0], requires_grad=True)\ny = (x.abs() * 0.0 + F.leaky_relu(x, 0.1)).sum()\n"
+        "y.backward()"
+    )
     assert set(r["facts"]["at_kink"]) == {"AbsBackward0", "LeakyReluBackward0"}
     note = next(n for n in r["leaves"][0]["notes"] if n["code"] == "kink")
     assert note["ops"] == ["AbsBackward0", "LeakyReluBackward0"]
@@ -160,8 +194,10 @@ def test_kink_note_names_the_op_seen_at_its_kink():
 
 
 def test_explicit_float32_leaf_is_really_checked_in_float64():
-    src = ("x = torch.tensor([0.3, 0.7], dtype=torch.float32, requires_grad=True)\n"
-           "y = (torch.exp(x) * torch.sin(x)).sum()\ny.backward()")
+    src = (
+        "x = torch.tensor([0.3, 0.7], dtype=torch.float32, requires_grad=True)\n"
+        "y = (torch.exp(x) * torch.sin(x)).sum()\ny.backward()"
+    )
     r = _check(src)
     leaf = r["leaves"][0]
     assert leaf["dtype"] == "float64" and not leaf["low_precision"] and r["promoted"] == ["float32"]
@@ -171,8 +207,10 @@ def test_explicit_float32_leaf_is_really_checked_in_float64():
 
 
 def test_float16_module_and_to_are_promoted():
-    src = ("x = torch.randn(4, 3).to(torch.float16)\nm = nn.Linear(3, 2, dtype=torch.float16)\n"
-           "loss = torch.tanh(m(x.float())).sum()\nloss.backward()")
+    src = (
+        "x = torch.randn(4, 3).to(torch.float16)\nm = nn.Linear(3, 2, dtype=torch.float16)\n"
+        "loss = torch.tanh(m(x.float())).sum()\nloss.backward()"
+    )
     r = _check(src)
     assert {e["name"]: e["dtype"] for e in r["leaves"]} == {"m.weight": "float64", "m.bias": "float64"}
     assert r["passed"] and set(r["promoted"]) >= {"float16"}

@@ -68,9 +68,11 @@ def test_no_grad_and_detach_drawn_as_cuts():
 
 
 def test_a_training_loop_shows_its_last_pass_and_opens_an_earlier_one():
-    loop = ("w = torch.tensor([1.0, 2.0], requires_grad=True)\nfor i in range(20):\n"
-            "    loss = ((w * (i + 1)) ** 2).sum()\n    loss.backward()\n    with torch.no_grad():\n"
-            "        w -= 0.001 * w.grad\n    w.grad = None")
+    loop = (
+        "w = torch.tensor([1.0, 2.0], requires_grad=True)\nfor i in range(20):\n"
+        "    loss = ((w * (i + 1)) ** 2).sum()\n    loss.backward()\n    with torch.no_grad():\n"
+        "        w -= 0.001 * w.grad\n    w.grad = None"
+    )
     at = _page()
     at.text_area(key="gx_code").set_value(loop)
     at.button(key="gx_run").click().run()

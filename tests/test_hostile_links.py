@@ -15,8 +15,26 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGES = {name: str(ROOT / "pages" / f"{name}.py") for name in ("playground", "lessons", "graph", "training")}
 LINK = "[login](https://evil.example/p)"
 IMAGE = "![x](https://evil.example/x.png)"
-HOSTILE = ["²", "9" * 5000, "-1", "0", "1e999", "nan", "inf", "0x10", " 3 ", "", LINK, IMAGE, "<b>x</b>",
-           ":red[big]", "$x^2$", "\x00\n# head", "٣", "1" * 300]
+HOSTILE = [
+    "²",
+    "9" * 5000,
+    "-1",
+    "0",
+    "1e999",
+    "nan",
+    "inf",
+    "0x10",
+    " 3 ",
+    "",
+    LINK,
+    IMAGE,
+    "<b>x</b>",
+    ":red[big]",
+    "$x^2$",
+    "\x00\n# head",
+    "٣",
+    "1" * 300,
+]
 
 
 def _unescaped_punctuation(md: str) -> list[str]:
@@ -32,8 +50,17 @@ def _unescaped_punctuation(md: str) -> list[str]:
     return out
 
 
-@pytest.mark.parametrize("value", [LINK, IMAGE, "https://evil.example/p", "<img src=x onerror=alert(1)>",
-                                   ":red[x] :smile: $a$ *b* _c_ `d` # e | f ~g~", "line\n\n# title"])
+@pytest.mark.parametrize(
+    "value",
+    [
+        LINK,
+        IMAGE,
+        "https://evil.example/p",
+        "<img src=x onerror=alert(1)>",
+        ":red[x] :smile: $a$ *b* _c_ `d` # e | f ~g~",
+        "line\n\n# title",
+    ],
+)
 def test_esc_leaves_no_markdown_syntax(value: str) -> None:
     md = esc(value)
     assert _unescaped_punctuation(md) == []
@@ -58,8 +85,9 @@ def _page(name: str, lang: str = "en", **query: str) -> AppTest:
 
 
 def _texts(at: AppTest) -> list[str]:
-    return [e.value for kind in ("warning", "error", "info", "caption", "markdown", "success")
-            for e in getattr(at, kind)]
+    return [
+        e.value for kind in ("warning", "error", "info", "caption", "markdown", "success") for e in getattr(at, kind)
+    ]
 
 
 @pytest.mark.parametrize("param, value", [("lr", LINK), ("seed", IMAGE), ("noise", LINK), ("hidden", IMAGE)])
@@ -88,8 +116,12 @@ def test_lessons_good_link_still_opens_its_step() -> None:
 
 @pytest.mark.parametrize("name", list(PAGES))
 def test_every_url_value_on_every_page_is_survived(name: str) -> None:
-    params = {"playground": ["example", "code"], "graph": ["preset", "code"], "lessons": ["lesson", "step"],
-              "training": ["preset", "lr", "steps", "seed", "hidden", "batch", "noise", "momentum"]}[name]
+    params = {
+        "playground": ["example", "code"],
+        "graph": ["preset", "code"],
+        "lessons": ["lesson", "step"],
+        "training": ["preset", "lr", "steps", "seed", "hidden", "batch", "noise", "momentum"],
+    }[name]
     for i, value in enumerate(HOSTILE if name in ("lessons", "training") else HOSTILE[:6]):
         query = {p: value for p in params}
         if name == "lessons" and i % 2:

@@ -13,8 +13,10 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-BASE = ("core.limits core.messages core.result core.local_rules core.tensorjson core.gcpause core.timing core.i18n "
-        "core.examples core.lessons core.pitfalls").split()
+BASE = (
+    "core.limits core.messages core.result core.local_rules core.tensorjson core.gcpause core.timing core.i18n "
+    "core.examples core.lessons core.pitfalls"
+).split()
 BASE.append("core=")  # the package itself
 
 # Top to bottom. Each layer is a list of independent groups; a group is a list of module prefixes ("x=": x only,

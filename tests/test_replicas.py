@@ -58,8 +58,12 @@ def replicas(tmp_path: Path):
     a, b = StreamlitServer(), StreamlitServer()
     port = free_port()
     conf = _config(tmp_path, port, a.port, b.port)
-    nginx = subprocess.Popen([NGINX, "-p", str(tmp_path), "-c", str(conf)], stdout=subprocess.DEVNULL,
-                             stderr=subprocess.STDOUT, start_new_session=True)
+    nginx = subprocess.Popen(
+        [NGINX, "-p", str(tmp_path), "-c", str(conf)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
     try:
         a.wait()
         b.wait()

@@ -335,8 +335,19 @@ def test_max_with_dim_routes_to_one_index_full_max_shares_among_ties():
 def test_new_rules_have_both_languages():
     from core.backward import RULES
 
-    for key in ("conv2d", "max_pool2d", "batch_norm", "batch_norm_eval", "dropout", "embedding", "mv", "dot",
-                "max_dim", "min_dim", "where"):
+    for key in (
+        "conv2d",
+        "max_pool2d",
+        "batch_norm",
+        "batch_norm_eval",
+        "dropout",
+        "embedding",
+        "mv",
+        "dot",
+        "max_dim",
+        "min_dim",
+        "where",
+    ):
         assert set(RULES[key]) == {"en", "zh", "formula"} and all(RULES[key].values())
 
 
@@ -356,8 +367,9 @@ def test_substituted_text_for_3a_cubed():
     assert sub["agrees"]
     fmt = local_rules.fmt
     grad_in = rec.steps[[s.grad_fn for s in rec.steps].index("PowBackward0")].incoming[0]
-    assert sub["text"] == (f"grad_x = grad · 3 · x^2 = {fmt(grad_in.double())} · 3 · {fmt(a.detach().double())}^2 = "
-                           f"{fmt(a.grad.double())}")
+    assert sub["text"] == (
+        f"grad_x = grad · 3 · x^2 = {fmt(grad_in.double())} · 3 · {fmt(a.detach().double())}^2 = {fmt(a.grad.double())}"
+    )
     assert fmt(a.grad.double()) == "[36, 144]"  # what torch computed, written as a student would
     mul_row = next(r for r in rows if r["grad_fn"] == "MulBackward0")
     assert mul_row["substituted"]["agrees"] and "· 3 =" in mul_row["substituted"]["text"]

@@ -100,4 +100,3 @@ def test_hostile_uploads_get_a_message_not_a_crash():
     assert at.error and "unpacked" in at.error[0].value
     _upload(at, "good.pt", pt({"a": torch.tensor([2.0]), "b": torch.tensor([1.0])}))
     assert at.success and "loaded 2 tensors" in at.success[0].value
-

@@ -117,15 +117,28 @@ def _safetensors_with(header: dict, body: bytes) -> bytes:
     return struct.pack("<Q", len(text)) + text + body
 
 
-@pytest.mark.parametrize("header, body", [
-    ({"a": {"dtype": "F32", "shape": [1 << 28], "data_offsets": [0, 1 << 30]}}, b"\0" * 8),  # declares 1 GiB
-    ({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},
-      "b": {"dtype": "F32", "shape": [1000], "data_offsets": [4, 4004]}}, b"\0" * 8),  # past the end
-    ({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 4]}}, b"\0" * 4),  # shape x itemsize != range
-    ({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}, b"\0" * 4 + b"\0" * 4096),  # trailing bytes
-    ({"a": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]},
-      "b": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}, b"\0" * 8),  # overlapping
-])
+@pytest.mark.parametrize(
+    "header, body",
+    [
+        ({"a": {"dtype": "F32", "shape": [1 << 28], "data_offsets": [0, 1 << 30]}}, b"\0" * 8),  # declares 1 GiB
+        (
+            {
+                "a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]},
+                "b": {"dtype": "F32", "shape": [1000], "data_offsets": [4, 4004]},
+            },
+            b"\0" * 8,
+        ),  # past the end
+        ({"a": {"dtype": "F32", "shape": [2], "data_offsets": [0, 4]}}, b"\0" * 4),  # shape x itemsize != range
+        ({"a": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}, b"\0" * 4 + b"\0" * 4096),  # trailing bytes
+        (
+            {
+                "a": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]},
+                "b": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]},
+            },
+            b"\0" * 8,
+        ),  # overlapping
+    ],
+)
 def test_safetensors_headers_must_match_the_byte_length(header: dict, body: bytes) -> None:
     data = _safetensors_with(header, body)
     assert uploads.safetensors_sizes(data) is not None
@@ -148,8 +161,10 @@ def test_odd_tensors_are_refused_with_a_message() -> None:
     for data in (meta, sparse):
         msg = trainer.load_weights(data, "odd.pt")
         assert msg.key == "tr_w_odd_tensor", msg.text()
-    assert trainer.load_weights(_pt({"a": torch.zeros(1, dtype=torch.complex64), "b": torch.zeros(1)}),
-                                "c.pt").key == "tr_w_dtype"
+    assert (
+        trainer.load_weights(_pt({"a": torch.zeros(1, dtype=torch.complex64), "b": torch.zeros(1)}), "c.pt").key
+        == "tr_w_dtype"
+    )
 
 
 def test_random_bytes_get_a_translated_message_not_torch_text() -> None:

@@ -25,8 +25,9 @@ def slots() -> Admission:
     return _SLOTS
 
 
-def run_chunk(session: str, fn: Callable[[], T], on_wait: Callable[[int], None] | None = None,
-              wait: float = TRAIN_WAIT_S) -> tuple[bool, T | None]:
+def run_chunk(
+    session: str, fn: Callable[[], T], on_wait: Callable[[int], None] | None = None, wait: float = TRAIN_WAIT_S
+) -> tuple[bool, T | None]:
     """(True, fn()) once a training slot is free within `wait` seconds, else (False, None): try next frame."""
     if _SLOTS.acquire(session, on_wait, timeout=wait) != "admitted":
         return False, None

@@ -35,7 +35,7 @@ optimizer = optim.SGD(net.parameters(), lr=0.02, momentum=0.9)
 for epoch in range(5):
     running_loss = 0.0
     for i in range(0, 240, 24):
-        inputs, targets = train_x[i:i + 24], train_y[i:i + 24]
+        inputs, targets = train_x[i : i + 24], train_y[i : i + 24]
         optimizer.zero_grad()
         outputs = net(inputs)
         loss = criterion(outputs, targets)

@@ -19,7 +19,7 @@ loss_fn = nn.BCEWithLogitsLoss()
 for epoch in range(40):
     model.train()
     for i in range(0, 64, 16):
-        xb, yb = X[i:i + 16], y[i:i + 16]
+        xb, yb = X[i : i + 16], y[i : i + 16]
         optimizer.zero_grad()
         loss = loss_fn(model(xb), yb)
         loss.backward()

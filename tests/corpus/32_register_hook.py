@@ -9,6 +9,7 @@ def show(name):
     def hook(grad):
         print(f"grad of {name}: {grad}")
         seen.append(name)
+
     return hook
 
 

@@ -38,7 +38,7 @@ def compose(f, g):
 relu_of_tanh = compose(torch.relu, torch.tanh)
 composed = relu_of_tanh(probe)
 print(composed)
-scale = lambda k: (lambda t: t * k)
+scale = lambda k: lambda t: t * k
 triple = scale(3)
 tripled = triple(probe)
 print(tripled, callable(triple))
