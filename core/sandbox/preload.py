@@ -5,10 +5,16 @@ from __future__ import annotations
 from core.sandbox.session import execute
 
 _WARM_UP = """
+import numpy as np
+from torch.utils.data import DataLoader, TensorDataset
 a = torch.tensor([2., 4.], requires_grad=True)
 b = nn.Linear(2, 1)
+opt = torch.optim.SGD(b.parameters(), lr=0.1)  # the first optimizer imports torch._dynamo (seconds): done here
 y = (torch.sigmoid(b(a * a)) - 1) ** 2
 y.sum().backward()
+opt.step()
+for xb, in DataLoader(TensorDataset(torch.from_numpy(np.ones((4, 2), dtype=np.float32))), batch_size=2):
+    z = F.cross_entropy(b(xb).repeat(1, 3), torch.tensor([0, 1]))
 print(f"{y.sum().item():.3f}")
 """
 
