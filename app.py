@@ -26,14 +26,29 @@ def _keep(setting: str) -> None:
 
 
 lang = st.session_state.setdefault("lang", "en")
-st.sidebar.radio("Language / 语言", list(LANGS), index=list(LANGS).index(lang), format_func=LANGS.get,
-                 key="w_lang", on_change=_keep, args=("lang",), horizontal=True)
+st.sidebar.radio(
+    "Language / 语言",
+    list(LANGS),
+    index=list(LANGS).index(lang),
+    format_func=LANGS.get,
+    key="w_lang",
+    on_change=_keep,
+    args=("lang",),
+    horizontal=True,
+)
 devices = _devices()
 labels = {d["name"]: d["label"] for d in devices}
 if st.session_state.get("device") not in labels:
     st.session_state["device"] = "cpu"
-st.sidebar.selectbox(t("sidebar_device", lang), list(labels), index=list(labels).index(st.session_state["device"]),
-                     format_func=labels.get, key="w_device", on_change=_keep, args=("device",))
+st.sidebar.selectbox(
+    t("sidebar_device", lang),
+    list(labels),
+    index=list(labels).index(st.session_state["device"]),
+    format_func=labels.get,
+    key="w_device",
+    on_change=_keep,
+    args=("device",),
+)
 if len(devices) == 1:
     st.sidebar.caption(t("sidebar_no_gpu", lang))
 

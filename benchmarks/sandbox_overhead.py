@@ -50,8 +50,10 @@ def main() -> None:
         inproc = _median_ms(lambda graph=graph: execute(TINY, "cpu", with_graph=graph), args.repeats)
         worker = _median_ms(through_worker, args.repeats) - 20.0
         label = "with graph + backward steps" if graph else "values only"
-        print(f"{label:30s} in-process {inproc:7.2f} ms | worker {worker:7.2f} ms | "
-              f"added {worker - inproc:6.2f} ms | ratio {worker / inproc:5.2f}x | goal: added < 50 ms")
+        print(
+            f"{label:30s} in-process {inproc:7.2f} ms | worker {worker:7.2f} ms | "
+            f"added {worker - inproc:6.2f} ms | ratio {worker / inproc:5.2f}x | goal: added < 50 ms"
+        )
     pool.close()
 
 

@@ -73,8 +73,10 @@ def main() -> None:
     args = parser.parse_args()
     cases = [("digits", 450), ("spiral", 600), ("linear", 2000)]
     print(f"torch {torch.__version__}, {TRAIN_THREADS} intra-op thread(s); best of {args.repeats} runs each")
-    print(f"{'preset':<8} {'steps':>6} {'bare st/s':>10} {'trainer st/s':>13} {'ratio':>6} "
-          f"{'chunked st/s':>13} {'chunk ratio':>12}")
+    print(
+        f"{'preset':<8} {'steps':>6} {'bare st/s':>10} {'trainer st/s':>13} {'ratio':>6} "
+        f"{'chunked st/s':>13} {'chunk ratio':>12}"
+    )
     for preset, steps in cases:
         probe = _trainer(preset, steps)
         bare = long = chunked = float("inf")
@@ -82,12 +84,18 @@ def main() -> None:
             bare = min(bare, bare_loop(probe, steps))
             long = min(long, trainer_run(preset, steps, None))
             chunked = min(chunked, trainer_run(preset, steps, PAGE_CHUNK))
-        print(f"{preset:<8} {steps:>6} {steps / bare:>10.0f} {steps / long:>13.0f} {bare / long:>6.2f} "
-              f"{steps / chunked:>13.0f} {long / chunked:>12.2f}")
-    print("ratio = trainer / bare steps per second (goal >= 0.8); the trainer also evaluates (per epoch or every "
-          "eval_every steps), records per-layer norms and keeps replay snapshots.")
-    print(f"chunk ratio = advance({PAGE_CHUNK}) chunks / one long advance, steps per second (the page's UI cost "
-          "without rendering).")
+        print(
+            f"{preset:<8} {steps:>6} {steps / bare:>10.0f} {steps / long:>13.0f} {bare / long:>6.2f} "
+            f"{steps / chunked:>13.0f} {long / chunked:>12.2f}"
+        )
+    print(
+        "ratio = trainer / bare steps per second (goal >= 0.8); the trainer also evaluates (per epoch or every "
+        "eval_every steps), records per-layer norms and keeps replay snapshots."
+    )
+    print(
+        f"chunk ratio = advance({PAGE_CHUNK}) chunks / one long advance, steps per second (the page's UI cost "
+        "without rendering)."
+    )
 
 
 if __name__ == "__main__":

@@ -496,8 +496,7 @@ class BackwardRecorder:
         self._nodes = reachable(roots)
         for k, node in enumerate(self._nodes):
             live = read_saved(node) if type(node).__name__ != "AccumulateGrad" else {}
-            copies = None if live is None else bookkeeping_copies(live.values())
-            self.saved[node] = None if live is None else dict(zip(live, copies, strict=True))
+            self.saved[node] = None if live is None else dict(zip(live, bookkeeping_copies(live.values()), strict=True))
             self._handles.append(node.register_prehook(self._before_hook(k)))
             self._handles.append(node.register_hook(self._after_hook(k)))
 
@@ -550,7 +549,7 @@ class BackwardRecorder:
 def _tensor_list(ts: list[torch.Tensor | None], budget: list[int]) -> tuple[list[Any], list[Any], list[Any] | None]:
     """(values, shapes, summaries): summaries only when some tensor is too big to list, or when the shared
     `budget` of listed numbers is spent."""
-    vals = []
+    vals: list[Any] = []
     for t in ts:
         if t is not None and t.numel() > budget[0]:
             vals.append(None)
@@ -560,7 +559,11 @@ def _tensor_list(ts: list[torch.Tensor | None], budget: list[int]) -> tuple[list
         vals.append(tensorjson.values(t))
     shapes = [None if t is None else list(t.shape) for t in ts]
     big = [t is not None and v is None for t, v in zip(ts, vals, strict=True)]
-    summaries = [tensorjson.summary(t) if b else None for t, b in zip(ts, big, strict=True)] if any(big) else None
+    summaries = (
+        [tensorjson.summary(t) if t is not None and b else None for t, b in zip(ts, big, strict=True)]
+        if any(big)
+        else None
+    )
     return vals, shapes, summaries
 
 

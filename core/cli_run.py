@@ -64,8 +64,10 @@ def run_command(args: argparse.Namespace) -> int:
     try:
         source = _read_source(args)
     except OSError as e:
-        result: dict[str, Any] = {"ok": False, "error": {"kind": "runtime", "message": f"cannot read {args.file}: "
-                                                                                     f"{e.strerror}", "line": None}}
+        result: dict[str, Any] = {
+            "ok": False,
+            "error": {"kind": "runtime", "message": f"cannot read {args.file}: {e.strerror}", "line": None},
+        }
     except SandboxError as e:
         result = {"ok": False, "error": e.to_json()}
     else:

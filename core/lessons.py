@@ -88,8 +88,10 @@ GRAPH = Target("graph")
 TENSORS = Lesson(
     "tensors",
     Text("Tensors: creating and inspecting", "张量：创建与查看"),
-    Text("What a tensor is, the ways to make one, and the four facts to check about any tensor.",
-         "张量是什么、怎样创建，以及每个张量都值得查看的四项信息。"),
+    Text(
+        "What a tensor is, the ways to make one, and the four facts to check about any tensor.",
+        "张量是什么、怎样创建，以及每个张量都值得查看的四项信息。",
+    ),
     ("002", "003"),
     (
         Step(
@@ -126,8 +128,10 @@ print(batch.shape)
                 Text("What is `batch.shape`?", "`batch.shape` 是什么？"),
                 (same("`torch.Size([2, 3, 4])`"), same("`torch.Size([24])`"), same("`torch.Size([4, 3, 2])`")),
                 0,
-                Text("The sizes you give `zeros` are the shape, axis by axis: 2 tables, 3 rows, 4 columns.",
-                     "传给 `zeros` 的几个数按顺序就是各条轴的长度：2 张表、3 行、4 列。"),
+                Text(
+                    "The sizes you give `zeros` are the shape, axis by axis: 2 tables, 3 rows, 4 columns.",
+                    "传给 `zeros` 的几个数按顺序就是各条轴的长度：2 张表、3 行、4 列。",
+                ),
                 Check("batch", "shape", [2, 3, 4]),
             ),
         ),
@@ -163,8 +167,10 @@ print(z.dtype, d.dtype)
                 Text("Which dtype does `z` have?", "`z` 的数据类型是什么？"),
                 (same("`torch.float32`"), same("`torch.int64`"), same("`torch.bool`")),
                 1,
-                Text("`torch.long` is another name for `torch.int64`: 64-bit whole numbers.",
-                     "`torch.long` 就是 `torch.int64` 的别名，即 64 位整数。"),
+                Text(
+                    "`torch.long` is another name for `torch.int64`: 64-bit whole numbers.",
+                    "`torch.long` 就是 `torch.int64` 的别名，即 64 位整数。",
+                ),
                 Check("z", "dtype", "int64"),
             ),
         ),
@@ -201,8 +207,10 @@ print(rows, cols, x.dtype, y.dtype)
                 Text("Which dtype does `y` have?", "`y` 的数据类型是什么？"),
                 (same("`torch.float64`"), same("`torch.float32`"), same("`torch.int64`")),
                 1,
-                Text("`randn_like` copies x's shape, but `dtype=torch.float` replaces x's float64 with float32.",
-                     "`randn_like` 沿用了 x 的形状，但 `dtype=torch.float` 把 x 的 float64 换成了 float32。"),
+                Text(
+                    "`randn_like` copies x's shape, but `dtype=torch.float` replaces x's float64 with float32.",
+                    "`randn_like` 沿用了 x 的形状，但 `dtype=torch.float` 把 x 的 float64 换成了 float32。",
+                ),
                 Check("y", "dtype", "float32"),
             ),
         ),
@@ -229,12 +237,16 @@ print(n, first.shape, red.shape)
 """,
             PLAYGROUND,
             Quiz(
-                Text("How many numbers does `images` hold (the value of `n`)?",
-                     "`images` 一共有多少个数（即 `n` 的值）？"),
+                Text(
+                    "How many numbers does `images` hold (the value of `n`)?",
+                    "`images` 一共有多少个数（即 `n` 的值）？",
+                ),
                 (same("128"), same("3,072"), same("12,288")),
                 2,
-                Text("numel multiplies the sizes: 4 × 3 × 32 × 32 = 12,288.",
-                     "numel 把各轴长度相乘：4 × 3 × 32 × 32 = 12,288。"),
+                Text(
+                    "numel multiplies the sizes: 4 × 3 × 32 × 32 = 12,288.",
+                    "numel 把各轴长度相乘：4 × 3 × 32 × 32 = 12,288。",
+                ),
                 Check("n", "value", 12288),
             ),
         ),
@@ -246,8 +258,10 @@ print(n, first.shape, red.shape)
 OPERATIONS = Lesson(
     "operations",
     Text("Operations and devices", "运算与设备"),
-    Text("Adding in four ways, reshaping and reducing, indexing, and moving tensors to a GPU.",
-         "四种加法、变形与归约、索引，以及把张量搬到 GPU 上。"),
+    Text(
+        "Adding in four ways, reshaping and reducing, indexing, and moving tensors to a GPU.",
+        "四种加法、变形与归约、索引，以及把张量搬到 GPU 上。",
+    ),
     ("002",),
     (
         Step(
@@ -282,8 +296,10 @@ print(torch.equal(s1, y))
                 Text("Which line changes `y`?", "哪一行改变了 `y`？"),
                 (same("`s1 = x + y`"), same("`torch.add(x, y, out=result)`"), same("`y.add_(x)`")),
                 2,
-                Text("Methods that end in `_` work in place: they overwrite the tensor they are called on.",
-                     "名字以 `_` 结尾的方法是原地运算，会改写调用它的那个张量。"),
+                Text(
+                    "Methods that end in `_` work in place: they overwrite the tensor they are called on.",
+                    "名字以 `_` 结尾的方法是原地运算，会改写调用它的那个张量。",
+                ),
             ),
         ),
         Step(
@@ -311,8 +327,10 @@ print(m, col_sums, row_means, p, sep="\\n")
                 Text("What is `col_sums`?", "`col_sums` 是多少？"),
                 (same("`[3., 5., 7.]`"), same("`[3., 12.]`"), same("`[15.]`")),
                 0,
-                Text("The rows are [0, 1, 2] and [3, 4, 5]; adding down the columns gives 3, 5 and 7.",
-                     "两行分别是 [0, 1, 2] 和 [3, 4, 5]，逐列相加得到 3、5、7。"),
+                Text(
+                    "The rows are [0, 1, 2] and [3, 4, 5]; adding down the columns gives 3, 5 and 7.",
+                    "两行分别是 [0, 1, 2] 和 [3, 4, 5]，逐列相加得到 3、5、7。",
+                ),
                 Check("col_sums", "value", [3.0, 5.0, 7.0]),
             ),
         ),
@@ -338,8 +356,10 @@ print(both.shape)
                 Text("What is `both.shape`?", "`both.shape` 是什么？"),
                 (same("`torch.Size([3, 8])`"), same("`torch.Size([6, 4])`"), same("`torch.Size([2, 3, 4])`")),
                 1,
-                Text("`dim=0` puts the 3 rows of the second copy under the first: 6 rows of 4.",
-                     "`dim=0` 把第二份的 3 行接在第一份下面，得到 6 行 4 列。"),
+                Text(
+                    "`dim=0` puts the 3 rows of the second copy under the first: 6 rows of 4.",
+                    "`dim=0` 把第二份的 3 行接在第一份下面，得到 6 行 4 列。",
+                ),
                 Check("both", "shape", [6, 4]),
             ),
         ),
@@ -369,13 +389,20 @@ if has_gpu:
 """,
             PLAYGROUND,
             Quiz(
-                Text("On a computer without a GPU, what does `x.to(device)` do here?",
-                     "在没有 GPU 的电脑上，这里的 `x.to(device)` 会怎样？"),
-                (Text("It raises an error", "报错"), Text("x stays on the CPU", "x 仍留在 CPU 上"),
-                 Text("It copies x to the GPU anyway", "照样把 x 复制到 GPU")),
+                Text(
+                    "On a computer without a GPU, what does `x.to(device)` do here?",
+                    "在没有 GPU 的电脑上，这里的 `x.to(device)` 会怎样？",
+                ),
+                (
+                    Text("It raises an error", "报错"),
+                    Text("x stays on the CPU", "x 仍留在 CPU 上"),
+                    Text("It copies x to the GPU anyway", "照样把 x 复制到 GPU"),
+                ),
                 1,
-                Text("`device` is \"cpu\" there, and moving a tensor to the device it is already on changes nothing.",
-                     "那时 `device` 就是 \"cpu\"，把张量移到它本来所在的设备上，什么也不会改变。"),
+                Text(
+                    '`device` is "cpu" there, and moving a tensor to the device it is already on changes nothing.',
+                    '那时 `device` 就是 "cpu"，把张量移到它本来所在的设备上，什么也不会改变。',
+                ),
             ),
         ),
     ),
@@ -391,8 +418,10 @@ E = 3*a**3 - b**2
 AUTOGRAD = Lesson(
     "autograd",
     Text("Autograd: E = 3a³ − b²", "自动求导：E = 3a³ − b²"),
-    Text("requires_grad, the graph behind a result, backward with a gradient vector, and gradients that add up.",
-         "requires_grad、结果背后的计算图、带 gradient 向量的 backward，以及会累加的梯度。"),
+    Text(
+        "requires_grad, the graph behind a result, backward with a gradient vector, and gradients that add up.",
+        "requires_grad、结果背后的计算图、带 gradient 向量的 backward，以及会累加的梯度。",
+    ),
     ("004",),
     (
         Step(
@@ -415,8 +444,10 @@ AUTOGRAD = Lesson(
                 Text("What is `E`?", "`E` 是多少？"),
                 (same("`[-25., 167.]`"), same("`[24., 192.]`"), same("`[-49., -25.]`")),
                 0,
-                Text("First entry: 3·2³ − 7² = 24 − 49 = −25; second: 3·4³ − 5² = 192 − 25 = 167.",
-                     "第一项：3·2³ − 7² = 24 − 49 = −25；第二项：3·4³ − 5² = 192 − 25 = 167。"),
+                Text(
+                    "First entry: 3·2³ − 7² = 24 − 49 = −25; second: 3·4³ − 5² = 192 − 25 = 167.",
+                    "第一项：3·2³ − 7² = 24 − 49 = −25；第二项：3·4³ − 5² = 192 − 25 = 167。",
+                ),
                 Check("E", "value", [-25.0, 167.0]),
             ),
             graph=True,
@@ -438,7 +469,8 @@ AUTOGRAD = Lesson(
                 "传入 `[1., 1.]`，得到的就是 E₁ + E₂ 的梯度（专业说法叫*向量–雅可比积*）。"
                 "由于 E₁ 只和 a₁ 有关、E₂ 只和 a₂ 有关，`a.grad` 的每一项就是对应 Eᵢ 自己的斜率。",
             ),
-            SEED_004 + """external_gradient = torch.tensor([1., 1.])
+            SEED_004
+            + """external_gradient = torch.tensor([1., 1.])
 E.backward(gradient=external_gradient)
 print(a.grad)
 print(b.grad)
@@ -469,7 +501,8 @@ print(b.grad)
                 "一次次点“下一步”，看反向传播怎样依次经过每个节点（`SubBackward0`、`MulBackward0`、"
                 "`PowBackward0`……），各自套用一条简单的求导规则。",
             ),
-            SEED_004 + """E.backward(gradient=torch.tensor([1., 1.]))
+            SEED_004
+            + """E.backward(gradient=torch.tensor([1., 1.]))
 by_hand_a = 9 * a.detach()**2
 by_hand_b = -2 * b.detach()
 print(torch.equal(a.grad, by_hand_a))
@@ -480,8 +513,10 @@ print(torch.equal(b.grad, by_hand_b))
                 Text("What is `b.grad`?", "`b.grad` 是多少？"),
                 (same("`[-14., -10.]`"), same("`[14., 10.]`"), same("`[-49., -25.]`")),
                 0,
-                Text("∂E/∂b = −2b: −2·7 = −14 and −2·5 = −10. The sign comes from the minus in E.",
-                     "∂E/∂b = −2b：−2·7 = −14，−2·5 = −10。负号来自 E 里的减号。"),
+                Text(
+                    "∂E/∂b = −2b: −2·7 = −14 and −2·5 = −10. The sign comes from the minus in E.",
+                    "∂E/∂b = −2b：−2·7 = −14，−2·5 = −10。负号来自 E 里的减号。",
+                ),
                 Check("b", "grad", [-14.0, -10.0]),
             ),
             graph=True,
@@ -496,7 +531,8 @@ print(torch.equal(b.grad, by_hand_b))
                 "所以 `a` 和 `b` 的第二项收不到任何梯度。到“计算图探索”里试试 `[0.5, 2.]`，"
                 "先自己算出答案，再运行验证。",
             ),
-            SEED_004 + """E.backward(gradient=torch.tensor([1., 0.]))  # E[0] only
+            SEED_004
+            + """E.backward(gradient=torch.tensor([1., 0.]))  # E[0] only
 print(a.grad)
 print(b.grad)
 """,
@@ -505,8 +541,10 @@ print(b.grad)
                 Text("With `gradient=[1., 0.]`, what is `a.grad`?", "传入 `gradient=[1., 0.]` 时，`a.grad` 是多少？"),
                 (same("`[36., 0.]`"), same("`[36., 144.]`"), same("`[0., 144.]`")),
                 0,
-                Text("Each entry of E is multiplied by its weight; E₂ gets 0, so a₂ receives no gradient.",
-                     "E 的每一项都乘上对应的权重；E₂ 的权重是 0，所以 a₂ 得不到梯度。"),
+                Text(
+                    "Each entry of E is multiplied by its weight; E₂ gets 0, so a₂ receives no gradient.",
+                    "E 的每一项都乘上对应的权重；E₂ 的权重是 0，所以 a₂ 得不到梯度。",
+                ),
                 Check("a", "grad", [36.0, 0.0]),
             ),
             graph=True,
@@ -524,7 +562,8 @@ print(b.grad)
                 "这里需要 `retain_graph=True`，因为反向传播用完保存的中间值后通常会立即释放；"
                 "要在同一张图上再走一遍，就得让它先留着。",
             ),
-            SEED_004 + """v = torch.tensor([1., 1.])
+            SEED_004
+            + """v = torch.tensor([1., 1.])
 # keep the saved values for a second pass:
 E.backward(gradient=v, retain_graph=True)
 E.backward(gradient=v)
@@ -557,9 +596,10 @@ lr = 0.1                                # learning rate
 TRAINING_LOOP = Lesson(
     "loop",
     Text("The dynamic graph and the training loop", "动态图与手写训练循环"),
-    Text("Graphs built while code runs; fitting a line with raw a and b; then nn.Linear, MSELoss and SGD with "
-         "momentum.",
-         "边运行边搭建的计算图；用裸参数 a、b 拟合直线；再换成 nn.Linear、MSELoss 和带动量的 SGD。"),
+    Text(
+        "Graphs built while code runs; fitting a line with raw a and b; then nn.Linear, MSELoss and SGD with momentum.",
+        "边运行边搭建的计算图；用裸参数 a、b 拟合直线；再换成 nn.Linear、MSELoss 和带动量的 SGD。",
+    ),
     ("000", "001"),
     (
         Step(
@@ -588,12 +628,16 @@ print(steps, x.grad)
 """,
             GRAPH,
             Quiz(
-                Text("How many times did the loop body run (the value of `steps`)?",
-                     "循环体一共执行了几次（即 `steps` 的值）？"),
+                Text(
+                    "How many times did the loop body run (the value of `steps`)?",
+                    "循环体一共执行了几次（即 `steps` 的值）？",
+                ),
                 (same("2"), same("4"), same("6")),
                 1,
-                Text("y goes 1.5 → 3.25 → 5.875 → 9.81 → 15.7; once it passes 10 the `if` ends the loop.",
-                     "y 依次变为 1.5 → 3.25 → 5.875 → 9.81 → 15.7，超过 10 之后 `if` 就结束了循环。"),
+                Text(
+                    "y goes 1.5 → 3.25 → 5.875 → 9.81 → 15.7; once it passes 10 the `if` ends the loop.",
+                    "y 依次变为 1.5 → 3.25 → 5.875 → 9.81 → 15.7，超过 10 之后 `if` 就结束了循环。",
+                ),
                 Check("steps", "value", 4),
             ),
             graph=True,
@@ -619,7 +663,8 @@ print(steps, x.grad)
                 "更新写在 `torch.no_grad()` 里面：它只是记账，不属于模型本身，不该被自动求导记录下来。"
                 "固定随机种子，能让每次运行得到相同的数字。",
             ),
-            LINE_DATA + """yhat = a + b * x                 # 1. forward
+            LINE_DATA
+            + """yhat = a + b * x                 # 1. forward
 loss = ((y - yhat) ** 2).mean()  # 2. loss (MSE)
 loss.backward()                  # 3. backward
 with torch.no_grad():            # 4. update, unrecorded
@@ -630,13 +675,17 @@ print(loss.item(), a.grad, b.grad)
             GRAPH,
             Quiz(
                 Text("Why does the update run inside `torch.no_grad()`?", "为什么更新要写在 `torch.no_grad()` 里？"),
-                (Text("It makes the code shorter", "让代码更短"),
-                 Text("So the update itself is not recorded in the graph", "这样更新本身不会被记进计算图"),
-                 Text("backward only works inside it", "backward 只能在里面调用")),
+                (
+                    Text("It makes the code shorter", "让代码更短"),
+                    Text("So the update itself is not recorded in the graph", "这样更新本身不会被记进计算图"),
+                    Text("backward only works inside it", "backward 只能在里面调用"),
+                ),
                 1,
-                Text("Changing a parameter is not part of the model; recording it would tangle the next step's "
-                     "graph with this one.",
-                     "修改参数不是模型的一部分；如果被记录下来，下一步的计算图就会和这一步缠在一起。"),
+                Text(
+                    "Changing a parameter is not part of the model; recording it would tangle the next step's "
+                    "graph with this one.",
+                    "修改参数不是模型的一部分；如果被记录下来，下一步的计算图就会和这一步缠在一起。",
+                ),
             ),
             graph=True,
         ),
@@ -653,7 +702,8 @@ print(loss.item(), a.grad, b.grad)
                 "这批数据是按 y = 1 + 2x 生成的，所以训练足够多轮后，`a` 应接近 1，`b` 应接近 2。"
                 "在“训练工作室”里打开 `linear` 预设，可以一步步看着这条直线慢慢就位。",
             ),
-            LINE_DATA + """for epoch in range(1000):
+            LINE_DATA
+            + """for epoch in range(1000):
     yhat = a + b * x
     loss = ((y - yhat) ** 2).mean()
     loss.backward()
@@ -669,8 +719,10 @@ print(a.item(), b.item(), loss.item())
                 Text("After 1000 epochs, `b` is closest to…", "1000 轮之后，`b` 最接近……"),
                 (same("0"), same("1"), same("2")),
                 2,
-                Text("The points were made from y = 1 + 2x, and b is the slope.",
-                     "这些点是由 y = 1 + 2x 生成的，而 b 正是斜率。"),
+                Text(
+                    "The points were made from y = 1 + 2x, and b is the slope.",
+                    "这些点是由 y = 1 + 2x 生成的，而 b 正是斜率。",
+                ),
                 Check("b", "value", [2.0], tol=0.1),
             ),
         ),
@@ -717,8 +769,10 @@ print(prediction.item())
                 Text("What does the trained model predict at x = 4.0?", "训练好的模型在 x = 4.0 处预测出多少？"),
                 (Text("about 4", "约 4"), Text("about 21.75", "约 21.75"), Text("about 5", "约 5")),
                 1,
-                Text("5 · 4 + 1.75 = 21.75; the fitted line lands within 0.1 of it.",
-                     "5 · 4 + 1.75 = 21.75，拟合出的直线在这里与它相差不到 0.1。"),
+                Text(
+                    "5 · 4 + 1.75 = 21.75; the fitted line lands within 0.1 of it.",
+                    "5 · 4 + 1.75 = 21.75，拟合出的直线在这里与它相差不到 0.1。",
+                ),
                 Check("prediction", "value", [[21.75]], tol=0.25),
             ),
         ),
@@ -730,10 +784,12 @@ print(prediction.item())
 CLASSIFIER = Lesson(
     "classifier",
     Text("Training a classifier", "训练一个分类器"),
-    Text("Mini-batches, an MLP with Flatten, Linear and ReLU, cross-entropy, train/eval with no_grad, and saving "
-         "weights, on 8×8 handwritten digits.",
-         "小批量数据、由 Flatten/Linear/ReLU 组成的多层感知机、交叉熵、train/eval 与 no_grad、保存权重，"
-         "数据是 8×8 的手写数字。"),
+    Text(
+        "Mini-batches, an MLP with Flatten, Linear and ReLU, cross-entropy, train/eval with no_grad, and saving "
+        "weights, on 8×8 handwritten digits.",
+        "小批量数据、由 Flatten/Linear/ReLU 组成的多层感知机、交叉熵、train/eval 与 no_grad、保存权重，"
+        "数据是 8×8 的手写数字。",
+    ),
     ("003",),
     (
         Step(
@@ -769,13 +825,16 @@ print(n_batches, X.shape, y.shape)
 """,
             PLAYGROUND,
             Quiz(
-                Text("How many mini-batches make one epoch here (the value of `n_batches`)?",
-                     "这里一个轮次分成几个小批量（即 `n_batches` 的值）？"),
+                Text(
+                    "How many mini-batches make one epoch here (the value of `n_batches`)?",
+                    "这里一个轮次分成几个小批量（即 `n_batches` 的值）？",
+                ),
                 (same("3"), same("4"), same("32")),
                 1,
-                Text("100 = 32 + 32 + 32 + 4: the last batch is smaller, as with a DataLoader unless "
-                     "`drop_last=True`.",
-                     "100 = 32 + 32 + 32 + 4，最后一批小一些；DataLoader 也是这样，除非设 `drop_last=True`。"),
+                Text(
+                    "100 = 32 + 32 + 32 + 4: the last batch is smaller, as with a DataLoader unless `drop_last=True`.",
+                    "100 = 32 + 32 + 32 + 4，最后一批小一些；DataLoader 也是这样，除非设 `drop_last=True`。",
+                ),
                 Check("n_batches", "value", 4),
             ),
         ),
@@ -846,12 +905,16 @@ print(loss.item())
 """,
             GRAPH,
             Quiz(
-                Text("About how large is the first loss of this untrained 10-class model?",
-                     "这个未经训练的 10 分类模型，第一次的损失大约是多少？"),
+                Text(
+                    "About how large is the first loss of this untrained 10-class model?",
+                    "这个未经训练的 10 分类模型，第一次的损失大约是多少？",
+                ),
                 (same("0.23"), same("2.3"), same("23")),
                 1,
-                Text("Guessing 1/10 for the right class costs −ln(0.1) ≈ 2.30.",
-                     "给正确类别只押 1/10，代价是 −ln(0.1) ≈ 2.30。"),
+                Text(
+                    "Guessing 1/10 for the right class costs −ln(0.1) ≈ 2.30.",
+                    "给正确类别只押 1/10，代价是 −ln(0.1) ≈ 2.30。",
+                ),
                 Check("loss", "value", 2.3026, tol=0.3),
             ),
             graph=True,
@@ -889,12 +952,16 @@ print(model.training, scores.requires_grad, accuracy)
 """,
             PLAYGROUND,
             Quiz(
-                Text("Inside `torch.no_grad()`, what is `scores.requires_grad`?",
-                     "在 `torch.no_grad()` 里面，`scores.requires_grad` 是什么？"),
+                Text(
+                    "Inside `torch.no_grad()`, what is `scores.requires_grad`?",
+                    "在 `torch.no_grad()` 里面，`scores.requires_grad` 是什么？",
+                ),
                 (same("`True`"), same("`False`")),
                 1,
-                Text("No graph is recorded, so the output does not require gradients, even though the weights do.",
-                     "没有记录计算图，所以输出不需要梯度，尽管权重本身是需要的。"),
+                Text(
+                    "No graph is recorded, so the output does not require gradients, even though the weights do.",
+                    "没有记录计算图，所以输出不需要梯度，尽管权重本身是需要的。",
+                ),
                 Check("scores", "requires_grad", False),
             ),
         ),
@@ -903,16 +970,16 @@ print(model.training, scores.requires_grad, accuracy)
             Text(
                 "What a trained model has learnt is its weights. `model.state_dict()` is a dictionary from names "
                 "such as `1.weight` to tensors. In an ordinary script you would write\n\n"
-                "```python\ntorch.save(model.state_dict(), \"digits.pt\")\n"
-                "model.load_state_dict(torch.load(\"digits.pt\", weights_only=True))\n```\n\n"
+                '```python\ntorch.save(model.state_dict(), "digits.pt")\n'
+                'model.load_state_dict(torch.load("digits.pt", weights_only=True))\n```\n\n'
                 "and load them into a model built the same way. The sandbox writes no files, so the snippet "
                 "lists the same names with `named_parameters()`. Then open the `digits` preset in the Training "
                 "Studio: it trains this recipe on the real digits, and you can download the weights as "
                 "`.safetensors` or `.pt` and upload them back.",
                 "训练好的模型，学到的东西都在权重里。`model.state_dict()` 是一个字典，"
                 "把 `1.weight` 这样的名字映射到对应的张量。在普通脚本里可以这样写：\n\n"
-                "```python\ntorch.save(model.state_dict(), \"digits.pt\")\n"
-                "model.load_state_dict(torch.load(\"digits.pt\", weights_only=True))\n```\n\n"
+                '```python\ntorch.save(model.state_dict(), "digits.pt")\n'
+                'model.load_state_dict(torch.load("digits.pt", weights_only=True))\n```\n\n'
                 "然后加载进一个结构相同的模型。沙箱不能写文件，所以代码用 `named_parameters()` "
                 "列出同样的名字。接着到“训练工作室”打开 `digits` 预设：它在真实的手写数字上训练这套配方，"
                 "你可以把权重下载成 `.safetensors` 或 `.pt`，再上传回去。",
@@ -928,12 +995,16 @@ print(n_params)
 """,
             Target("training", "digits"),
             Quiz(
-                Text("How many numbers would the saved file hold (the value of `n_params`)?",
-                     "保存下来的文件里有多少个数（即 `n_params` 的值）？"),
+                Text(
+                    "How many numbers would the saved file hold (the value of `n_params`)?",
+                    "保存下来的文件里有多少个数（即 `n_params` 的值）？",
+                ),
                 (same("106"), same("2,368"), same("2,410")),
                 2,
-                Text("Each Linear(i, o) stores an o×i weight and o biases: 64·32 + 32 + 32·10 + 10 = 2,410.",
-                     "每个 Linear(i, o) 有 o×i 个权重和 o 个偏置：64·32 + 32 + 32·10 + 10 = 2,410。"),
+                Text(
+                    "Each Linear(i, o) stores an o×i weight and o biases: 64·32 + 32 + 32·10 + 10 = 2,410.",
+                    "每个 Linear(i, o) 有 o×i 个权重和 o 个偏置：64·32 + 32 + 32·10 + 10 = 2,410。",
+                ),
                 Check("n_params", "value", 2410),
             ),
         ),

@@ -31,13 +31,23 @@ def _time_matmul(n: int, device: torch.device, repeats: int) -> float:
 def matmul_timing(n: int, device: str = "cpu", repeats: int = 5) -> dict[str, Any]:
     """{'ok', 'n', 'cpu_ms', 'gpu_ms' (None without GPU), 'gpu_name', 'gflops_cpu', 'gflops_gpu'}."""
     if not 1 <= n <= MAX_MATMUL_N:
-        return {"ok": False, "error": {"kind": "limit", "message": f"N must be between 1 and {MAX_MATMUL_N}",
-                                       "line": None}}
+        return {
+            "ok": False,
+            "error": {"kind": "limit", "message": f"N must be between 1 and {MAX_MATMUL_N}", "line": None},
+        }
     repeats = max(1, min(repeats, 20))
     flops = 2 * n**3
     cpu_ms = _time_matmul(n, torch.device("cpu"), repeats)
-    out: dict[str, Any] = {"ok": True, "n": n, "cpu_ms": cpu_ms, "gflops_cpu": flops / cpu_ms / 1e6,
-                           "gpu_ms": None, "gpu_name": None, "gflops_gpu": None, "threads": torch.get_num_threads()}
+    out: dict[str, Any] = {
+        "ok": True,
+        "n": n,
+        "cpu_ms": cpu_ms,
+        "gflops_cpu": flops / cpu_ms / 1e6,
+        "gpu_ms": None,
+        "gpu_name": None,
+        "gflops_gpu": None,
+        "threads": torch.get_num_threads(),
+    }
     if torch.cuda.is_available():
         dev = torch.device(device if device.startswith("cuda") else "cuda:0")
         out["gpu_ms"] = _time_matmul(n, dev, repeats)

@@ -24,8 +24,9 @@ def _load_preset() -> None:
 
 
 def _run(detail_pass: int | None = None) -> None:
-    result = sandboxed(sandbox.run_program, st.session_state.get(CODE_KEY, ""), device=device(), graph=True,
-                       detail_pass=detail_pass)
+    result = sandboxed(
+        sandbox.run_program, st.session_state.get(CODE_KEY, ""), device=device(), graph=True, detail_pass=detail_pass
+    )
     st.session_state[RESULT_KEY] = result
     st.session_state[STEP_KEY] = len(result.get("backward_steps") or [])
     st.session_state.pop("gx_check", None)
@@ -45,17 +46,30 @@ st.session_state.setdefault("gx_preset", GRAPH[0].key)
 st.session_state.setdefault(CODE_KEY, GRAPH[0].code)
 left, right = st.columns([3, 2], gap="large")
 with left:
-    st.selectbox(tr("gx_preset"), [e.key for e in GRAPH], key="gx_preset",
-                 format_func=lambda k: by_key(GRAPH, k).title(lang()), on_change=_load_preset)
-    st.text_area(tr("pg_editor"), key=CODE_KEY, height=230, max_chars=MAX_SOURCE_CHARS, help=tr("pg_editor_help"),
-                 on_change=_run)
+    st.selectbox(
+        tr("gx_preset"),
+        [e.key for e in GRAPH],
+        key="gx_preset",
+        format_func=lambda k: by_key(GRAPH, k).title(lang()),
+        on_change=_load_preset,
+    )
+    st.text_area(
+        tr("pg_editor"), key=CODE_KEY, height=230, max_chars=MAX_SOURCE_CHARS, help=tr("pg_editor_help"), on_change=_run
+    )
     st.button(tr("gx_run"), type="primary", on_click=_run, key="gx_run")
 with right:
     preset = by_key(GRAPH, st.session_state["gx_preset"])
     if preset is not None and preset.note(lang()) and st.session_state.get(CODE_KEY) == preset.code:
         st.info(preset.note(lang()), icon=":material/lightbulb:")
-    budget = st.number_input(tr("gx_budget"), min_value=10, max_value=2000, value=DEFAULT_NODE_BUDGET, step=10,
-                             key="gx_budget", help=tr("gx_budget_help"))
+    budget = st.number_input(
+        tr("gx_budget"),
+        min_value=10,
+        max_value=2000,
+        value=DEFAULT_NODE_BUDGET,
+        step=10,
+        key="gx_budget",
+        help=tr("gx_budget_help"),
+    )
 
 result = st.session_state.get(RESULT_KEY)
 if result is None:
@@ -77,8 +91,12 @@ if graph and graph.get("nodes"):
     k = min(st.session_state.get(STEP_KEY, len(steps)), len(steps))
     plan = render.fit(graph, budget, st.session_state.get("gx_expand", []))
     if plan.clusters:
-        st.multiselect(tr("gx_expand"), list(plan.clusters), key="gx_expand",
-                       format_func=lambda c: f"{c} (x{plan.clusters[c].reps})")
+        st.multiselect(
+            tr("gx_expand"),
+            list(plan.clusters),
+            key="gx_expand",
+            format_func=lambda c: f"{c} (x{plan.clusters[c].reps})",
+        )
     shown, current, done = graph_at_step(graph, steps, k)
     g_col, i_col = st.columns([3, 2], gap="large")
     with g_col:
@@ -92,22 +110,41 @@ if graph and graph.get("nodes"):
             st.caption(tr("gx_passes", n=len(passes)))
             p1, p2 = st.columns([3, 1], vertical_alignment="bottom")
             pick = p1.number_input(tr("gx_pass_pick"), 1, len(passes), value=len(passes), key="gx_pass")
-            p2.button(tr("gx_pass_open"), key="gx_pass_open", help=tr("gx_pass_help"), on_click=_run,
-                      args=(int(pick) - 1,))
+            p2.button(
+                tr("gx_pass_open"), key="gx_pass_open", help=tr("gx_pass_help"), on_click=_run, args=(int(pick) - 1,)
+            )
         if steps:
             b1, b2 = st.columns(2)
-            b1.button(tr("gx_prev_btn"), key="gx_prev", on_click=_move, args=(-1,), help=tr("gx_prev"),
-                      icon=":material/chevron_left:", width="stretch", disabled=k == 0)
-            b2.button(tr("gx_next_btn"), key="gx_next", on_click=_move, args=(1,), help=tr("gx_next"),
-                      icon=":material/chevron_right:", width="stretch", disabled=k == len(steps))
+            b1.button(
+                tr("gx_prev_btn"),
+                key="gx_prev",
+                on_click=_move,
+                args=(-1,),
+                help=tr("gx_prev"),
+                icon=":material/chevron_left:",
+                width="stretch",
+                disabled=k == 0,
+            )
+            b2.button(
+                tr("gx_next_btn"),
+                key="gx_next",
+                on_click=_move,
+                args=(1,),
+                help=tr("gx_next"),
+                icon=":material/chevron_right:",
+                width="stretch",
+                disabled=k == len(steps),
+            )
             st.slider(tr("gx_step"), 0, len(steps), key=STEP_KEY)
             show_step(steps, k, graph)
         else:
             st.caption(tr("gx_no_backward"))
         st.subheader(tr("gx_inspector"))
         ids = [n["id"] for n in graph["nodes"]]
-        labels = {n["id"]: f"{n['id']} · {n.get('label') or n['name']} ({n['grad_fn'] or tr('gx_kind_' + n['kind'])})"
-                  for n in graph["nodes"]}
+        labels = {
+            n["id"]: f"{n['id']} · {n.get('label') or n['name']} ({n['grad_fn'] or tr('gx_kind_' + n['kind'])})"
+            for n in graph["nodes"]
+        }
         default = current if current in labels else ids[0]
         node_id = st.selectbox(tr("gx_node"), ids, index=ids.index(default), format_func=labels.get, key="gx_node")
         show_node(shown, node_id, steps)
@@ -121,8 +158,9 @@ if graph and graph.get("nodes"):
     st.caption(tr("gx_check_help"))
     if st.button(tr("gx_check_run"), key="gx_check_run"):
         with st.spinner(tr("gx_checking")):
-            st.session_state["gx_check"] = sandboxed(sandbox.check_gradients, st.session_state.get(CODE_KEY, ""),
-                                                     device())
+            st.session_state["gx_check"] = sandboxed(
+                sandbox.check_gradients, st.session_state.get(CODE_KEY, ""), device()
+            )
     check = st.session_state.get("gx_check")
     if check is not None:
         show_check(check)

@@ -71,8 +71,9 @@ def _next_lesson() -> None:
 def _run() -> None:
     lesson, k = _current()
     step = lesson.steps[k]
-    ss.setdefault(RESULTS_KEY, {})[_slot(lesson, k)] = sandboxed(sandbox.run_program, step.code, device=device(),
-                                                                 graph=step.graph)
+    ss.setdefault(RESULTS_KEY, {})[_slot(lesson, k)] = sandboxed(
+        sandbox.run_program, step.code, device=device(), graph=step.graph
+    )
 
 
 def _open(step: Step) -> None:
@@ -90,13 +91,13 @@ def _open(step: Step) -> None:
 
 def _buttons(lesson: Lesson, k: int, step: Step) -> None:
     c1, c2 = st.columns([1, 2])
-    c1.button(tr("ls_run"), key="ls_run", type="primary", on_click=_run, icon=":material/play_arrow:",
-              width="stretch")
+    c1.button(tr("ls_run"), key="ls_run", type="primary", on_click=_run, icon=":material/play_arrow:", width="stretch")
     target = step.target
     if target is None:
         return
-    help_text = (tr("ls_open_help_training", preset=target.preset) if target.page == "training"
-                 else tr("ls_open_help_code"))
+    help_text = (
+        tr("ls_open_help_training", preset=target.preset) if target.page == "training" else tr("ls_open_help_code")
+    )
     if c2.button(tr(f"ls_open_{target.page}"), key="ls_open", help=help_text, icon=":material/open_in_new:"):
         _open(step)
 
@@ -134,37 +135,62 @@ def _quiz(lesson: Lesson, k: int, step: Step, result: dict[str, Any] | None) -> 
         return
     with st.container(border=True):
         st.markdown(f"**{tr('ls_quiz')}** · {quiz.question.get(lang())}")
-        choice = st.radio(tr("ls_quiz"), list(range(len(quiz.choices))), index=None,
-                          format_func=lambda i: quiz.choices[i].get(lang()), key=f"ls_quiz_{lesson.key}_{k}",
-                          label_visibility="collapsed")
+        choice = st.radio(
+            tr("ls_quiz"),
+            list(range(len(quiz.choices))),
+            index=None,
+            format_func=lambda i: quiz.choices[i].get(lang()),
+            key=f"ls_quiz_{lesson.key}_{k}",
+            label_visibility="collapsed",
+        )
         if choice is None:
             return
         if choice != quiz.answer:
-            st.warning(tr("ls_quiz_wrong_run" if quiz.check and result is None else "ls_quiz_wrong"),
-                       icon=":material/help:")
+            st.warning(
+                tr("ls_quiz_wrong_run" if quiz.check and result is None else "ls_quiz_wrong"), icon=":material/help:"
+            )
             return
         st.success(tr("ls_quiz_right", why=quiz.why.get(lang())), icon=":material/check_circle:")
         check = quiz.check
         if check is not None and result is not None and result.get("ok") and lessons.agrees(check, result):
             place = check.name if check.field == "value" else f"{check.name}.{check.field}"
             value = lessons.observed(result, check)
-            st.caption(tr("ls_quiz_agrees", place=code(place),
-                          value=code(value if isinstance(value, str) else json.dumps(value))))
+            st.caption(
+                tr(
+                    "ls_quiz_agrees",
+                    place=code(place),
+                    value=code(value if isinstance(value, str) else json.dumps(value)),
+                )
+            )
 
 
 def _nav(lesson: Lesson, k: int) -> None:
     last = k == len(lesson.steps) - 1
     st.divider()
     c1, c2 = st.columns(2)
-    c1.button(tr("ls_prev"), key="ls_prev", on_click=_move, args=(-1,), disabled=k == 0,
-              icon=":material/chevron_left:", width="stretch")
+    c1.button(
+        tr("ls_prev"),
+        key="ls_prev",
+        on_click=_move,
+        args=(-1,),
+        disabled=k == 0,
+        icon=":material/chevron_left:",
+        width="stretch",
+    )
     if not last:
-        c2.button(tr("ls_next"), key="ls_next", on_click=_move, args=(1,), icon=":material/chevron_right:",
-                  width="stretch")
+        c2.button(
+            tr("ls_next"), key="ls_next", on_click=_move, args=(1,), icon=":material/chevron_right:", width="stretch"
+        )
         return
     if lesson is not LESSONS[-1]:
-        c2.button(tr("ls_next_lesson"), key="ls_next_lesson", on_click=_next_lesson,
-                  icon=":material/skip_next:", width="stretch", type="primary")
+        c2.button(
+            tr("ls_next_lesson"),
+            key="ls_next_lesson",
+            on_click=_next_lesson,
+            icon=":material/skip_next:",
+            width="stretch",
+            type="primary",
+        )
         st.success(tr("ls_done"), icon=":material/celebration:")
     else:
         st.success(tr("ls_all_done"), icon=":material/celebration:")
@@ -179,9 +205,13 @@ _read_url()
 lesson, k = _current()
 ss[LESSON_KEY], ss[STEP_KEY], ss[PICK_KEY] = lesson.key, k, lesson.key
 keys = [ls.key for ls in LESSONS]
-st.selectbox(tr("ls_pick"), keys, key=PICK_KEY, on_change=_pick,
-             format_func=lambda key: tr("ls_lesson_label", n=keys.index(key) + 1,
-                                        title=lessons.by_key(key).title.get(lang())))
+st.selectbox(
+    tr("ls_pick"),
+    keys,
+    key=PICK_KEY,
+    on_change=_pick,
+    format_func=lambda key: tr("ls_lesson_label", n=keys.index(key) + 1, title=lessons.by_key(key).title.get(lang())),
+)
 step = lesson.steps[k]
 st.caption(lesson.summary.get(lang()))
 st.progress((k + 1) / len(lesson.steps), text=tr("ls_progress", k=k + 1, n=len(lesson.steps)))

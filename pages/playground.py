@@ -40,11 +40,15 @@ st.caption(tr("pg_intro"))
 
 st.session_state.setdefault(CODE_KEY, PLAYGROUND[0].code)
 st.selectbox(
-    tr("pg_examples"), [e.key for e in PLAYGROUND], key="pg_example",
-    format_func=lambda k: by_key(PLAYGROUND, k).title(lang()), on_change=_load_example,
+    tr("pg_examples"),
+    [e.key for e in PLAYGROUND],
+    key="pg_example",
+    format_func=lambda k: by_key(PLAYGROUND, k).title(lang()),
+    on_change=_load_example,
 )
-st.text_area(tr("pg_editor"), key=CODE_KEY, height=260, max_chars=MAX_SOURCE_CHARS, help=tr("pg_editor_help"),
-             on_change=_run)
+st.text_area(
+    tr("pg_editor"), key=CODE_KEY, height=260, max_chars=MAX_SOURCE_CHARS, help=tr("pg_editor_help"), on_change=_run
+)
 st.button(tr("run"), type="primary", on_click=_run, key="pg_run")
 
 result = st.session_state.get(RESULT_KEY)
@@ -88,11 +92,19 @@ with st.expander(tr("pg_timing_title")):
             show_error(timing["error"])
         else:
             c1, c2 = st.columns(2)
-            c1.metric(tr("pg_timing_cpu", threads=timing["threads"]), f"{timing['cpu_ms']:.2f} ms",
-                      f"{timing['gflops_cpu']:.1f} GFLOP/s", delta_color="off")
+            c1.metric(
+                tr("pg_timing_cpu", threads=timing["threads"]),
+                f"{timing['cpu_ms']:.2f} ms",
+                f"{timing['gflops_cpu']:.1f} GFLOP/s",
+                delta_color="off",
+            )
             if timing["gpu_ms"] is None:
                 c2.info(tr("pg_timing_no_gpu"))
             else:
-                c2.metric(esc(timing["gpu_name"]), f"{timing['gpu_ms']:.2f} ms", f"{timing['gflops_gpu']:.1f} GFLOP/s",
-                          delta_color="off")
+                c2.metric(
+                    esc(timing["gpu_name"]),
+                    f"{timing['gpu_ms']:.2f} ms",
+                    f"{timing['gflops_gpu']:.1f} GFLOP/s",
+                    delta_color="off",
+                )
                 st.success(tr("pg_timing_speedup", x=timing["cpu_ms"] / timing["gpu_ms"], n=timing["n"]))

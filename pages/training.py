@@ -63,8 +63,9 @@ def _widget(p: Preset, s: Setting, where: Any) -> Any:
     if s.type == "int":
         return where.number_input(label, min_value=int(s.low), max_value=int(s.high), step=1, key=key)
     if s.type == "float":
-        return where.number_input(label, min_value=float(s.low), max_value=float(s.high), step=s.step, format="%g",
-                                  key=key)
+        return where.number_input(
+            label, min_value=float(s.low), max_value=float(s.high), step=s.step, format="%g", key=key
+        )
     if s.type == "path":  # a server folder: only the one the operator configured, never typed in a browser
         ss[key] = os.environ.get(CIFAR_ENV, "")
         return where.text_input(label, key=key, disabled=True, help=tr("tr_folder_help", env=CIFAR_ENV))
@@ -151,8 +152,10 @@ def _live(trainer: Trainer) -> None:
     if ss.get("tr_playing"):
         wait = st.empty()
         ran, _ = admission.run_chunk(
-            session_id(), lambda: trainer.advance(ss.get("tr_speed", 25), MAX_CHUNK_SECONDS),
-            on_wait=lambda place: wait.info(tr("tr_wait_slot", place=place), icon=":material/hourglass_top:"))
+            session_id(),
+            lambda: trainer.advance(ss.get("tr_speed", 25), MAX_CHUNK_SECONDS),
+            on_wait=lambda place: wait.info(tr("tr_wait_slot", place=place), icon=":material/hourglass_top:"),
+        )
         if ran:
             wait.empty()
         if trainer.finished:
@@ -170,8 +173,12 @@ def _live(trainer: Trainer) -> None:
     elif trainer.finished:
         st.info(tr("tr_finished", steps=trainer.step_limit))
     left, right = st.columns(2)
-    left.plotly_chart(charts.loss_figure(trainer, _labels("tr_chart_loss")), key="tr_loss_chart", on_select=_pick_step,
-                      selection_mode="points")
+    left.plotly_chart(
+        charts.loss_figure(trainer, _labels("tr_chart_loss")),
+        key="tr_loss_chart",
+        on_select=_pick_step,
+        selection_mode="points",
+    )
     data = trainer.data
     if data.task == "regression":
         right.plotly_chart(charts.fit_figure(trainer, _labels("tr_chart_fit", model=tr("tr_model"))))
@@ -185,9 +192,13 @@ def _live(trainer: Trainer) -> None:
         right.plotly_chart(charts.accuracy_figure(trainer, _labels("tr_chart_acc")))
     elif last.per_class is not None:
         right.plotly_chart(charts.per_class_figure(last.per_class, data.class_names, _labels("tr_chart_per_class")))
-        st.plotly_chart(charts.confusion_figure(last.confusion, data.class_names,
-                                                {"title": tr("tr_chart_confusion"), "x": tr("tr_predicted"),
-                                                 "y": tr("tr_true")}))
+        st.plotly_chart(
+            charts.confusion_figure(
+                last.confusion,
+                data.class_names,
+                {"title": tr("tr_chart_confusion"), "x": tr("tr_predicted"), "y": tr("tr_true")},
+            )
+        )
     _predict(trainer)
 
 
@@ -225,12 +236,29 @@ def _inspector(trainer: Trainer) -> None:
     if not isinstance(view, StepView):
         st.warning(message(view, lang()))
         return
-    st.caption(tr("tr_inspect_loss", step=k, loss=f"{view.loss:.6g}", recorded=f"{trainer.history.loss[k]:.6g}",
-                  nodes=view.nodes))
+    st.caption(
+        tr(
+            "tr_inspect_loss",
+            step=k,
+            loss=f"{view.loss:.6g}",
+            recorded=f"{trainer.history.loss[k]:.6g}",
+            nodes=view.nodes,
+        )
+    )
     st.graphviz_chart(view.dot)
     st.caption(tr("tr_inspect_params"))
-    st.dataframe([{"name": r["name"], "shape": str(r["shape"]), "value": json.dumps(r["value"]),
-                   "grad": json.dumps(r["grad"])} for r in view.params], hide_index=True)
+    st.dataframe(
+        [
+            {
+                "name": r["name"],
+                "shape": str(r["shape"]),
+                "value": json.dumps(r["value"]),
+                "grad": json.dumps(r["grad"]),
+            }
+            for r in view.params
+        ],
+        hide_index=True,
+    )
 
 
 # --- weights in and out -------------------------------------------------------------------------------------------
@@ -240,11 +268,22 @@ def _weights(trainer: Trainer) -> None:
     st.subheader(tr("tr_weights"))
     c = st.columns(2)
     name = trainer.preset.name
-    c[0].download_button(tr("tr_download_safetensors"), data=lambda: trainer.export("safetensors"),
-                         file_name=f"{name}.safetensors", mime="application/octet-stream", key="tr_dl_safetensors",
-                         on_click="ignore")
-    c[1].download_button(tr("tr_download_pt"), data=lambda: trainer.export("pt"), file_name=f"{name}.pt",
-                         mime="application/octet-stream", key="tr_dl_pt", on_click="ignore")
+    c[0].download_button(
+        tr("tr_download_safetensors"),
+        data=lambda: trainer.export("safetensors"),
+        file_name=f"{name}.safetensors",
+        mime="application/octet-stream",
+        key="tr_dl_safetensors",
+        on_click="ignore",
+    )
+    c[1].download_button(
+        tr("tr_download_pt"),
+        data=lambda: trainer.export("pt"),
+        file_name=f"{name}.pt",
+        mime="application/octet-stream",
+        key="tr_dl_pt",
+        on_click="ignore",
+    )
     up = st.file_uploader(tr("tr_upload"), type=["safetensors", "pt", "pth"], key="tr_upload")
     if up is not None and ss.get("tr_upload_id") != up.file_id:
         ss.tr_upload_id = up.file_id
@@ -263,8 +302,14 @@ st.caption(tr("tr_intro"))
 _read_url()
 if "tr_preset" not in ss:
     ss.tr_preset = next(iter(PRESETS))
-preset = PRESETS[st.selectbox(tr("tr_preset_label"), list(PRESETS), key="tr_preset",
-                              format_func=lambda n: f"{n} — {tr(PRESETS[n].description_key)}")]
+preset = PRESETS[
+    st.selectbox(
+        tr("tr_preset_label"),
+        list(PRESETS),
+        key="tr_preset",
+        format_func=lambda n: f"{n} — {tr(PRESETS[n].description_key)}",
+    )
+]
 settings = _settings(preset)
 trainer = _trainer(preset, settings)
 notes = [message(m, lang()) for m in ss.get("tr_notes", [])]
@@ -273,8 +318,16 @@ if trainer is None:
     st.stop()
 for note in notes:
     st.info(note)
-st.caption(tr("tr_summary", n_train=len(trainer.data.train), n_test=len(trainer.data.test or []),
-              params=n_parameters(trainer.model), batch=trainer.batch_size, device=trainer.device))
+st.caption(
+    tr(
+        "tr_summary",
+        n_train=len(trainer.data.train),
+        n_test=len(trainer.data.test or []),
+        params=n_parameters(trainer.model),
+        batch=trainer.batch_size,
+        device=trainer.device,
+    )
+)
 _controls(trainer)
 st.fragment(_live, run_every=PAGE_REFRESH_S if ss.get("tr_playing") else None)(trainer)
 _inspector(trainer)

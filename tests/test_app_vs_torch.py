@@ -49,7 +49,9 @@ def program(name: str, source: str, rounding: bool = False) -> None:
 
 # --- the programs ----------------------------------------------------------------------------------------
 program("seed_004", SEED_004)
-program("elementwise_arith", """
+program(
+    "elementwise_arith",
+    """
     x = torch.tensor([0.5, -1.5, 2.5], dtype=torch.float64, requires_grad=True)
     y = x * 2 + 1
     z = y / (x + 3) - x
@@ -57,8 +59,11 @@ program("elementwise_arith", """
     v = 1 - w / 4
     s = v.sum()
     s.backward()
-""")
-program("broadcasting", """
+""",
+)
+program(
+    "broadcasting",
+    """
     a = torch.randn(3, 1, dtype=torch.float64, requires_grad=True)
     b = torch.randn(4, dtype=torch.float64, requires_grad=True)
     c = a * b + a
@@ -66,16 +71,22 @@ program("broadcasting", """
     d = c - k * b
     loss = d.pow(2).mean()
     loss.backward()
-""")
-program("matmul_operator", """
+""",
+)
+program(
+    "matmul_operator",
+    """
     A = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
     B = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
     C = A @ B
     D = torch.matmul(C, B.t())
     L = (D * D).sum()
     L.backward()
-""")
-program("mm_addmm", """
+""",
+)
+program(
+    "mm_addmm",
+    """
     A = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
     B = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
     bias = torch.randn(4, dtype=torch.float64, requires_grad=True)
@@ -83,16 +94,22 @@ program("mm_addmm", """
     N = torch.addmm(bias, A, B, beta=0.5, alpha=2.0)
     L = (M * N).sum()
     L.backward()
-""")
-program("linear_functional", """
+""",
+)
+program(
+    "linear_functional",
+    """
     x = torch.randn(5, 3, dtype=torch.float64)
     W = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
     b = torch.zeros(2, dtype=torch.float64, requires_grad=True)
     y = F.linear(x, W, b)
     loss = y.tanh().sum()
     loss.backward()
-""")
-program("mv_dot_outer", """
+""",
+)
+program(
+    "mv_dot_outer",
+    """
     A = torch.randn(3, 3, dtype=torch.float64, requires_grad=True)
     x = torch.randn(3, dtype=torch.float64, requires_grad=True)
     v = torch.mv(A, x)
@@ -100,54 +117,75 @@ program("mv_dot_outer", """
     o = torch.outer(v, x)
     L = d + o.sum()
     L.backward()
-""")
-program("sum_mean_dims", """
+""",
+)
+program(
+    "sum_mean_dims",
+    """
     x = torch.arange(12., dtype=torch.float64).reshape(3, 4).requires_grad_()
     r = x.sum(dim=1)
     c = x.mean(0, keepdim=True)
     t = torch.sum(x * x)
     L = (r * r).sum() + (c * 3).sum() + t / 7
     L.backward()
-""")
-program("max_min_global", """
+""",
+)
+program(
+    "max_min_global",
+    """
     x = torch.tensor([[1., 5., 2.], [4., -3., 0.5]], dtype=torch.float64, requires_grad=True)
     m = x.max()
     n = x.min()
     L = m - 2 * n
     L.backward()
-""")
-program("max_min_ties", """
+""",
+)
+program(
+    "max_min_ties",
+    """
     x = torch.tensor([3., 1., 3., -2., -2.], dtype=torch.float64, requires_grad=True)
     m = torch.max(x)
     n = torch.min(x)
     a = torch.amax(x, dim=0)
     L = m * n + a
     L.backward()
-""")
-program("std_var", """
+""",
+)
+program(
+    "std_var",
+    """
     x = torch.randn(3, 5, dtype=torch.float64, requires_grad=True)
     s = x.std(dim=1)
     v = torch.var(x)
     u = x.std(unbiased=False)
     L = s.sum() + v + u
     L.backward()
-""")
-program("logsumexp", """
+""",
+)
+program(
+    "logsumexp",
+    """
     x = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)
     l = torch.logsumexp(x, dim=1)
     k = x.logsumexp(dim=0, keepdim=True)
     L = l.sum() + k.mean()
     L.backward()
-""")
-program("max_min_with_dim", """
+""",
+)
+program(
+    "max_min_with_dim",
+    """
     x = torch.tensor([[1., 7., 3.], [9., 2., 4.], [0., 0., 5.]], dtype=torch.float64, requires_grad=True)
     v, i = x.max(dim=1)
     u, j = torch.min(x, 0)
     w = torch.max(x, dim=1, keepdim=True).values
     L = (v * torch.arange(3.)).sum() + u.sum() + w.mean()
     L.backward()
-""")
-program("indexing_slicing", """
+""",
+)
+program(
+    "indexing_slicing",
+    """
     x = torch.randn(4, 5, dtype=torch.float64, requires_grad=True)
     r = x[0]
     s = x[:, 1:4]
@@ -157,8 +195,12 @@ program("indexing_slicing", """
     h = x[::2, ::3]
     L = r.sum() + (s * s).sum() + e * 3 + f.sum() + g.prod() + h.sum()
     L.backward()
-""", rounding=True)  # prod's backward
-program("select_gather", """
+""",
+    rounding=True,
+)  # prod's backward
+program(
+    "select_gather",
+    """
     x = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
     idx = torch.tensor([[0, 3], [1, 1], [2, 0]])
     g = x.gather(1, idx)
@@ -167,32 +209,44 @@ program("select_gather", """
     n = x.narrow(0, 1, 2)
     L = (g ** 2).sum() + h.sum() * 2 + s.mean() + n.max()
     L.backward()
-""")
-program("cat_stack", """
+""",
+)
+program(
+    "cat_stack",
+    """
     a = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
     b = torch.randn(1, 3, dtype=torch.float64, requires_grad=True)
     c = torch.cat([a, b], dim=0)
     s = torch.stack([a[0], b[0], a[1]], dim=1)
     L = (c * torch.arange(9.).reshape(3, 3)).sum() + s.pow(2).sum()
     L.backward()
-""")
-program("split_chunk_unbind", """
+""",
+)
+program(
+    "split_chunk_unbind",
+    """
     x = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)
     p, q = x.split(2)
     u, v, w = x.unbind(dim=1)
     c1, c2 = torch.chunk(x, 2, dim=1)
     L = (p * 2).sum() + (q * 3).sum() + (u * v * w).sum() + c1.sum() - c2.pow(2).sum()
     L.backward()
-""")
-program("multi_output_named_out_of_order", """
+""",
+)
+program(
+    "multi_output_named_out_of_order",
+    """
     x = torch.randn(3, 2, dtype=torch.float64, requires_grad=True)
     parts = x.unbind(0)
     last = parts[2]
     first = parts[0]
     L = (last * 5).sum() + (first * 7).sum()
     L.backward()
-""")
-program("view_reshape_expand", """
+""",
+)
+program(
+    "view_reshape_expand",
+    """
     x = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
     v = x.view(6)
     r = x.reshape(3, 2)
@@ -203,8 +257,11 @@ program("view_reshape_expand", """
     q = u.squeeze(0)
     L = (v * f).sum() + r.sum() * 2 + (e * e).sum() + (q * torch.arange(6.)).sum()
     L.backward()
-""")
-program("transpose_permute", """
+""",
+)
+program(
+    "transpose_permute",
+    """
     x = torch.randn(2, 3, dtype=torch.float64, requires_grad=True)
     t = x.t()
     p = x.permute(1, 0)
@@ -213,8 +270,11 @@ program("transpose_permute", """
     z = y.transpose(0, 2)
     L = (t * p).sum() + (T @ x).trace() + (z * torch.arange(24.).reshape(4, 3, 2)).sum()
     L.backward()
-""")
-program("activations", """
+""",
+)
+program(
+    "activations",
+    """
     x = torch.tensor([-2., -0.5, 0., 0.5, 3.], dtype=torch.float64, requires_grad=True)
     r = torch.relu(x)
     r2 = F.relu(x * 2)
@@ -222,55 +282,76 @@ program("activations", """
     t = x.tanh()
     L = (r * s).sum() + (t * t).sum() + r2.mean()
     L.backward()
-""")
-program("softmax_log_softmax", """
+""",
+)
+program(
+    "softmax_log_softmax",
+    """
     x = torch.randn(3, 4, dtype=torch.float64, requires_grad=True)
     p = torch.softmax(x, dim=1)
     lp = F.log_softmax(x, dim=0)
     q = F.softmax(x, dim=-1)
     L = (p * torch.arange(4.)).sum() + lp[0].sum() - (q * q).sum()
     L.backward()
-""")
-program("mse_loss", """
+""",
+)
+program(
+    "mse_loss",
+    """
     pred = torch.randn(4, 2, dtype=torch.float64, requires_grad=True)
     target = torch.randn(4, 2, dtype=torch.float64)
     loss = F.mse_loss(pred, target)
     loss2 = F.mse_loss(pred, target, reduction='sum')
     total = loss + loss2 / 10
     total.backward()
-""")
-program("cross_entropy", """
+""",
+)
+program(
+    "cross_entropy",
+    """
     logits = torch.randn(4, 3, dtype=torch.float64, requires_grad=True)
     target = torch.tensor([0, 2, 1, 2])
     loss = F.cross_entropy(logits, target)
     smooth = F.cross_entropy(logits, target, label_smoothing=0.1, reduction='sum')
     total = loss + smooth
     total.backward()
-""")
-program("nll_loss", """
+""",
+)
+program(
+    "nll_loss",
+    """
     logits = torch.randn(3, 5, dtype=torch.float64, requires_grad=True)
     logp = F.log_softmax(logits, dim=1)
     target = torch.tensor([4, 0, 2])
     loss = F.nll_loss(logp, target)
     loss.backward()
-""")
-program("bce_with_logits", """
+""",
+)
+program(
+    "bce_with_logits",
+    """
     z = torch.randn(6, dtype=torch.float64, requires_grad=True)
     y = torch.tensor([1., 0., 1., 1., 0., 0.], dtype=torch.float64)
     loss = F.binary_cross_entropy_with_logits(z, y)
     weighted = F.binary_cross_entropy_with_logits(z, y, pos_weight=torch.tensor(2., dtype=torch.float64))
     total = loss + weighted
     total.backward()
-""")
-program("l1_loss", """
+""",
+)
+program(
+    "l1_loss",
+    """
     pred = torch.tensor([[0.5, -1.], [2., 3.]], dtype=torch.float64, requires_grad=True)
     target = torch.tensor([[0., 0.], [2.5, 1.]], dtype=torch.float64)
     loss = F.l1_loss(pred, target)
     s = F.l1_loss(pred, target, reduction='sum')
     L = loss * 3 + s
     L.backward()
-""")
-program("mlp_sequential", """
+""",
+)
+program(
+    "mlp_sequential",
+    """
     model = nn.Sequential(nn.Linear(3, 4), nn.ReLU(), nn.Linear(4, 2))
     model = model.double()
     x = torch.randn(5, 3, dtype=torch.float64)
@@ -281,8 +362,11 @@ program("mlp_sequential", """
     W1 = model[0].weight
     b1 = model[0].bias
     W2 = model[2].weight
-""")
-program("mlp_linear_layers", """
+""",
+)
+program(
+    "mlp_linear_layers",
+    """
     l1 = nn.Linear(2, 3, dtype=torch.float64)
     l2 = nn.Linear(3, 1, dtype=torch.float64)
     x = torch.randn(4, 2, dtype=torch.float64)
@@ -294,8 +378,11 @@ program("mlp_linear_layers", """
     loss.backward()
     w = l1.weight
     gw = l1.weight.grad
-""")
-program("if_on_values", """
+""",
+)
+program(
+    "if_on_values",
+    """
     x = torch.tensor([1.5, -0.5, 2.0], dtype=torch.float64, requires_grad=True)
     if x.sum() > 2:
         y = x * x
@@ -307,8 +394,11 @@ program("if_on_values", """
         z = y.sqrt()
     L = z.sum()
     L.backward()
-""")
-program("for_loop_value_dependent", """
+""",
+)
+program(
+    "for_loop_value_dependent",
+    """
     w = torch.tensor([1.3, 0.7], dtype=torch.float64, requires_grad=True)
     h = torch.tensor([0.5, 1.0], dtype=torch.float64)
     steps = 0
@@ -318,8 +408,11 @@ program("for_loop_value_dependent", """
             steps += 1
     L = h.sum()
     L.backward()
-""")
-program("for_loop_rnn", """
+""",
+)
+program(
+    "for_loop_rnn",
+    """
     W = torch.randn(3, 3, dtype=torch.float64, requires_grad=True)
     h = torch.ones(1, 3, dtype=torch.float64)
     for t in range(3):
@@ -329,8 +422,11 @@ program("for_loop_rnn", """
             mid.retain_grad()
     L = h.sum()
     L.backward()
-""")
-program("manual_sgd_no_grad", """
+""",
+)
+program(
+    "manual_sgd_no_grad",
+    """
     x = torch.tensor([1., 2., 3., 4.], dtype=torch.float64)
     y = torch.tensor([3., 5., 7., 9.], dtype=torch.float64)
     w = torch.tensor(0.5, dtype=torch.float64, requires_grad=True)
@@ -347,8 +443,11 @@ program("manual_sgd_no_grad", """
         w.grad.zero_()
         b.grad = None
     final = loss.item()
-""")
-program("sgd_optimizer", """
+""",
+)
+program(
+    "sgd_optimizer",
+    """
     x = torch.randn(8, 2, dtype=torch.float64)
     y = x @ torch.tensor([[2.], [-1.]], dtype=torch.float64) + 0.5
     lin = nn.Linear(2, 1, dtype=torch.float64)
@@ -361,8 +460,11 @@ program("sgd_optimizer", """
         opt.step()
     weight = lin.weight
     bias = lin.bias
-""")
-program("retain_grad_intermediates", """
+""",
+)
+program(
+    "retain_grad_intermediates",
+    """
     x = torch.tensor([1., 2., 3.], dtype=torch.float64, requires_grad=True)
     h = x * 2
     h.retain_grad()
@@ -371,8 +473,11 @@ program("retain_grad_intermediates", """
     k = g / h
     L = k.sum()
     L.backward()
-""")
-program("retain_graph_accumulates", """
+""",
+)
+program(
+    "retain_graph_accumulates",
+    """
     x = torch.tensor([1., -2.], dtype=torch.float64, requires_grad=True)
     y = (x ** 3).sum()
     y.backward(retain_graph=True)
@@ -380,8 +485,11 @@ program("retain_graph_accumulates", """
     y.backward(retain_graph=True)
     z = (x * y).sum()
     z.backward()
-""")
-program("retain_grad_two_passes", """
+""",
+)
+program(
+    "retain_grad_two_passes",
+    """
     x = torch.tensor([0.5, 1.5], dtype=torch.float64, requires_grad=True)
     h = x.sin()
     h.retain_grad()
@@ -389,30 +497,42 @@ program("retain_grad_two_passes", """
     y.backward(retain_graph=True)
     y2 = (h * 3).sum()
     y2.backward()
-""")
-program("autograd_grad_second_derivative", """
+""",
+)
+program(
+    "autograd_grad_second_derivative",
+    """
     x = torch.tensor([0.5, 1.0, 2.0], dtype=torch.float64, requires_grad=True)
     y = (x ** 3 + torch.sin(x)).sum()
     g, = torch.autograd.grad(y, x, create_graph=True)
     s = g.sum()
     g2, = torch.autograd.grad(s, x)
-""")
-program("backward_create_graph", """
+""",
+)
+program(
+    "backward_create_graph",
+    """
     x = torch.tensor([1.5, -0.5], dtype=torch.float64, requires_grad=True)
     y = (x ** 4).sum()
     y.backward(create_graph=True)
     gx = x.grad
     z = (gx * gx).sum()
     h, = torch.autograd.grad(z, x)
-""")
-program("autograd_grad_tuple_outputs", """
+""",
+)
+program(
+    "autograd_grad_tuple_outputs",
+    """
     a = torch.tensor(2.0, dtype=torch.float64, requires_grad=True)
     b = torch.tensor(-3.0, dtype=torch.float64, requires_grad=True)
     f = a * a * b + torch.exp(b)
     ga, gb = torch.autograd.grad(f, [a, b], create_graph=True)
     gaa, gab = torch.autograd.grad(ga, [a, b])
-""")
-program("clamp_abs_pow_sqrt_exp_log_div", """
+""",
+)
+program(
+    "clamp_abs_pow_sqrt_exp_log_div",
+    """
     x = torch.tensor([-2., -0.5, 0., 0.5, 1., 3.], dtype=torch.float64, requires_grad=True)
     c = x.clamp(min=-1., max=1.)
     a = torch.abs(x)
@@ -424,8 +544,11 @@ program("clamp_abs_pow_sqrt_exp_log_div", """
     r = x.clamp(min=0.)
     L = (c + p + e * l - d + r).sum() + q[3:].sum()
     L.backward()
-""")
-program("pow_tensor_exponent", """
+""",
+)
+program(
+    "pow_tensor_exponent",
+    """
     x = torch.tensor([0.5, 1.5, 2.0], dtype=torch.float64, requires_grad=True)
     n = torch.tensor([2., 0.5, -1.], dtype=torch.float64, requires_grad=True)
     p = x ** n
@@ -433,8 +556,11 @@ program("pow_tensor_exponent", """
     r = x.square().reciprocal()
     L = (p * q).sum() + r.sum()
     L.backward()
-""")
-program("where_maximum_masked", """
+""",
+)
+program(
+    "where_maximum_masked",
+    """
     x = torch.randn(6, dtype=torch.float64, requires_grad=True)
     y = torch.randn(6, dtype=torch.float64, requires_grad=True)
     w = torch.where(x > 0, x * y, -y)
@@ -442,8 +568,11 @@ program("where_maximum_masked", """
     f = x.masked_fill(x < -0.5, 0.)
     L = (w + m * f).sum()
     L.backward()
-""")
-program("detach_and_no_grad_cut", """
+""",
+)
+program(
+    "detach_and_no_grad_cut",
+    """
     x = torch.tensor([1., 2., 3.], dtype=torch.float64, requires_grad=True)
     y = x * x
     c = y.detach()
@@ -451,21 +580,30 @@ program("detach_and_no_grad_cut", """
         n = y * 10
     z = (y * c).sum() + (x * n).sum()
     z.backward()
-""")
-program("autograd_backward_two_roots", """
+""",
+)
+program(
+    "autograd_backward_two_roots",
+    """
     x = torch.tensor([1., 2.], dtype=torch.float64, requires_grad=True)
     y = torch.tensor([3., -1.], dtype=torch.float64, requires_grad=True)
     u = x * y
     v = (x + y).exp()
     torch.autograd.backward([u, v], [torch.ones(2, dtype=torch.float64), torch.tensor([0.5, 2.], dtype=torch.float64)])
-""")
-program("backward_inputs_only", """
+""",
+)
+program(
+    "backward_inputs_only",
+    """
     x = torch.tensor([1., 2.], dtype=torch.float64, requires_grad=True)
     y = torch.tensor([0.5, 0.25], dtype=torch.float64, requires_grad=True)
     z = (x * y * y).sum()
     z.backward(inputs=[x])
-""")
-program("cumsum_prod_norm_float32", """
+""",
+)
+program(
+    "cumsum_prod_norm_float32",
+    """
     x = torch.randn(2, 3, requires_grad=True)
     c = x.cumsum(dim=1)
     p = x.prod(dim=0)
@@ -474,15 +612,19 @@ program("cumsum_prod_norm_float32", """
     L.backward()
     print(L)
     print(x.grad)
-""")
-program("inplace_on_intermediate", """
+""",
+)
+program(
+    "inplace_on_intermediate",
+    """
     x = torch.tensor([1., 2., 3.], dtype=torch.float64, requires_grad=True)
     h = x * 2
     h.add_(1)
     h.mul_(x)
     L = h.sum()
     L.backward()
-""")
+""",
+)
 
 POOL_PROGRAMS = ["seed_004", "mlp_sequential", "autograd_grad_second_derivative"]
 

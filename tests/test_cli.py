@@ -86,8 +86,9 @@ def test_user_error_exits_2_with_an_error_object() -> None:
     ],
     ids=["syntax", "refused", "runtime", "limit", "timeout"],
 )
-def test_each_error_kind(source: str, kind: str, line: int | None, capsys: pytest.CaptureFixture[str],
-                         monkeypatch: pytest.MonkeyPatch) -> None:
+def test_each_error_kind(
+    source: str, kind: str, line: int | None, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     run_program = core.sandbox.run_program
     monkeypatch.setattr(core.sandbox, "run_program", lambda src, **kw: run_program(src, timeout=2, **kw))
     assert main(["run", "-e", source]) == 2

@@ -138,8 +138,11 @@ def test_targets_and_handoff():
         else:
             assert list(values.values()) == [step.code]
     graph_step = lessons.by_key("autograd").steps[1]
-    assert lessons.handoff(graph_step) == ("pages/graph.py", {"gx_code": graph_step.code},
-                                           ("gx_result", "gx_step", "gx_check", "gx_expand"))
+    assert lessons.handoff(graph_step) == (
+        "pages/graph.py",
+        {"gx_code": graph_step.code},
+        ("gx_result", "gx_step", "gx_check", "gx_expand"),
+    )
 
 
 def test_seed_004_is_taught_as_written():

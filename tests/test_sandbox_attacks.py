@@ -78,10 +78,16 @@ TORCH_ATTRIBUTES = [
     ("torch.multiprocessing", "y = torch.multiprocessing", {REFUSED}),
     ("F-internals", "y = F.torch", {REFUSED}),
     ("grad_fn.metadata", "x = torch.ones(1, requires_grad=True)\ny = (x * 2).grad_fn.metadata", {REFUSED}),
-    ("grad_fn.register_hook",
-     "x = torch.ones(1, requires_grad=True)\ny = x * 2\ny.grad_fn.register_hook(print)", {REFUSED}),
-    ("accumulate.variable",
-     "x = torch.ones(1, requires_grad=True)\nn = (x * 2).grad_fn.next_functions[0][0]\nv = n.variable", {REFUSED}),
+    (
+        "grad_fn.register_hook",
+        "x = torch.ones(1, requires_grad=True)\ny = x * 2\ny.grad_fn.register_hook(print)",
+        {REFUSED},
+    ),
+    (
+        "accumulate.variable",
+        "x = torch.ones(1, requires_grad=True)\nn = (x * 2).grad_fn.next_functions[0][0]\nv = n.variable",
+        {REFUSED},
+    ),
     ("model.__dict__", "m = nn.Linear(2, 2)\nd = m.__dict__", {REFUSED}),
     ("model._modules", "m = nn.Sequential(nn.Linear(2, 2))\nd = m._modules", {REFUSED}),
     ("model.forward-hook", "m = nn.Linear(2, 2)\nm.register_forward_hook(print)", {REFUSED}),
@@ -188,8 +194,11 @@ MEMORY = [
     ("one_hot", "y = F.one_hot(torch.tensor([0]), num_classes=10**9)", {LIMIT}),
     ("pad", "y = F.pad(torch.ones(1), (0, 10**9))", {LIMIT}),
     ("nonzero-many-dims", "x = torch.ones(10**7).reshape(10, 10, 10, 10, 10, 10, 10)\ny = torch.nonzero(x)", {LIMIT}),
-    ("masked_select-broadcast",
-     "x = torch.ones(10**6, 1)\nm = torch.ones(1, 10**6) > 0\ny = torch.masked_select(x, m)", {LIMIT}),
+    (
+        "masked_select-broadcast",
+        "x = torch.ones(10**6, 1)\nm = torch.ones(1, 10**6) > 0\ny = torch.masked_select(x, m)",
+        {LIMIT},
+    ),
     ("thousand-dims", "x = torch.ones([1] * 1000)", {LIMIT}),
     ("many-dims-view", "x = torch.ones(1).view([1] * 500)", {LIMIT}),
     ("linear-1e12", "y = nn.Linear(10**6, 10**6)", {LIMIT}),
@@ -199,8 +208,7 @@ MEMORY = [
     ("nested-list-depth", "a = []\nfor i in range(5000):\n    a = [a]\nb = a == a[0]", {LIMIT, RUNTIME}),
     ("nested-list-tensor", "a = [1.0]\nfor i in range(5000):\n    a = [a]\nt = torch.tensor(a)", {LIMIT, RUNTIME}),
     ("index-tensor-huge", "x = torch.ones(10, 10)\ni = torch.zeros(5000000, dtype=torch.long)\ny = x[i]", {LIMIT}),
-    ("mask-index-broadcast", "x = torch.ones(4000, 4000)\nm = x > 0\ny = x[m].reshape(1, -1).expand(100, -1)",
-     {LIMIT}),
+    ("mask-index-broadcast", "x = torch.ones(4000, 4000)\nm = x > 0\ny = x[m].reshape(1, -1).expand(100, -1)", {LIMIT}),
     ("print-many-dims", "x = torch.zeros([5] * 10)\nprint(x)", {LIMIT}),
     ("fstring-many-dims", "x = torch.zeros([5] * 10)\ns = f'{x}'", {LIMIT}),
     ("str-many-dims", "x = torch.zeros([5] * 10)\ns = str([x])", {LIMIT}),
@@ -231,20 +239,28 @@ CPU = [
     ("dict-comprehension", "d = {i: [0] * 1000 for i in range(1000000)}", {LIMIT}),
     ("generator-forever", "def g():\n    while True:\n        yield 1\ny = sum(g())", {LIMIT}),
     ("recursion", "def f(n):\n    return f(n + 1)\nf(0)", {LIMIT}),
-    ("recursion-caught",
-     "def f(n):\n    try:\n        return f(n + 1)\n    except RecursionError:\n        return f(n + 1)\nf(0)",
-     {LIMIT}),
+    (
+        "recursion-caught",
+        "def f(n):\n    try:\n        return f(n + 1)\n    except RecursionError:\n        return f(n + 1)\nf(0)",
+        {LIMIT},
+    ),
     ("limit-not-caught", "try:\n    while True:\n        pass\nexcept Exception:\n    pass\nprint('escaped')", {LIMIT}),
     ("bare-except", "try:\n    x = torch.ones(10**12)\nexcept:\n    x = 0\nprint('escaped')", {LIMIT}),
-    ("exit-swallows",
-     "class S:\n    def __enter__(self):\n        return self\n    def __exit__(self, *a):\n        return True\n"
-     "with S():\n    while True:\n        pass\nprint('escaped')", {LIMIT}),
+    (
+        "exit-swallows",
+        "class S:\n    def __enter__(self):\n        return self\n    def __exit__(self, *a):\n        return True\n"
+        "with S():\n    while True:\n        pass\nprint('escaped')",
+        {LIMIT},
+    ),
     ("finally-loops", "try:\n    while True:\n        pass\nfinally:\n    while True:\n        pass", {LIMIT}),
     ("range-1e12", "for i in range(10**12):\n    pass", {LIMIT}),
     ("range-float", "for i in range(1e12):\n    pass", {RUNTIME}),
     ("nested-loops", "for i in range(10000):\n    for j in range(10000):\n        pass", {LIMIT}),
-    ("long-tensor-chain",
-     "x = torch.ones(1)\nfor i in range(30000):\n    x = x * 1 * 1 * 1 * 1 * 1 * 1 * 1 * 1 * 1 * 1 * 1", {LIMIT}),
+    (
+        "long-tensor-chain",
+        "x = torch.ones(1)\nfor i in range(30000):\n    x = x * 1 * 1 * 1 * 1 * 1 * 1 * 1 * 1 * 1 * 1 * 1",
+        {LIMIT},
+    ),
     ("int-from-huge-str", "s = '9' * 4300\ny = int(s)", {LIMIT}),
 ]
 
@@ -306,8 +322,11 @@ FUNCTIONS_AND_CLASSES = [
     ("traceback", "try:\n    1 / 0\nexcept Exception as e:\n    tb = e.__traceback__", {REFUSED}),
     ("with-traceback", "try:\n    1 / 0\nexcept Exception as e:\n    f = e.with_traceback", {REFUSED}),
     ("exception-context", "try:\n    1 / 0\nexcept Exception as e:\n    c = e.__context__", {REFUSED}),
-    ("attributeerror-obj",
-     "class A:\n    pass\ntry:\n    A().missing\nexcept AttributeError as e:\n    o = e.obj", {REFUSED}),
+    (
+        "attributeerror-obj",
+        "class A:\n    pass\ntry:\n    A().missing\nexcept AttributeError as e:\n    o = e.obj",
+        {REFUSED},
+    ),
     ("class-bases", "class A:\n    pass\nb = A.__bases__", {REFUSED}),
     ("class-subclasses", "class A:\n    pass\nb = A.__subclasses__()", {REFUSED}),
     ("class-dict", "class A:\n    x = 1\nd = A.__dict__", {REFUSED}),
@@ -320,8 +339,11 @@ FUNCTIONS_AND_CLASSES = [
     ("del-finalizer", "class A:\n    def __del__(self):\n        print(1)", {REFUSED}),
     ("init-subclass", "class A:\n    def __init_subclass__(cls):\n        pass", {REFUSED}),
     ("class-getitem", "class A:\n    def __class_getitem__(cls, k):\n        pass", {REFUSED}),
-    ("torch-function", "class A:\n    @classmethod\n    def __torch_function__(cls, f, t, a=(), k=None):\n        pass",
-     {REFUSED}),
+    (
+        "torch-function",
+        "class A:\n    @classmethod\n    def __torch_function__(cls, f, t, a=(), k=None):\n        pass",
+        {REFUSED},
+    ),
     ("reduce", "class A:\n    def __reduce__(self):\n        return (print, ('x',))", {REFUSED}),
     ("metaclass", "class A(metaclass=type):\n    pass", {REFUSED}),
     ("subclass-type", "class M(type):\n    pass", {REFUSED}),
@@ -333,8 +355,11 @@ FUNCTIONS_AND_CLASSES = [
     ("dunder-arg", "def f(__x):\n    pass", {REFUSED}),
     ("dunder-class-attr", "class A:\n    __slots__ = ()", {REFUSED}),
     ("super-getattribute", "class A:\n    def f(self):\n        return super().__getattribute__", {REFUSED}),
-    ("super-base-attr", "class N(nn.Module):\n    def f(self):\n        return super().register_forward_hook\n"
-     "y = N().f()", {REFUSED}),
+    (
+        "super-base-attr",
+        "class N(nn.Module):\n    def f(self):\n        return super().register_forward_hook\ny = N().f()",
+        {REFUSED},
+    ),
     ("class-attr-torch-base", "class N(nn.Module):\n    pass\ny = N.register_forward_hook", {REFUSED}),
     ("module-method-rebind", "nn.Linear.forward = print", {REFUSED}),
     ("torch-class-setattr", "torch.Tensor.add = print", {REFUSED}),
@@ -361,10 +386,12 @@ FUNCTIONS_AND_CLASSES = [
     ("hasattr-leak", "y = hasattr(torch, 'load') and getattr(torch, 'load')('CANARY')", {RUNTIME}),
     ("map-torch-fn", "y = list(map(torch.ones, [10**12]))", {LIMIT}),
     ("sorted-key-escape", "y = sorted([1, 2], key=torch.load)", {RUNTIME}),
-    ("hook-keeps-guard", "x = torch.ones(2, requires_grad=True)\nx.register_hook(lambda g: torch.ones(10**12))\n"
-     "x.sum().backward()", {LIMIT}),
-    ("dataloader-workers", "from torch.utils.data import DataLoader\nd = DataLoader([1, 2], num_workers=2)",
-     {REFUSED}),
+    (
+        "hook-keeps-guard",
+        "x = torch.ones(2, requires_grad=True)\nx.register_hook(lambda g: torch.ones(10**12))\nx.sum().backward()",
+        {LIMIT},
+    ),
+    ("dataloader-workers", "from torch.utils.data import DataLoader\nd = DataLoader([1, 2], num_workers=2)", {REFUSED}),
     ("set-default-dtype", "torch.set_default_dtype(torch.float64)", {REFUSED}),
 ]
 
@@ -444,8 +471,9 @@ def _assert_valid_runs(result: dict) -> None:
 
 @pytest.mark.slow  # ~230 cases through the worker pool, ~0.5 s each: `make test`, not `make check`
 @pytest.mark.parametrize(("family", "source", "kinds"), ATTACKS)
-def test_attack_is_contained(family: str, source: str, kinds: set[str], canary: dict[str, Path],
-                             request: pytest.FixtureRequest) -> None:
+def test_attack_is_contained(
+    family: str, source: str, kinds: set[str], canary: dict[str, Path], request: pytest.FixtureRequest
+) -> None:
     source = _fill(source, canary)
     result = run_program(source, graph=False)
     _assert_contained(result, kinds, canary)
@@ -483,11 +511,14 @@ def test_print_of_a_module_stand_in_names_it() -> None:
     assert r["stdout"] == "<module 'torch'>\n<module 'numpy.random'>\n"
 
 
-def test_torch_save_and_load_use_memory_not_the_disk(canary: dict[str, Path], tmp_path: Path,
-                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+def test_torch_save_and_load_use_memory_not_the_disk(
+    canary: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(tmp_path)
-    src = ("m = nn.Linear(2, 1)\ntorch.save(m.state_dict(), 'model.pth')\nm2 = nn.Linear(2, 1)\n"
-           "m2.load_state_dict(torch.load('model.pth', weights_only=True))\nsame = torch.equal(m.weight, m2.weight)")
+    src = (
+        "m = nn.Linear(2, 1)\ntorch.save(m.state_dict(), 'model.pth')\nm2 = nn.Linear(2, 1)\n"
+        "m2.load_state_dict(torch.load('model.pth', weights_only=True))\nsame = torch.equal(m.weight, m2.weight)"
+    )
     for result in (execute(src, "cpu", with_graph=False), run_program(src, graph=False)):
         assert result["ok"], result
         assert result["variables"]["same"]["value"] is True
@@ -498,10 +529,17 @@ def test_torch_save_and_load_use_memory_not_the_disk(canary: dict[str, Path], tm
 NOW_ALLOWED = [
     ("y = [i * i for i in range(4)]\nz = {i: i for i in range(3)}\ns = {1, 2}\ng = sum(i for i in range(5))", "g", 10),
     ("def f(a, b=2, *args, k=1, **kw):\n    return a + b + sum(args) + k + len(kw)\ny = f(1, 2, 3, k=4, z=5)", "y", 11),
-    ("class A:\n    def __init__(self, v):\n        self.v = v\n    def twice(self):\n        return self.v * 2\n"
-     "y = A(3).twice()", "y", 6),
-    ("try:\n    x = 1 / 0\nexcept ZeroDivisionError as e:\n    y = str(e)\nelse:\n    y = 'no'\nfinally:\n    z = 1",
-     "y", "division by zero"),
+    (
+        "class A:\n    def __init__(self, v):\n        self.v = v\n    def twice(self):\n        return self.v * 2\n"
+        "y = A(3).twice()",
+        "y",
+        6,
+    ),
+    (
+        "try:\n    x = 1 / 0\nexcept ZeroDivisionError as e:\n    y = str(e)\nelse:\n    y = 'no'\nfinally:\n    z = 1",
+        "y",
+        "division by zero",
+    ),
     ("x = 0\nwhile x < 10:\n    x += 3\n    if x > 7:\n        break\ny = x", "y", 9),
     ("a, *b = [1, 2, 3]\ny = len(b)", "y", 2),
     ("f = lambda v: v + 1\ny = f(1)", "y", 2),
@@ -543,8 +581,11 @@ def test_print_is_bounded_and_cut_once() -> None:
         ("a = [0] * 100000\nc = [0] * 100000\nx = [a] * 100000\ny = [c] * 100000\nz = x == y", {TIMEOUT}),
         ("m = torch.rand(1500, 1500)\nfor i in range(100):\n    u = torch.linalg.svd(m)", {TIMEOUT}),
         # each create_graph pass doubles the graph: time or memory runs out first, both stop it
-        ("x = torch.tensor(2.0, requires_grad=True)\ny = x\nfor i in range(60):\n"
-         "    y = torch.autograd.grad(y * y, x, create_graph=True)[0]", {TIMEOUT, LIMIT}),
+        (
+            "x = torch.tensor(2.0, requires_grad=True)\ny = x\nfor i in range(60):\n"
+            "    y = torch.autograd.grad(y * y, x, create_graph=True)[0]",
+            {TIMEOUT, LIMIT},
+        ),
     ],
     ids=["matmul-loop", "list-compare", "svd-loop", "double-backward-growth"],
 )

@@ -182,8 +182,9 @@ def test_eigenvalues_and_eigenvectors() -> None:
 
 
 def test_sort() -> None:
-    r = run("x = torch.rand(6)\nv, i = torch.sort(x)\nd = torch.sort(x, descending=True)\ndv = d.values\n"
-            "m = x.sort()[1]")
+    r = run(
+        "x = torch.rand(6)\nv, i = torch.sort(x)\nd = torch.sort(x, descending=True)\ndv = d.values\nm = x.sort()[1]"
+    )
     seeded()
     x = torch.rand(6)
     v, i = torch.sort(x)
@@ -216,8 +217,10 @@ x[1] += 1
 
 
 def test_cat_and_stack() -> None:
-    r = run("x = torch.ones(2, 3)\ny = torch.zeros(2, 3)\nc0 = torch.cat([x, y])\nc1 = torch.cat((x, y), dim=1)\n"
-            "s = torch.stack([x, y])")
+    r = run(
+        "x = torch.ones(2, 3)\ny = torch.zeros(2, 3)\nc0 = torch.cat([x, y])\nc1 = torch.cat((x, y), dim=1)\n"
+        "s = torch.stack([x, y])"
+    )
     x, y = torch.ones(2, 3), torch.zeros(2, 3)
     same(var(r, "c0"), torch.cat([x, y]))
     same(var(r, "c1"), torch.cat((x, y), dim=1))
@@ -231,8 +234,9 @@ def test_hamming_window() -> None:
 
 
 def test_view_and_reshape() -> None:
-    r = run("x = torch.rand(4, 4)\ny = x.view(16)\nz = x.view(-1, 8)\nw = x.reshape(2, 8)\nt = x.t()\n"
-            "u = x.unsqueeze(0)")
+    r = run(
+        "x = torch.rand(4, 4)\ny = x.view(16)\nz = x.view(-1, 8)\nw = x.reshape(2, 8)\nt = x.t()\nu = x.unsqueeze(0)"
+    )
     seeded()
     x = torch.rand(4, 4)
     same(var(r, "y"), x.view(16))
@@ -271,8 +275,10 @@ n = torch.norm(x)
 
 
 def test_elementwise_functions() -> None:
-    r = run("x = torch.linspace(-2, 2, 9)\na = torch.sigmoid(x)\nb = F.relu(x)\nc = x.exp()\n"
-            "d = torch.clamp(x, min=-1, max=1)\ne = x.abs().sqrt()")
+    r = run(
+        "x = torch.linspace(-2, 2, 9)\na = torch.sigmoid(x)\nb = F.relu(x)\nc = x.exp()\n"
+        "d = torch.clamp(x, min=-1, max=1)\ne = x.abs().sqrt()"
+    )
     x = torch.linspace(-2, 2, 9)
     same(var(r, "a"), torch.sigmoid(x))
     same(var(r, "b"), torch.nn.functional.relu(x))
@@ -373,8 +379,10 @@ def test_small_model_forward_matches_torch() -> None:
 
 # --- Python features of the language ----------------------------------------------------------------------------
 def test_tuple_unpacking_and_augmented_assignment() -> None:
-    r = run("a, b = 1, 2\n(c, d) = [3, 4]\na += 10\nb *= 3\nx = torch.ones(2)\nx += 1\nx *= 2\n"
-            "q, r2 = both = (7 // 2, 7 % 2)")
+    r = run(
+        "a, b = 1, 2\n(c, d) = [3, 4]\na += 10\nb *= 3\nx = torch.ones(2)\nx += 1\nx *= 2\n"
+        "q, r2 = both = (7 // 2, 7 % 2)"
+    )
     assert [var(r, n)["value"] for n in ("a", "b", "c", "d", "q", "r2")] == [11, 6, 3, 4, 3, 1]
     assert var(r, "x")["value"] == [4.0, 4.0]
 

@@ -122,8 +122,9 @@ def test_records_per_step_and_per_eval():
     grad = torch.sqrt(replay.names["fc1.weight"].grad.pow(2).sum() + replay.names["fc1.bias"].grad.pow(2).sum())
     assert h.grad_norms[39][0] == pytest.approx(float(grad), rel=1e-6)
     w = dict(trainer.model.named_parameters())  # weight norms at the last evaluation: the weights now
-    assert h.evals[-1].weight_norms[2] == pytest.approx(float(torch.sqrt(w["out.weight"].detach().pow(2).sum()
-                                                                         + w["out.bias"].detach().pow(2).sum())))
+    assert h.evals[-1].weight_norms[2] == pytest.approx(
+        float(torch.sqrt(w["out.weight"].detach().pow(2).sum() + w["out.bias"].detach().pow(2).sum()))
+    )
 
 
 def test_dataloader_batches_are_the_ones_replayed():
@@ -257,9 +258,12 @@ def test_bad_weight_files_are_refused_with_a_message(tmp_path):
 def _fake_cifar(folder: Path, n: int = 20) -> None:
     rng = np.random.default_rng(0)
     for name in (*cifar.TRAIN_FILES, cifar.TEST_FILE):
-        batch = {b"batch_label": name.encode(), b"labels": [int(v) for v in rng.integers(0, 10, n)],
-                 b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
-                 b"filenames": [f"{i}.png".encode() for i in range(n)]}
+        batch = {
+            b"batch_label": name.encode(),
+            b"labels": [int(v) for v in rng.integers(0, 10, n)],
+            b"data": rng.integers(0, 256, (n, 3072), dtype=np.uint8),
+            b"filenames": [f"{i}.png".encode() for i in range(n)],
+        }
         (folder / name).write_bytes(pickle.dumps(batch, protocol=2))
 
 
@@ -388,11 +392,23 @@ def test_cli_errors_are_json_values(capsys):
 @pytest.mark.slow
 def test_cli_process_unknown_preset_and_linear_nn():
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    run = subprocess.run([sys.executable, "-m", "core", "train", "--preset", "nope"], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "core", "train", "--preset", "nope"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert run.returncode == 2 and json.loads(run.stdout)["ok"] is False and "Traceback" not in run.stderr
-    run = subprocess.run([sys.executable, "-m", "core", "train", "--preset", "linear_nn", "--steps", "200",
-                          "--format", "json"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [sys.executable, "-m", "core", "train", "--preset", "linear_nn", "--steps", "200", "--format", "json"],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     result = json.loads(run.stdout)
     assert run.returncode == 0 and result["steps"] == 200 and set(result["params"]) == {"linear.weight", "linear.bias"}
 

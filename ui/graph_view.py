@@ -18,8 +18,9 @@ def _svg(dot: str) -> str | None:
     return render.to_svg(dot)
 
 
-def graph_at_step(graph: dict[str, Any], steps: list[dict[str, Any]], k: int) -> tuple[dict[str, Any], str | None,
-                                                                                         list[str]]:
+def graph_at_step(
+    graph: dict[str, Any], steps: list[dict[str, Any]], k: int
+) -> tuple[dict[str, Any], str | None, list[str]]:
     """The graph as it is after k backward steps: grads only where computed; the current node; the done nodes."""
     done = [s["node"] for s in steps[:k] if s.get("node")]
     current = steps[k - 1]["node"] if 0 < k <= len(steps) else None
@@ -30,8 +31,9 @@ def graph_at_step(graph: dict[str, Any], steps: list[dict[str, Any]], k: int) ->
     return {**graph, "nodes": nodes}, current, done
 
 
-def show_graph(graph: dict[str, Any], budget: int, current: str | None, done: list[str], expand: list[str],
-               language: str, key: str) -> None:
+def show_graph(
+    graph: dict[str, Any], budget: int, current: str | None, done: list[str], expand: list[str], language: str, key: str
+) -> None:
     """The graph within the node budget; SVG laid out on the server, or by the browser when `dot` is absent."""
     dot = render.to_dot(graph, max_nodes=budget, step=current, done=done, expand=expand, lang=language)
     svg = _svg(dot)
@@ -39,12 +41,15 @@ def show_graph(graph: dict[str, Any], budget: int, current: str | None, done: li
         st.graphviz_chart(dot, width="stretch")
         return
     start = svg.find("<svg")
-    st.markdown(f'<div class="ae-graph" data-graph="{key}" style="overflow:auto;max-height:900px">{svg[start:]}</div>',
-                unsafe_allow_html=True)
+    st.markdown(
+        f'<div class="ae-graph" data-graph="{key}" style="overflow:auto;max-height:900px">{svg[start:]}</div>',
+        unsafe_allow_html=True,
+    )
 
 
-def _values(title: str, value: Any, summary: dict[str, Any] | None, shape: list[int] | None, dtype: str,
-            key: str) -> None:
+def _values(
+    title: str, value: Any, summary: dict[str, Any] | None, shape: list[int] | None, dtype: str, key: str
+) -> None:
     st.caption(title)
     if value is None and not summary:
         st.write("—")
@@ -97,8 +102,10 @@ def show_node(graph: dict[str, Any], node_id: str, steps: list[dict[str, Any]]) 
     """Full value, gradient and saved tensors of one node."""
     node = next(n for n in graph["nodes"] if n["id"] == node_id)
     fn = f"{code(node['grad_fn'])} · " if node.get("grad_fn") else ""
-    st.markdown(f"**{esc(node.get('label') or node['name'])}** · {fn}{tr('gx_kind_' + node['kind'])} · "
-                f"{esc(node.get('shape'))} {esc(node.get('dtype') or '')}")
+    st.markdown(
+        f"**{esc(node.get('label') or node['name'])}** · {fn}{tr('gx_kind_' + node['kind'])} · "
+        f"{esc(node.get('shape'))} {esc(node.get('dtype') or '')}"
+    )
     if node["kind"] == "cut":
         st.info(tr("gx_cut_note", how=esc(node["name"])))
     dtype = node.get("dtype") or "float32"
@@ -110,8 +117,9 @@ def show_node(graph: dict[str, Any], node_id: str, steps: list[dict[str, Any]]) 
         for name, v in saved.items():
             if isinstance(v, dict) and "shape" in v:
                 st.markdown(f"{code(name)} · {esc(v['shape'])} {esc(v.get('dtype', ''))}")
-                show_values(v.get("value"), v.get("summary"), v["shape"], v.get("dtype", "float32"),
-                            key=f"s_{node_id}_{name}")
+                show_values(
+                    v.get("value"), v.get("summary"), v["shape"], v.get("dtype", "float32"), key=f"s_{node_id}_{name}"
+                )
             else:
                 st.markdown(f"{code(name)} = {code(v)}")
     elif saved is None and node["kind"] == "op":
@@ -157,9 +165,19 @@ def note_lines(entry: dict[str, Any], language: str) -> list[str]:
             continue
         for i in note["indices"][:MAX_NOTE_ELEMENTS]:
             j = pos[i]
-            lines.append(t(f"gx_note_{code}", language, at=_element(entry["name"], entry["shape"], i), ops=ops,
-                           auto=_num(entry["autograd"][j]), num=_num(entry["numeric"][j]),
-                           left=_num(entry["left"][j]), right=_num(entry["right"][j]), h=_num(entry["steps"][j])))
+            lines.append(
+                t(
+                    f"gx_note_{code}",
+                    language,
+                    at=_element(entry["name"], entry["shape"], i),
+                    ops=ops,
+                    auto=_num(entry["autograd"][j]),
+                    num=_num(entry["numeric"][j]),
+                    left=_num(entry["left"][j]),
+                    right=_num(entry["right"][j]),
+                    h=_num(entry["steps"][j]),
+                )
+            )
         if len(note["indices"]) > MAX_NOTE_ELEMENTS:
             lines.append(t("gx_note_more", language, n=len(note["indices"]) - MAX_NOTE_ELEMENTS))
     return lines
@@ -181,14 +199,22 @@ def show_check(check: dict[str, Any]) -> None:
         st.warning(tr("gx_f_nonfinite", f=check["f"]))
     if check.get("promoted"):
         st.info(tr("gx_promoted", dtypes=", ".join(check["promoted"])))
-    st.dataframe([{
-        tr("col_name"): e["name"], tr("col_shape"): str(e["shape"]), tr("gx_precision"): e["dtype"]
-        + (" ⚠" if e.get("low_precision") else ""),
-        tr("gx_checked"): f"{e.get('checked', 0)}/{e.get('of', e.get('checked', 0))}",
-        tr("gx_max_abs"): _num(e.get("max_abs_error", "—")), tr("gx_max_rel"): _num(e.get("max_rel_error", "—")),
-        tr("gx_status"): {"pass": "✅ ", "explained": "ℹ️ ", "fail": "❌ "}[_leaf_verdict(e)]
-        + tr(f"gx_status_{_leaf_verdict(e)}"),
-    } for e in check["leaves"]], hide_index=True)
+    st.dataframe(
+        [
+            {
+                tr("col_name"): e["name"],
+                tr("col_shape"): str(e["shape"]),
+                tr("gx_precision"): e["dtype"] + (" ⚠" if e.get("low_precision") else ""),
+                tr("gx_checked"): f"{e.get('checked', 0)}/{e.get('of', e.get('checked', 0))}",
+                tr("gx_max_abs"): _num(e.get("max_abs_error", "—")),
+                tr("gx_max_rel"): _num(e.get("max_rel_error", "—")),
+                tr("gx_status"): {"pass": "✅ ", "explained": "ℹ️ ", "fail": "❌ "}[_leaf_verdict(e)]
+                + tr(f"gx_status_{_leaf_verdict(e)}"),
+            }
+            for e in check["leaves"]
+        ],
+        hide_index=True,
+    )
     for e in check["leaves"]:
         for line in note_lines(e, lang()):
             (st.warning if _leaf_verdict(e) == "fail" else st.info)(line)
@@ -196,10 +222,15 @@ def show_check(check: dict[str, Any]) -> None:
         rows = []
         for e in check["leaves"]:
             for j, i in enumerate(e.get("indices") or []):
-                rows.append({
-                    tr("gx_col_element"): _element(e["name"], e["shape"], i), "autograd": _num(e["autograd"][j]),
-                    tr("gx_col_central"): _num(e["numeric"][j]), tr("gx_col_left"): _num(e["left"][j]),
-                    tr("gx_col_right"): _num(e["right"][j]), tr("gx_col_step"): _num(e["steps"][j]),
-                    tr("gx_status"): e["status"][j],
-                })
+                rows.append(
+                    {
+                        tr("gx_col_element"): _element(e["name"], e["shape"], i),
+                        "autograd": _num(e["autograd"][j]),
+                        tr("gx_col_central"): _num(e["numeric"][j]),
+                        tr("gx_col_left"): _num(e["left"][j]),
+                        tr("gx_col_right"): _num(e["right"][j]),
+                        tr("gx_col_step"): _num(e["steps"][j]),
+                        tr("gx_status"): e["status"][j],
+                    }
+                )
         st.dataframe(rows, hide_index=True)

@@ -43,8 +43,11 @@ def show_values(value: Any, summary: dict[str, Any] | None, shape: list[int], dt
     if ndim == 0:
         st.code(_fmt(value), language=None)
     elif ndim == 1 and not complex_:
-        st.dataframe([{"i": i, "value": v} for i, v in enumerate(value)] if len(value) <= 12 else
-                     {"value": value}, hide_index=True, width="content")
+        st.dataframe(
+            [{"i": i, "value": v} for i, v in enumerate(value)] if len(value) <= 12 else {"value": value},
+            hide_index=True,
+            width="content",
+        )
     elif ndim == 2 and not complex_ and len(value) * len(value[0] or [0]) > TABLE_MAX_CELLS:
         fig = go.Figure(go.Heatmap(z=value, colorscale="RdBu", zmid=0))
         fig.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10), yaxis=dict(autorange="reversed"))
@@ -67,15 +70,39 @@ def variables_table(variables: dict[str, Any]) -> None:
     rows = []
     for name, v in variables.items():
         if v.get("type") == "tensor":
-            rows.append({
-                tr("col_name"): name, tr("col_shape"): str(v["shape"]), "dtype": v["dtype"],
-                tr("col_device"): v["device"], "requires_grad": v["requires_grad"], "is_leaf": v["is_leaf"],
-                "grad_fn": v.get("grad_fn") or "",
-            })
+            rows.append(
+                {
+                    tr("col_name"): name,
+                    tr("col_shape"): str(v["shape"]),
+                    "dtype": v["dtype"],
+                    tr("col_device"): v["device"],
+                    "requires_grad": v["requires_grad"],
+                    "is_leaf": v["is_leaf"],
+                    "grad_fn": v.get("grad_fn") or "",
+                }
+            )
         elif v.get("type") == "ndarray" and "shape" in v:
-            rows.append({tr("col_name"): name, tr("col_shape"): str(v["shape"]), "dtype": v["dtype"],
-                         tr("col_device"): "numpy", "requires_grad": None, "is_leaf": None, "grad_fn": ""})
+            rows.append(
+                {
+                    tr("col_name"): name,
+                    tr("col_shape"): str(v["shape"]),
+                    "dtype": v["dtype"],
+                    tr("col_device"): "numpy",
+                    "requires_grad": None,
+                    "is_leaf": None,
+                    "grad_fn": "",
+                }
+            )
         else:
-            rows.append({tr("col_name"): name, tr("col_shape"): "", "dtype": v.get("type"), tr("col_device"): "",
-                         "requires_grad": None, "is_leaf": None, "grad_fn": str(v.get("value", v.get("repr", "")))})
+            rows.append(
+                {
+                    tr("col_name"): name,
+                    tr("col_shape"): "",
+                    "dtype": v.get("type"),
+                    tr("col_device"): "",
+                    "requires_grad": None,
+                    "is_leaf": None,
+                    "grad_fn": str(v.get("value", v.get("repr", ""))),
+                }
+            )
     st.dataframe(rows, hide_index=True, width="stretch")

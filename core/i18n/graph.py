@@ -31,21 +31,33 @@ STRINGS: dict[str, dict[str, str]] = {
     "gx_prev_btn": {"en": "Back", "zh": "后退"},
     "gx_next_btn": {"en": "Next", "zh": "下一步"},
     "gx_step": {"en": "Step", "zh": "步骤"},
-    "gx_passes": {"en": "This program ran backward {n} times; the steps below are from the recorded passes.",
-                  "zh": "这个程序执行了 {n} 次反向传播；下面的步骤来自已记录的那几次。"},
+    "gx_passes": {
+        "en": "This program ran backward {n} times; the steps below are from the recorded passes.",
+        "zh": "这个程序执行了 {n} 次反向传播；下面的步骤来自已记录的那几次。",
+    },
     "gx_pass_pick": {"en": "Open backward pass", "zh": "打开第几次反向传播"},
     "gx_pass_open": {"en": "Record this pass", "zh": "记录这一次"},
-    "gx_pass_help": {"en": "Runs the program again (it is seeded, so it repeats exactly) and records this pass in "
-                     "full.", "zh": "再运行一次程序（随机数已固定，结果完全相同），完整记录这一次反向传播。"},
-    "gx_no_backward": {"en": "This program never calls backward(), so there are no steps to walk.",
-                       "zh": "这段程序没有调用 backward()，所以没有可以逐步查看的反向传播。"},
-    "gx_before_backward": {"en": "Before backward: the graph holds forward values only.",
-                           "zh": "反向传播之前：计算图中只有前向值。"},
+    "gx_pass_help": {
+        "en": "Runs the program again (it is seeded, so it repeats exactly) and records this pass in full.",
+        "zh": "再运行一次程序（随机数已固定，结果完全相同），完整记录这一次反向传播。",
+    },
+    "gx_no_backward": {
+        "en": "This program never calls backward(), so there are no steps to walk.",
+        "zh": "这段程序没有调用 backward()，所以没有可以逐步查看的反向传播。",
+    },
+    "gx_before_backward": {
+        "en": "Before backward: the graph holds forward values only.",
+        "zh": "反向传播之前：计算图中只有前向值。",
+    },
     "gx_step_head": {"en": "Step {k} of {n}: {name} (node {node})", "zh": "第 {k} / {n} 步：{name}（节点 {node}）"},
-    "gx_no_rule": {"en": "Rule not described for this operation; the numbers below are what the engine computed.",
-                   "zh": "此运算的求导法则暂无说明；下面的数字就是引擎实际计算的结果。"},
-    "gx_substituted": {"en": "The rule with this step's numbers (from its saved tensors):",
-                       "zh": "代入本步数值的法则（取自它保存的张量）："},
+    "gx_no_rule": {
+        "en": "Rule not described for this operation; the numbers below are what the engine computed.",
+        "zh": "此运算的求导法则暂无说明；下面的数字就是引擎实际计算的结果。",
+    },
+    "gx_substituted": {
+        "en": "The rule with this step's numbers (from its saved tensors):",
+        "zh": "代入本步数值的法则（取自它保存的张量）：",
+    },
     "gx_substituted_partial": {
         "en": "Inputs with more than 6 numbers per operand are not written out; they are still checked below.",
         "zh": "每个操作数超过 6 个数的输入不再逐一写出；下面仍会对它们进行核对。",
@@ -94,10 +106,14 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "gx_check_run": {"en": "Check gradients", "zh": "检验梯度"},
     "gx_checking": {"en": "Re-running the program with nudged leaves…", "zh": "正在用扰动后的叶子重新运行程序…"},
-    "gx_check_pass": {"en": "Autograd agrees with finite differences for every leaf.",
-                      "zh": "所有叶子的自动求导结果都与有限差分一致。"},
-    "gx_check_fail": {"en": "Some gradients differ from finite differences (see the table).",
-                      "zh": "部分梯度与有限差分不一致（见下表）。"},
+    "gx_check_pass": {
+        "en": "Autograd agrees with finite differences for every leaf.",
+        "zh": "所有叶子的自动求导结果都与有限差分一致。",
+    },
+    "gx_check_fail": {
+        "en": "Some gradients differ from finite differences (see the table).",
+        "zh": "部分梯度与有限差分不一致（见下表）。",
+    },
     "gx_check_explained": {
         "en": "Autograd's gradients are right, but finite differences cannot confirm every element: the reasons are "
         "below.",
@@ -178,6 +194,8 @@ STRINGS: dict[str, dict[str, str]] = {
     "gx_max_abs": {"en": "max abs error", "zh": "最大绝对误差"},
     "gx_max_rel": {"en": "max rel error", "zh": "最大相对误差"},
     "gx_passed": {"en": "passed", "zh": "通过"},
-    "gx_no_graph": {"en": "No tensor in this program requires grad, so there is no graph to draw.",
-                    "zh": "这段程序中没有需要梯度的张量，因此没有计算图可画。"},
+    "gx_no_graph": {
+        "en": "No tensor in this program requires grad, so there is no graph to draw.",
+        "zh": "这段程序中没有需要梯度的张量，因此没有计算图可画。",
+    },
 }

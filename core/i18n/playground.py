@@ -17,8 +17,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "pg_output": {"en": "Printed output", "zh": "打印输出"},
     "pg_same_as": {"en": "the same tensor as {name}", "zh": "与 {name} 是同一个张量"},
     "pg_variables": {"en": "Variables", "zh": "变量"},
-    "pg_nothing": {"en": "The program ran; it defined no variables and printed nothing.",
-                   "zh": "程序已运行，但没有定义变量，也没有打印任何内容。"},
+    "pg_nothing": {
+        "en": "The program ran; it defined no variables and printed nothing.",
+        "zh": "程序已运行，但没有定义变量，也没有打印任何内容。",
+    },
     "col_name": {"en": "name", "zh": "名称"},
     "col_shape": {"en": "shape", "zh": "形状"},
     "col_device": {"en": "device", "zh": "设备"},
@@ -31,7 +33,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "pg_timing_run": {"en": "Time it", "zh": "开始计时"},
     "pg_timing_running": {"en": "Timing…", "zh": "计时中…"},
     "pg_timing_cpu": {"en": "CPU ({threads} threads)", "zh": "CPU（{threads} 线程）"},
-    "pg_timing_no_gpu": {"en": "This server has no GPU, so only the CPU figure is shown.",
-                         "zh": "此服务器没有 GPU，只显示 CPU 的时间。"},
+    "pg_timing_no_gpu": {
+        "en": "This server has no GPU, so only the CPU figure is shown.",
+        "zh": "此服务器没有 GPU，只显示 CPU 的时间。",
+    },
     "pg_timing_speedup": {"en": "The GPU was {x:.1f}× faster for N = {n}.", "zh": "N = {n} 时 GPU 快 {x:.1f} 倍。"},
 }

@@ -11,7 +11,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh": "种子 001：nn.Linear(1, 1) 拟合 y = 5x + 1.75 + 噪声，SGD 学习率 0.011 动量 0.89，预测 x = 4.0",
     },
     "tr_preset_circle": {"en": "2-D: a disc inside a ring (MLP classifier)", "zh": "二维：圆环包围的圆盘（MLP 分类）"},
-    "tr_preset_xor": {"en": "2-D: exclusive or of the quadrants (MLP classifier)", "zh": "二维：象限的异或（MLP 分类）"},
+    "tr_preset_xor": {
+        "en": "2-D: exclusive or of the quadrants (MLP classifier)",
+        "zh": "二维：象限的异或（MLP 分类）",
+    },
     "tr_preset_gauss": {"en": "2-D: two Gaussian blobs (MLP classifier)", "zh": "二维：两团高斯点（MLP 分类）"},
     "tr_preset_spiral": {"en": "2-D: two interleaved spirals (deeper MLP)", "zh": "二维：两条交错的螺旋（更深的 MLP）"},
     "tr_preset_digits": {
@@ -57,7 +60,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "{name} = {value!r} is not allowed (expected {expect}); the default is used",
         "zh": "{name} = {value!r} 不被允许（应为 {expect}）；已改用默认值",
     },
-    "tr_err_preset": {"en": "unknown preset {name!r}; known presets: {known}", "zh": "未知的预设 {name!r}；可用预设：{known}"},
+    "tr_err_preset": {
+        "en": "unknown preset {name!r}; known presets: {known}",
+        "zh": "未知的预设 {name!r}；可用预设：{known}",
+    },
     "tr_dev_unknown": {
         "en": "unknown device {device!r}: training runs on the CPU",
         "zh": "未知设备 {device!r}：在 CPU 上训练",
@@ -128,7 +134,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "{param} has shape {got}, this model needs {want}",
         "zh": "{param} 的形状是 {got}，此模型需要 {want}",
     },
-    "tr_w_dtype": {"en": "{param} is {dtype}; weights must be floating point", "zh": "{param} 是 {dtype}；权重必须是浮点数"},
+    "tr_w_dtype": {
+        "en": "{param} is {dtype}; weights must be floating point",
+        "zh": "{param} 是 {dtype}；权重必须是浮点数",
+    },
     "tr_w_odd_tensor": {
         "en": "{param} is not a plain tensor of numbers ({kind}); only dense CPU tensors are loaded",
         "zh": "{param} 不是普通的数值张量（{kind}）；只加载稠密的 CPU 张量",
@@ -209,7 +218,10 @@ STRINGS: dict[str, dict[str, str]] = {
     "tr_prediction": {"en": "model({x}) = {y}", "zh": "模型({x}) = {y}"},
     "tr_prediction_2d": {"en": "P(class 1) at ({x1}, {x2}) = {p}", "zh": "({x1}, {x2}) 处 P(类别 1) = {p}"},
     "tr_inspect": {"en": "Inspect a step", "zh": "查看某一步"},
-    "tr_inspect_step": {"en": "Step to replay (or click a point of the loss curve)", "zh": "要重放的步（也可以点击损失曲线上的点）"},
+    "tr_inspect_step": {
+        "en": "Step to replay (or click a point of the loss curve)",
+        "zh": "要重放的步（也可以点击损失曲线上的点）",
+    },
     "tr_inspect_pause": {"en": "Pause training to inspect a step.", "zh": "暂停训练后即可查看某一步。"},
     "tr_inspect_none": {"en": "Train at least one step to inspect it.", "zh": "至少训练一步后才能查看。"},
     "tr_inspect_loss": {

@@ -19,8 +19,13 @@ OnWait = Callable[[int], None] | None
 
 
 def run_program(
-    source: str, device: str = "cpu", graph: bool = True, timeout: float = WALL_TIMEOUT_S,
-    session: str | None = None, on_wait: OnWait = None, detail_pass: int | None = None,
+    source: str,
+    device: str = "cpu",
+    graph: bool = True,
+    timeout: float = WALL_TIMEOUT_S,
+    session: str | None = None,
+    on_wait: OnWait = None,
+    detail_pass: int | None = None,
 ) -> dict[str, Any]:
     """Run `source` in a fresh worker; the result object (ok true, or ok false with an error). `detail_pass`
     records that backward pass in full (a long loop's earlier pass, opened from the list of passes)."""
@@ -32,26 +37,40 @@ def run_program(
     return pool().request(request, timeout=timeout, session=session, on_wait=on_wait)
 
 
-def check_gradients(source: str, device: str = "cpu", timeout: float = 3 * WALL_TIMEOUT_S,
-                    session: str | None = None, on_wait: OnWait = None) -> dict[str, Any]:
+def check_gradients(
+    source: str,
+    device: str = "cpu",
+    timeout: float = 3 * WALL_TIMEOUT_S,
+    session: str | None = None,
+    on_wait: OnWait = None,
+) -> dict[str, Any]:
     """Finite-difference check of every leaf's gradient, run in a worker."""
     from core.sandbox.pool import pool
 
-    return pool().request({"cmd": "gradcheck", "source": source, "device": device}, timeout=timeout,
-                          session=session, on_wait=on_wait)
+    return pool().request(
+        {"cmd": "gradcheck", "source": source, "device": device}, timeout=timeout, session=session, on_wait=on_wait
+    )
 
 
-def matmul_timing(n: int, device: str, repeats: int = 5, session: str | None = None,
-                  on_wait: OnWait = None) -> dict[str, Any]:
+def matmul_timing(
+    n: int, device: str, repeats: int = 5, session: str | None = None, on_wait: OnWait = None
+) -> dict[str, Any]:
     """Time an n x n matmul on the CPU and on `device`, in a worker."""
     from core.sandbox.pool import pool
 
-    return pool().request({"cmd": "timing", "n": n, "device": device, "repeats": repeats}, timeout=120,
-                          session=session, on_wait=on_wait)
+    return pool().request(
+        {"cmd": "timing", "n": n, "device": device, "repeats": repeats}, timeout=120, session=session, on_wait=on_wait
+    )
 
 
-def parse_weights(data: bytes, filename: str, expected: dict[str, list[int]], timeout: float = WALL_TIMEOUT_S,
-                  session: str | None = None, on_wait: OnWait = None) -> dict[str, Any]:
+def parse_weights(
+    data: bytes,
+    filename: str,
+    expected: dict[str, list[int]],
+    timeout: float = WALL_TIMEOUT_S,
+    session: str | None = None,
+    on_wait: OnWait = None,
+) -> dict[str, Any]:
     """Parse and validate uploaded weights in a worker (this process never reads untrusted weight bytes).
 
     `expected` maps each parameter name to its shape. The answer is {"ok": true, "safetensors": base64 bytes}
@@ -60,8 +79,13 @@ def parse_weights(data: bytes, filename: str, expected: dict[str, list[int]], ti
     """
     from core.sandbox.pool import pool
 
-    return pool().request({"cmd": "weights", "filename": str(filename)[:200], "expected": expected},
-                          timeout=timeout, session=session, on_wait=on_wait, blob=bytes(data))
+    return pool().request(
+        {"cmd": "weights", "filename": str(filename)[:200], "expected": expected},
+        timeout=timeout,
+        session=session,
+        on_wait=on_wait,
+        blob=bytes(data),
+    )
 
 
 def devices() -> list[dict[str, str]]:

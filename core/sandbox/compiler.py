@@ -28,6 +28,7 @@ from __future__ import annotations
 import ast
 import itertools
 from types import CodeType
+from typing import Any
 
 PROGRAM = "<program>"  # the file name of compiled programs: frames and functions from it are the user's
 
@@ -58,7 +59,7 @@ def _call(guard: str, *args: ast.expr, keywords: list[ast.keyword] | None = None
     return ast.Call(func=_name(guard), args=list(args), keywords=keywords or [])
 
 
-def _const(v: object) -> ast.Constant:
+def _const(v: Any) -> ast.Constant:
     return ast.Constant(value=v)
 
 
@@ -133,7 +134,7 @@ class _Rewriter(ast.NodeTransformer):
         if len(node.ops) == 1:
             return ast.copy_location(one(node.ops[0], left, rights[0]), node)
         # a < b < c: each operand evaluated once, lazily, and the chain stops at the first false link
-        links = []
+        links: list[ast.expr] = []
         for op, right in zip(node.ops, rights, strict=True):
             code = COMPARES.get(type(op), -1 if isinstance(op, ast.Is) else -2)
             lazy = ast.Lambda(args=_no_args(), body=right)

@@ -259,8 +259,12 @@ def check_program(source: str, device: str = "cpu") -> dict[str, Any]:
         report = []
         for (k, (name, t)), idx in zip(enumerate(base.leaves), _checked_indices([t.numel() for t in tensors])):
             g = grads[k]
-            entry: dict[str, Any] = {"name": name, "shape": list(t.shape), "dtype": str(t.dtype).removeprefix("torch."),
-                                     "low_precision": _low_precision(t.dtype)}
+            entry: dict[str, Any] = {
+                "name": name,
+                "shape": list(t.shape),
+                "dtype": str(t.dtype).removeprefix("torch."),
+                "low_precision": _low_precision(t.dtype),
+            }
             if g is None:
                 entry.update(passed=True, explained=True, unused=True, checked=0, notes=[])
                 report.append(entry)
@@ -269,20 +273,41 @@ def check_program(source: str, device: str = "cpu") -> dict[str, Any]:
             report.append(entry)
         passed = all(e["passed"] for e in report)
         explained = all(e["passed"] or e["explained"] for e in report)
-        return {"ok": True, "passed": passed, "verdict": "pass" if passed else ("explained" if explained else "fail"),
-                "f": finite_or_str(f0), "promoted": sorted(base.promoted), "facts": _facts_json(facts),
-                "eps": EPS, "atol": ATOL, "rtol": RTOL, "leaves": report}
+        return {
+            "ok": True,
+            "passed": passed,
+            "verdict": "pass" if passed else ("explained" if explained else "fail"),
+            "f": finite_or_str(f0),
+            "promoted": sorted(base.promoted),
+            "facts": _facts_json(facts),
+            "eps": EPS,
+            "atol": ATOL,
+            "rtol": RTOL,
+            "leaves": report,
+        }
     except SandboxError as e:
         return {"ok": False, "error": e.to_json()}
 
 
 def _facts_json(facts: dict[str, Any]) -> dict[str, Any]:
-    return {"kink_ops": sorted(facts["kink_ops"]), "at_kink": sorted(k for k, v in facts["kink_ops"].items() if v),
-            "triangle_ops": facts["triangle_ops"], "where": facts["where"]}
+    return {
+        "kink_ops": sorted(facts["kink_ops"]),
+        "at_kink": sorted(k for k, v in facts["kink_ops"].items() if v),
+        "triangle_ops": facts["triangle_ops"],
+        "where": facts["where"],
+    }
 
 
-def _check_leaf(tree: ast.Module, dev: torch.device, k: int, idx: list[int], g: torch.Tensor, base: _Run, f0: float,
-                facts: dict[str, Any]) -> dict[str, Any]:
+def _check_leaf(
+    tree: ast.Module,
+    dev: torch.device,
+    k: int,
+    idx: list[int],
+    g: torch.Tensor,
+    base: _Run,
+    f0: float,
+    facts: dict[str, Any],
+) -> dict[str, Any]:
     t = base.leaves[k][1]
     auto_all = g.reshape(-1).detach().to("cpu", torch.float64)
     start = base.start[k]
@@ -334,10 +359,19 @@ def _check_leaf(tree: ast.Module, dev: torch.device, k: int, idx: list[int], g: 
     passed = all(s == "ok" for s in status)
     j = [finite_or_str(float(v)) for v in auto]
     return {
-        "passed": passed, "explained": not passed and all(s in EXPLAINED for s in status), "unused": False,
-        "checked": len(idx), "of": t.numel(),
-        "indices": idx, "autograd": j, "numeric": [finite_or_str(v) for v in central],
-        "left": [finite_or_str(v) for v in left], "right": [finite_or_str(v) for v in right],
-        "steps": steps, "status": status, "notes": notes,
-        "max_abs_error": finite_or_str(max(abs_errs)), "max_rel_error": finite_or_str(max(rel_errs)),
+        "passed": passed,
+        "explained": not passed and all(s in EXPLAINED for s in status),
+        "unused": False,
+        "checked": len(idx),
+        "of": t.numel(),
+        "indices": idx,
+        "autograd": j,
+        "numeric": [finite_or_str(v) for v in central],
+        "left": [finite_or_str(v) for v in left],
+        "right": [finite_or_str(v) for v in right],
+        "steps": steps,
+        "status": status,
+        "notes": notes,
+        "max_abs_error": finite_or_str(max(abs_errs)),
+        "max_rel_error": finite_or_str(max(rel_errs)),
     }

@@ -101,7 +101,7 @@ class Budget:
         ka = key_part(args)
         kk = key_part(tuple(kwargs.items())) if kwargs else ()
         key = (fid, ka, kk) if ka is not None and kk is not None else None
-        hit = self._cache.get(key, False) if key is not None else False
+        hit: Any = self._cache.get(key, False) if key is not None else False
         if hit is False:
             _check_pieces(fid, args, kwargs)  # before the meta run, which would build every piece too
             hit = self._meta(fid, fn, args, kwargs, cubic)
@@ -131,8 +131,11 @@ class Budget:
             counted = counter.get_total_flops()
         except RuntimeError as e:
             if "overflow" in str(e).lower():  # e.g. ones(2**62): the size itself does not fit
-                raise SandboxError("limit", f"{_name(fid)}: the requested size is far too big (the limit is "
-                                            f"{MAX_TENSOR_ELEMENTS:,} elements per tensor)") from None
+                raise SandboxError(
+                    "limit",
+                    f"{_name(fid)}: the requested size is far too big (the limit is "
+                    f"{MAX_TENSOR_ELEMENTS:,} elements per tensor)",
+                ) from None
             return None
         except Exception:  # noqa: BLE001  not plannable on meta (data-dependent, odd arguments): checked after
             return None

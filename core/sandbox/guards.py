@@ -264,7 +264,7 @@ def _check_np_create(name: str, args: tuple, kwargs: dict) -> None:
 
 
 def _check_np_result(name: str, out: Any) -> None:
-    for a in (out if isinstance(out, tuple) else (out,)):
+    for a in out if isinstance(out, tuple) else (out,):
         if isinstance(a, np.ndarray) and a.size > MAX_TENSOR_ELEMENTS:
             raise SandboxError("limit", f"{name} made an array of {a.size:,} elements; the limit is "
                                         f"{MAX_TENSOR_ELEMENTS:,}")  # fmt: skip
@@ -441,8 +441,9 @@ class Runtime:
         raise _refuse(f".{name} is not available on {_type_name(cls)} in this sandbox")
 
     def _super_attr(self, sup: super, name: str) -> Any:
-        start = sup.__thisclass__
-        mro = type(sup.__self__).__mro__ if not isinstance(sup.__self__, type) else sup.__self__.__mro__
+        start = sup.__thisclass__  # type: ignore[attr-defined]
+        owner = sup.__self__  # type: ignore[attr-defined]
+        mro = type(owner).__mro__ if not isinstance(owner, type) else owner.__mro__
         after = mro[mro.index(start) + 1 :]
         for k in after:
             if name in k.__dict__:
@@ -987,8 +988,11 @@ class Runtime:
 
     def bases(self, *bases: Any) -> tuple[type, ...]:
         for b in bases:
-            ok = isinstance(b, type) and (b in self.classes or b in table.SUBCLASSABLE
-                                          or any(issubclass(b, s) for s in table.SUBCLASSABLE if s is not object))
+            ok = isinstance(b, type) and (
+                b in self.classes
+                or b in table.SUBCLASSABLE
+                or any(issubclass(b, s) for s in table.SUBCLASSABLE if s is not object)
+            )
             if not ok or (isinstance(b, type) and issubclass(b, (Tensor, type))):
                 raise _refuse(f"classes cannot derive from {_type_name(b) if not isinstance(b, type) else b.__name__} "
                               "in this sandbox (nn.Module, Dataset, autograd.Function, exceptions and your own classes "
@@ -1191,8 +1195,9 @@ class Runtime:
             raise SandboxError("runtime", f"torch.load: no file {f!r} was saved in this run (files live only in this "
                                           "run's memory: torch.save it first)")  # fmt: skip
         if weights_only is False:
-            raise _refuse("torch.load(weights_only=False) unpickles arbitrary objects; only weights_only=True "
-                          "runs here")
+            raise _refuse(
+                "torch.load(weights_only=False) unpickles arbitrary objects; only weights_only=True runs here"
+            )
         _check_devices((map_location,), {})
         return torch.load(io.BytesIO(self.store[f]), map_location=map_location, weights_only=True)
 

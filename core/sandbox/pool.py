@@ -122,13 +122,14 @@ class Admission:
         self._serial += 1
         self._served[ticket.session] = self._serial
         if len(self._served) > 4 * (self.max_queued + self.slots) + 1024:  # forget sessions long gone
-            for s in sorted(self._served, key=self._served.get)[: len(self._served) // 2]:
+            for s in sorted(self._served, key=lambda s: self._served[s])[: len(self._served) // 2]:
                 self._served.pop(s, None)
         ticket.state = "admitted"
         self.running += 1
 
-    def acquire(self, session: str, on_wait: Callable[[int], None] | None = None,
-                timeout: float = QUEUE_TIMEOUT_S) -> str:
+    def acquire(
+        self, session: str, on_wait: Callable[[int], None] | None = None, timeout: float = QUEUE_TIMEOUT_S
+    ) -> str:
         """Wait for a slot: "admitted" (call release() after), "replaced" or "busy" (no slot taken)."""
         with self._cond:
             self._serial += 1
@@ -192,8 +193,14 @@ class WorkerPool:
     Requests are admitted by `Admission`: at most MAX_WORKERS run at once (cores and RAM, see core/limits.py).
     """
 
-    def __init__(self, spares: int = SPARE_WORKERS, slots: int = MAX_WORKERS, max_queued: int = MAX_QUEUED,
-                 max_long: int = MAX_LONG_RUNS, long_after: float = LONG_RUN_S) -> None:
+    def __init__(
+        self,
+        spares: int = SPARE_WORKERS,
+        slots: int = MAX_WORKERS,
+        max_queued: int = MAX_QUEUED,
+        max_long: int = MAX_LONG_RUNS,
+        long_after: float = LONG_RUN_S,
+    ) -> None:
         self.admission = Admission(slots, max_queued, max_long)
         self._long_after = long_after
         self._spares = spares
@@ -270,19 +277,27 @@ class WorkerPool:
         """Start the fork server and the spare workers now (a few seconds, once per process)."""
         self._refill()
 
-    def request(self, payload: dict[str, Any], timeout: float = WALL_TIMEOUT_S, session: str | None = None,
-                on_wait: Callable[[int], None] | None = None, blob: bytes | None = None) -> dict[str, Any]:
+    def request(
+        self,
+        payload: dict[str, Any],
+        timeout: float = WALL_TIMEOUT_S,
+        session: str | None = None,
+        on_wait: Callable[[int], None] | None = None,
+        blob: bytes | None = None,
+    ) -> dict[str, Any]:
         """Send one JSON request (and `blob`, framed after it) to a fresh worker once admitted; kill the worker on
         timeout, memory overflow or death. `session` queues fairly (None: a session of its own);
         `on_wait(place)` hears the caller's place while it waits.
         """
-        state = self.admission.acquire(session or f"anonymous-{threading.get_ident()}-{time.monotonic_ns()}",
-                                       on_wait)
+        state = self.admission.acquire(session or f"anonymous-{threading.get_ident()}-{time.monotonic_ns()}", on_wait)
         if state == "replaced":
             return _error("limit", "a newer run from this session replaced this one in the queue", code="replaced")
         if state != "admitted":
-            return _error("limit", "the server is busy: every worker is taken and the queue is full; "
-                                   "try again in a moment", code="busy")
+            return _error(
+                "limit",
+                "the server is busy: every worker is taken and the queue is full; try again in a moment",
+                code="busy",
+            )
         demoted = [False]
         try:
             if blob is not None:
@@ -317,20 +332,28 @@ class WorkerPool:
                 readable, _, _ = select.select([w.sock], [], [], 0.05)
                 if readable:
                     break
-                if (demoted is not None and not demoted[0] and time.monotonic() - started > self._long_after
-                        and self.admission.demote()):
+                if (
+                    demoted is not None
+                    and not demoted[0]
+                    and time.monotonic() - started > self._long_after
+                    and self.admission.demote()
+                ):
                     demoted[0] = True
                     _renice(w.pid, LONG_RUN_NICE)
                 if time.monotonic() > deadline:
                     return _error("timeout", f"the program ran longer than {timeout:g} s and was stopped")
                 if _rss(w.pid) > RSS_CAP_BYTES:
-                    return _error("limit", f"the program used more than {RSS_CAP_BYTES / 2**30:.0f} GiB of memory "
-                                           "and was stopped")
+                    return _error(
+                        "limit", f"the program used more than {RSS_CAP_BYTES / 2**30:.0f} GiB of memory and was stopped"
+                    )
             w.sock.settimeout(max(1.0, deadline - time.monotonic()))
             return json.loads(recv_message(w.sock, MAX_ANSWER_BYTES).decode())
         except EOFError:
-            return _error("limit", "the program stopped its worker process (a hard limit: memory or CPU time); "
-                                   "try smaller tensors or fewer steps")
+            return _error(
+                "limit",
+                "the program stopped its worker process (a hard limit: memory or CPU time); "
+                "try smaller tensors or fewer steps",
+            )
         except (OSError, ValueError, RecursionError) as e:  # RecursionError: JSON nested too deep to read
             return _error("limit", f"the worker stopped before answering ({type(e).__name__})")
 

@@ -403,8 +403,21 @@ _NN_LAYERS: dict[str, frozenset[str]] = {
     "ParameterList": _NONE,
     "Linear": frozenset({"bias", "dtype", "device", "in_features", "out_features"}),
     "Conv1d": frozenset({"stride", "padding", "dilation", "groups", "bias", "padding_mode", "dtype", "device"}),
-    "Conv2d": frozenset({"stride", "padding", "dilation", "groups", "bias", "padding_mode", "dtype", "device",
-                         "in_channels", "out_channels", "kernel_size"}),
+    "Conv2d": frozenset(
+        {
+            "stride",
+            "padding",
+            "dilation",
+            "groups",
+            "bias",
+            "padding_mode",
+            "dtype",
+            "device",
+            "in_channels",
+            "out_channels",
+            "kernel_size",
+        }
+    ),
     "MaxPool1d": frozenset({"kernel_size", "stride", "padding", "dilation", "ceil_mode"}),
     "MaxPool2d": frozenset({"kernel_size", "stride", "padding", "dilation", "ceil_mode"}),
     "AvgPool2d": frozenset({"kernel_size", "stride", "padding", "ceil_mode"}),
@@ -476,7 +489,6 @@ DTYPES: dict[str, torch.dtype] = {
 }
 
 
-
 _LINALG_FUNCS.update({"lstsq": _NONE, "matrix_exp": _NONE, "slogdet": _NONE, "matrix_power": _NONE, "cross": frozenset({"dim"}),
                       "vecdot": frozenset({"dim"}), "multi_dot": _NONE})  # fmt: skip
 
@@ -523,7 +535,9 @@ _SCHEDULERS = {
     "LambdaLR": frozenset({"lr_lambda"}),
     "ReduceLROnPlateau": frozenset({"mode", "factor", "patience", "min_lr"}),
 }
-LR_SCHEDULER = Namespace("torch.optim.lr_scheduler", _fns(_SCHEDULERS, torch.optim.lr_scheduler, "lr_scheduler", "plain"))
+LR_SCHEDULER = Namespace(
+    "torch.optim.lr_scheduler", _fns(_SCHEDULERS, torch.optim.lr_scheduler, "lr_scheduler", "plain")
+)
 _OPTIM_CLASSES = {n: _reg(getattr(torch.optim, n), f"optim.{n}", kw, "plain") for n, kw in _OPTIMIZERS.items()}
 OPTIM = Namespace("torch.optim", {**_OPTIM_CLASSES, "lr_scheduler": LR_SCHEDULER, "Optimizer": torch.optim.Optimizer})
 OPTIMIZER_TYPES: tuple[type, ...] = (torch.optim.Optimizer,)
@@ -763,16 +777,92 @@ _INPLACE = ("add_", "sub_", "mul_", "div_", "pow_", "clamp_", "zero_", "fill_", 
 # resize_, as_strided, share_memory_, pin_memory, apply_, map_, tofile, record_stream, new (legacy), and
 # everything starting with "_".
 TENSOR_METHODS: dict[str, frozenset[str]] = {
-    **{n: kw for n, kw in _TORCH_FUNCS.items() if n not in {
-        "tensor", "empty", "zeros", "ones", "full", "rand", "randn", "randint", "randperm", "arange", "linspace",
-        "logspace", "eye", "hamming_window", "hann_window", "complex", "manual_seed", "seed", "initial_seed",
-        "is_tensor", "get_default_dtype", "is_grad_enabled", "no_grad", "enable_grad", "set_grad_enabled",
-        "inference_mode", "cat", "concat", "stack", "hstack", "vstack", "einsum", "empty_like", "zeros_like",
-        "ones_like", "full_like", "rand_like", "randn_like", "randint_like", "where", "from_numpy", "as_tensor",
-        "meshgrid", "set_printoptions", "result_type", "promote_types", "can_cast", "polar", "normal",
-        "atleast_1d", "atleast_2d", "cdist", "bucketize", "searchsorted"}},
-    **{n: frozenset({"alpha", "min", "max", "value", "dim", "index", "src", "source", "mean", "std", "from", "to",
-                     "reduce", "tensor1", "tensor2", "weight", "p", "generator"}) for n in _INPLACE},
+    **{
+        n: kw
+        for n, kw in _TORCH_FUNCS.items()
+        if n
+        not in {
+            "tensor",
+            "empty",
+            "zeros",
+            "ones",
+            "full",
+            "rand",
+            "randn",
+            "randint",
+            "randperm",
+            "arange",
+            "linspace",
+            "logspace",
+            "eye",
+            "hamming_window",
+            "hann_window",
+            "complex",
+            "manual_seed",
+            "seed",
+            "initial_seed",
+            "is_tensor",
+            "get_default_dtype",
+            "is_grad_enabled",
+            "no_grad",
+            "enable_grad",
+            "set_grad_enabled",
+            "inference_mode",
+            "cat",
+            "concat",
+            "stack",
+            "hstack",
+            "vstack",
+            "einsum",
+            "empty_like",
+            "zeros_like",
+            "ones_like",
+            "full_like",
+            "rand_like",
+            "randn_like",
+            "randint_like",
+            "where",
+            "from_numpy",
+            "as_tensor",
+            "meshgrid",
+            "set_printoptions",
+            "result_type",
+            "promote_types",
+            "can_cast",
+            "polar",
+            "normal",
+            "atleast_1d",
+            "atleast_2d",
+            "cdist",
+            "bucketize",
+            "searchsorted",
+        }
+    },
+    **{
+        n: frozenset(
+            {
+                "alpha",
+                "min",
+                "max",
+                "value",
+                "dim",
+                "index",
+                "src",
+                "source",
+                "mean",
+                "std",
+                "from",
+                "to",
+                "reduce",
+                "tensor1",
+                "tensor2",
+                "weight",
+                "p",
+                "generator",
+            }
+        )
+        for n in _INPLACE
+    },
     "backward": frozenset({"gradient", "retain_graph", "create_graph", "inputs"}),
     "register_hook": _NONE,
     "retain_grad": _NONE,
@@ -878,7 +968,7 @@ _CTX = {**_methods(_NONE, "save_for_backward", "mark_dirty", "mark_non_different
         "saved_tensors": _P, "needs_input_grad": _P}  # fmt: skip
 
 # type -> {attribute: None (plain) or keyword set (method)}; subclasses inherit (looked up along the MRO).
-ATTRIBUTES: dict[type, dict[str, frozenset[str] | None]] = {
+ATTRIBUTES: dict[type, dict[str, Any]] = {
     torch.Tensor: {**{p: _P for p in TENSOR_PROPERTIES}, **TENSOR_METHODS},
     torch.Size: {**_methods(_NONE, "numel", "index", "count")},
     torch.dtype: {n: _P for n in ("is_floating_point", "is_complex", "is_signed", "itemsize")},
@@ -896,20 +986,45 @@ ATTRIBUTES: dict[type, dict[str, frozenset[str] | None]] = {
     torch.finfo: {n: _P for n in ("eps", "max", "min", "tiny", "bits", "resolution")},
     torch.iinfo: {n: _P for n in ("max", "min", "bits")},
     np.ndarray: _NDARRAY,
-    np.generic: {"item": _NONE, "dtype": _P, "shape": _P, "ndim": _P, "real": _P, "imag": _P, "tolist": _NONE,
-                 "round": _NONE, "astype": _NONE, "is_integer": _NONE},
+    np.generic: {
+        "item": _NONE,
+        "dtype": _P,
+        "shape": _P,
+        "ndim": _P,
+        "real": _P,
+        "imag": _P,
+        "tolist": _NONE,
+        "round": _NONE,
+        "astype": _NONE,
+        "is_integer": _NONE,
+    },
     np.dtype: {"name": _P, "itemsize": _P, "kind": _P},
-    np.random.Generator: _methods(frozenset({"size", "loc", "scale", "low", "high", "replace", "endpoint", "p"}),
-                                  "normal", "random", "integers", "uniform", "choice", "shuffle", "permutation",
-                                  "standard_normal"),  # fmt: skip
+    np.random.Generator: _methods(
+        frozenset({"size", "loc", "scale", "low", "high", "replace", "endpoint", "p"}),
+        "normal",
+        "random",
+        "integers",
+        "uniform",
+        "choice",
+        "shuffle",
+        "permutation",
+        "standard_normal",
+    ),  # fmt: skip
     list: _LIST,
     dict: _DICT,
     set: _SET,
     frozenset: _methods(_NONE, "union", "intersection", "difference", "issubset", "issuperset", "copy"),
     tuple: _methods(_NONE, "index", "count"),
     str: {**_STR, "format": ANY_KWARGS},
-    int: {"real": _P, "imag": _P, "numerator": _P, "denominator": _P, "bit_length": _NONE, "conjugate": _NONE,
-          "is_integer": _NONE},
+    int: {
+        "real": _P,
+        "imag": _P,
+        "numerator": _P,
+        "denominator": _P,
+        "bit_length": _NONE,
+        "conjugate": _NONE,
+        "is_integer": _NONE,
+    },
     float: {"real": _P, "imag": _P, "is_integer": _NONE, "as_integer_ratio": _NONE, "conjugate": _NONE},
     complex: {"real": _P, "imag": _P, "conjugate": _NONE},
     range: {"start": _P, "stop": _P, "step": _P, "index": _NONE, "count": _NONE},

@@ -47,7 +47,7 @@ def safetensors_sizes(data: bytes, cap: int = MAX_WEIGHTS_UNPACKED_BYTES) -> Mes
     if n < 2 or n > MAX_SAFETENSORS_HEADER or n > len(data) - 8:
         return bad("header size")
     try:
-        header = json.loads(data[8:8 + n].decode("utf-8"))
+        header = json.loads(data[8 : 8 + n].decode("utf-8"))
     except (UnicodeDecodeError, ValueError, RecursionError):
         return bad("header")
     if not isinstance(header, dict):
@@ -62,11 +62,17 @@ def safetensors_sizes(data: bytes, cap: int = MAX_WEIGHTS_UNPACKED_BYTES) -> Mes
         dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
         if not isinstance(dtype, str) or dtype not in ALLOWED_DTYPES:
             return Message("tr_w_dtype", {"param": str(name)[:60], "dtype": str(dtype)[:20]})
-        if (not isinstance(shape, list) or len(shape) > 8
-                or not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= cap for d in shape)):
+        if (
+            not isinstance(shape, list)
+            or len(shape) > 8
+            or not all(isinstance(d, int) and not isinstance(d, bool) and 0 <= d <= cap for d in shape)
+        ):
             return bad("shape")
-        if (not isinstance(offsets, list) or len(offsets) != 2
-                or not all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)):
+        if (
+            not isinstance(offsets, list)
+            or len(offsets) != 2
+            or not all(isinstance(o, int) and not isinstance(o, bool) for o in offsets)
+        ):
             return bad("offsets")
         start, end = offsets
         if not 0 <= start <= end <= body or end - start != math.prod(shape) * _ITEMSIZE[dtype]:
@@ -134,8 +140,9 @@ def check_flat(obj: object, expected: dict[str, list[int]]) -> tuple[dict[str, t
     missing = sorted(set(expected) - set(obj))
     unexpected = sorted(set(obj) - set(expected))
     if missing or unexpected:
-        return None, Message("tr_w_keys", {"missing": ", ".join(missing)[:200] or "-",
-                                           "unexpected": ", ".join(unexpected)[:200] or "-"})
+        return None, Message(
+            "tr_w_keys", {"missing": ", ".join(missing)[:200] or "-", "unexpected": ", ".join(unexpected)[:200] or "-"}
+        )
     out = {}
     for key, want in expected.items():
         got = obj[key]
@@ -193,12 +200,22 @@ def parse_untrusted(data: bytes, filename: str, expected: dict[str, list[int]]) 
         if problem is None:
             state, problem = check_flat(obj, expected)
     if problem is not None:
-        return {"ok": False, "message": {"key": problem.key, "args": plain_args(problem.args)},
-                "error": {"kind": "refused", "message": problem.text("en"), "line": None}}
+        return {
+            "ok": False,
+            "message": {"key": problem.key, "args": plain_args(problem.args)},
+            "error": {"kind": "refused", "message": problem.text("en"), "line": None},
+        }
+    assert state is not None  # check_flat gives a state or a problem
     blob = st_save(state)
     return {"ok": True, "safetensors": base64.b64encode(blob).decode("ascii")}
 
 
 def plain_args(args: dict[str, Any]) -> dict[str, Any]:
-    return {str(k): (v if isinstance(v, (int, float)) or (isinstance(v, list) and all(isinstance(x, int) for x in v))
-                     else str(v)[:200]) for k, v in args.items()}
+    return {
+        str(k): (
+            v
+            if isinstance(v, (int, float)) or (isinstance(v, list) and all(isinstance(x, int) for x in v))
+            else str(v)[:200]
+        )
+        for k, v in args.items()
+    }

@@ -190,9 +190,9 @@ def _check_node(node: ast.AST, line: int, in_class: bool) -> None:
             raise SandboxError("limit", f"an integer literal with more than {MAX_INT_BITS:,} bits", line)
     elif isinstance(node, ast.FormattedValue):
         spec = node.format_spec
-        fixed = isinstance(spec, ast.JoinedStr) and all(isinstance(v, ast.Constant) for v in spec.values)
-        if spec is not None and fixed:
-            text = "".join(str(v.value) for v in spec.values)  # a fixed spec: checked now (dynamic ones at run time)
+        parts = [v for v in spec.values if isinstance(v, ast.Constant)] if isinstance(spec, ast.JoinedStr) else []
+        if isinstance(spec, ast.JoinedStr) and len(parts) == len(spec.values):
+            text = "".join(str(v.value) for v in parts)  # a fixed spec: checked now (dynamic ones at run time)
             if not _FORMAT_SPEC.match(text):
                 raise SandboxError("refused", f"format spec ':{text}' is not allowed (width and precision at most 99)",
                                    line)  # fmt: skip

@@ -89,8 +89,12 @@ def handle(request: dict[str, Any]) -> dict[str, Any]:
         from core.sandbox.session import execute
 
         detail = request.get("detail_pass")
-        return execute(str(request.get("source", "")), device, bool(request.get("graph", True)),
-                       detail if isinstance(detail, int) and detail >= 0 else None)
+        return execute(
+            str(request.get("source", "")),
+            device,
+            bool(request.get("graph", True)),
+            detail if isinstance(detail, int) and detail >= 0 else None,
+        )
     if cmd == "gradcheck":
         from core.sandbox.gradcheck import check_program
 
@@ -157,8 +161,9 @@ def main(conn: Any) -> None:
         try:
             data = _encode(answer)
         except (ValueError, TypeError) as e:
-            data = json.dumps({"ok": False, "error": {"kind": "runtime", "message": f"unserialisable result: {e}",
-                                                      "line": None}}).encode()
+            data = json.dumps(
+                {"ok": False, "error": {"kind": "runtime", "message": f"unserialisable result: {e}", "line": None}}
+            ).encode()
         send_message(conn, data)
     except (EOFError, OSError, ValueError):
         pass

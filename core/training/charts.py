@@ -25,12 +25,18 @@ def loss_figure(trainer: Trainer, labels: Mapping[str, str]) -> go.Figure:
     h = trainer.history
     idx = strided(len(h.loss))
     fig = go.Figure()
-    fig.add_scatter(x=[i for i in idx], y=[h.loss[i] for i in idx], mode="lines+markers", name=labels["train"],
-                    marker={"size": 3})  # markers make points clickable (click opens the step)
+    fig.add_scatter(
+        x=[i for i in idx], y=[h.loss[i] for i in idx], mode="lines+markers", name=labels["train"], marker={"size": 3}
+    )  # markers make points clickable (click opens the step)
     evals = [e for e in h.evals if e.test_loss is not None]
     if evals:
-        fig.add_scatter(x=[e.step for e in evals], y=[e.test_loss for e in evals], mode="lines+markers",
-                        name=labels["test"], marker={"size": 4})
+        fig.add_scatter(
+            x=[e.step for e in evals],
+            y=[e.test_loss for e in evals],
+            mode="lines+markers",
+            name=labels["test"],
+            marker={"size": 4},
+        )
     fig.update_layout(title=labels["title"], xaxis_title=labels["x"], yaxis_type="log", **LAYOUT)
     fig.update_layout(hovermode="x", clickmode="event+select")  # a click anywhere picks that step's points
     return fig
@@ -40,8 +46,13 @@ def accuracy_figure(trainer: Trainer, labels: Mapping[str, str]) -> go.Figure:
     """Test accuracy at each evaluation."""
     evals = [e for e in trainer.history.evals if e.accuracy is not None]
     fig = go.Figure()
-    fig.add_scatter(x=[e.step for e in evals], y=[e.accuracy for e in evals], mode="lines+markers", name=labels["test"],
-                    marker={"size": 4})
+    fig.add_scatter(
+        x=[e.step for e in evals],
+        y=[e.accuracy for e in evals],
+        mode="lines+markers",
+        name=labels["test"],
+        marker={"size": 4},
+    )
     fig.update_layout(title=labels["title"], xaxis_title=labels["x"], yaxis_range=[0, 1.02], **LAYOUT)
     return fig
 
@@ -60,16 +71,35 @@ def norms_figure(trainer: Trainer, labels: Mapping[str, str]) -> go.Figure:
 def boundary_figure(trainer: Trainer, labels: Mapping[str, str], n: int = BOUNDARY_GRID) -> go.Figure:
     """P(class 1) over the plane as a heatmap, training points as dots and test points as crosses."""
     xs, ys, z = trainer.decision_grid(n)
-    fig = go.Figure(go.Heatmap(x=xs, y=ys, z=z, zmin=0, zmax=1, showscale=False, opacity=0.55,
-                               colorscale=[[0, CLASS_COLOURS[0]], [0.5, "#ffffff"], [1, CLASS_COLOURS[1]]]))
+    fig = go.Figure(
+        go.Heatmap(
+            x=xs,
+            y=ys,
+            z=z,
+            zmin=0,
+            zmax=1,
+            showscale=False,
+            opacity=0.55,
+            colorscale=[[0, CLASS_COLOURS[0]], [0.5, "#ffffff"], [1, CLASS_COLOURS[1]]],
+        )
+    )
     sets = [(trainer.data.train, labels["train"], "circle")]
     if trainer.data.test is not None:
         sets.append((trainer.data.test, labels["test"], "x"))
     for ds, name, symbol in sets:
         y = ds.y.tolist()
-        fig.add_scatter(x=ds.x[:, 0].tolist(), y=ds.x[:, 1].tolist(), mode="markers", name=name,
-                        marker={"symbol": symbol, "size": 6, "color": [CLASS_COLOURS[c] for c in y],
-                                "line": {"width": 0.5, "color": "#111827"}})
+        fig.add_scatter(
+            x=ds.x[:, 0].tolist(),
+            y=ds.x[:, 1].tolist(),
+            mode="markers",
+            name=name,
+            marker={
+                "symbol": symbol,
+                "size": 6,
+                "color": [CLASS_COLOURS[c] for c in y],
+                "line": {"width": 0.5, "color": "#111827"},
+            },
+        )
     fig.update_layout(title=labels["title"], xaxis={"scaleanchor": "y"}, **{**LAYOUT, "height": 420})
     return fig
 
@@ -80,8 +110,9 @@ def fit_figure(trainer: Trainer, labels: Mapping[str, str], n: int = 50) -> go.F
     lo, hi = float(train.x.min()), float(train.x.max())
     xs = [lo + (hi - lo) * i / (n - 1) for i in range(n)]
     fig = go.Figure()
-    fig.add_scatter(x=train.x[:, 0].tolist(), y=train.y[:, 0].tolist(), mode="markers", name=labels["train"],
-                    marker={"size": 5})
+    fig.add_scatter(
+        x=train.x[:, 0].tolist(), y=train.y[:, 0].tolist(), mode="markers", name=labels["train"], marker={"size": 5}
+    )
     fig.add_scatter(x=xs, y=trainer.predict_rows([[x] for x in xs]), mode="lines", name=labels["model"])
     fig.update_layout(title=labels["title"], **LAYOUT)
     return fig
@@ -89,10 +120,16 @@ def fit_figure(trainer: Trainer, labels: Mapping[str, str], n: int = 50) -> go.F
 
 def confusion_figure(confusion: Sequence[Sequence[int]], names: Sequence[str], labels: Mapping[str, str]) -> go.Figure:
     """Rows: true class, columns: predicted class, counts written in the cells."""
-    fig = go.Figure(go.Heatmap(z=confusion, x=list(names), y=list(names), colorscale="Blues", texttemplate="%{z}",
-                               showscale=False))
-    fig.update_layout(title=labels["title"], xaxis_title=labels["x"], yaxis_title=labels["y"],
-                      yaxis_autorange="reversed", **{**LAYOUT, "height": 420})
+    fig = go.Figure(
+        go.Heatmap(z=confusion, x=list(names), y=list(names), colorscale="Blues", texttemplate="%{z}", showscale=False)
+    )
+    fig.update_layout(
+        title=labels["title"],
+        xaxis_title=labels["x"],
+        yaxis_title=labels["y"],
+        yaxis_autorange="reversed",
+        **{**LAYOUT, "height": 420},
+    )
     return fig
 
 

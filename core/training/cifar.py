@@ -100,8 +100,15 @@ class _ArrayStub:
 def _frombuffer(buf: Any, dtype: Any, shape: Any, order: Any = "C") -> _ArrayStub:
     """Protocol-5 numpy arrays: `_frombuffer(bytes, dtype, shape, order)`."""
     stub = _ArrayStub(_ArrayClass)
-    stub.__setstate__((1, tuple(shape) if isinstance(shape, (tuple, list)) else shape, dtype, _text(order) == "F",
-                       bytes(buf) if isinstance(buf, bytearray) else buf))
+    stub.__setstate__(
+        (
+            1,
+            tuple(shape) if isinstance(shape, (tuple, list)) else shape,
+            dtype,
+            _text(order) == "F",
+            bytes(buf) if isinstance(buf, bytearray) else buf,
+        )
+    )
     return stub
 
 
@@ -210,5 +217,6 @@ def load(folder: str, max_train: int) -> tuple[Data | None, Message | None]:
     n_test = min(len(x_test), max(100, max_train // 5))
     train = ArrayDataset(torch.from_numpy(np.concatenate(xs)), torch.from_numpy(np.concatenate(ys)), _normalise)
     test = ArrayDataset(torch.from_numpy(x_test[:n_test].copy()), torch.from_numpy(y_test[:n_test]), _normalise)
-    return Data("classification", train, test, n_classes=10, class_names=list(CLASS_NAMES),
-                description=f"CIFAR-10 from {root}"), None
+    return Data(
+        "classification", train, test, n_classes=10, class_names=list(CLASS_NAMES), description=f"CIFAR-10 from {root}"
+    ), None

@@ -60,8 +60,11 @@ def summary(trainer: Trainer) -> dict[str, Any]:
         out["predict_x"] = trainer.preset.predict_x
         out["prediction"] = trainer.predict([trainer.preset.predict_x])
     d = trainer.divergence
-    out["diverged"] = None if d is None else {"step": d.step, "what": d.what, "message": d.message.text("en"),
-                                              "suggested_lr": d.suggested_lr}
+    out["diverged"] = (
+        None
+        if d is None
+        else {"step": d.step, "what": d.what, "message": d.message.text("en"), "suggested_lr": d.suggested_lr}
+    )
     return _jsonable(out)
 
 
@@ -69,9 +72,11 @@ def _text(result: dict[str, Any]) -> str:
     def num(v: Any) -> str:
         return f"{v:.6g}" if isinstance(v, float) else str(v)
 
-    lines = [f"preset {result['preset']}: {result['steps']} steps, {result['epochs']} epochs on {result['device']}",
-             f"train loss {num(result['train_loss'])}"
-             + (f", test loss {num(result['test_loss'])}" if "test_loss" in result else "")]
+    lines = [
+        f"preset {result['preset']}: {result['steps']} steps, {result['epochs']} epochs on {result['device']}",
+        f"train loss {num(result['train_loss'])}"
+        + (f", test loss {num(result['test_loss'])}" if "test_loss" in result else ""),
+    ]
     if "accuracy" in result:
         lines.append(f"test accuracy {num(result['accuracy'])} (train {num(result['train_accuracy'])})")
     if "params" in result:

@@ -173,5 +173,11 @@ def digits(train_ratio: float, seed: int) -> Data:
     x = torch.tensor(bunch.images, dtype=torch.float32).unsqueeze(1) / 16.0
     y = torch.tensor(bunch.target, dtype=torch.long)
     train, test = _split(x, y, train_ratio, torch.Generator().manual_seed(seed))
-    return Data("classification", train, test, n_classes=10, class_names=[str(i) for i in range(10)],
-                description="sklearn digits 8x8")
+    return Data(
+        "classification",
+        train,
+        test,
+        n_classes=10,
+        class_names=[str(i) for i in range(10)],
+        description="sklearn digits 8x8",
+    )

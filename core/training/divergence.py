@@ -56,8 +56,14 @@ def diagnose(
     best, last = min(losses), losses[-1]
     suggestion = suggest_lr(lr, losses)
     recent = losses[-50:]
-    args = {**where, "lr": f"{lr:g}", "suggest": f"{suggestion:g}", "best": f"{best:.3g}", "last": f"{last:.3g}",
-            "n": len(recent)}
+    args = {
+        **where,
+        "lr": f"{lr:g}",
+        "suggest": f"{suggestion:g}",
+        "best": f"{best:.3g}",
+        "last": f"{last:.3g}",
+        "n": len(recent),
+    }
     if what == "loss" or last > GROWTH * best:
         return Divergence(step, what, bad_layer, value, Message("tr_div_lr", args), suggestion)
     return Divergence(step, what, bad_layer, value, Message("tr_div_grad", args), suggestion)

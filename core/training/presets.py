@@ -203,8 +203,18 @@ def _optim(name: str, rate: float, mom: float = 0.0) -> tuple[Setting, ...]:
 
 def _points(shape_steps: int, layers: tuple[int, ...], act: str, rate: float) -> tuple[Setting, ...]:
     return (
-        seed(), steps(shape_steps), n_points(400), noise(0.1, 0.5), train_ratio(0.5), batch_size(0), shuffle(),
-        eval_every(10), hidden(layers), activation(act), loss(), *_optim("adam", rate),
+        seed(),
+        steps(shape_steps),
+        n_points(400),
+        noise(0.1, 0.5),
+        train_ratio(0.5),
+        batch_size(0),
+        shuffle(),
+        eval_every(10),
+        hidden(layers),
+        activation(act),
+        loss(),
+        *_optim("adam", rate),
     )
 
 
@@ -267,26 +277,79 @@ _REGRESSION_COMMON = (n_points(100), train_ratio(0.8), eval_every(10), reg(), re
 PRESETS: dict[str, Preset] = {
     p.name: p
     for p in (
-        Preset("linear", "regression", "linear", "line_ab", (
-            seed(), steps(1000), noise(0.1), *_REGRESSION_COMMON,
-            optimizer("sgd"), lr(0.1), momentum(0.0), weight_decay(),
-        ), predict_x=4.0),
-        Preset("linear_nn", "regression", "linear_nn", "linear_1x1", (
-            seed(), steps(300), noise(0.25), *_REGRESSION_COMMON,
-            optimizer("sgd"), lr(0.011), momentum(0.89), weight_decay(),
-        ), predict_x=4.0),
+        Preset(
+            "linear",
+            "regression",
+            "linear",
+            "line_ab",
+            (
+                seed(),
+                steps(1000),
+                noise(0.1),
+                *_REGRESSION_COMMON,
+                optimizer("sgd"),
+                lr(0.1),
+                momentum(0.0),
+                weight_decay(),
+            ),
+            predict_x=4.0,
+        ),
+        Preset(
+            "linear_nn",
+            "regression",
+            "linear_nn",
+            "linear_1x1",
+            (
+                seed(),
+                steps(300),
+                noise(0.25),
+                *_REGRESSION_COMMON,
+                optimizer("sgd"),
+                lr(0.011),
+                momentum(0.89),
+                weight_decay(),
+            ),
+            predict_x=4.0,
+        ),
         Preset("circle", "classification", "circle", "mlp", _points(300, (8, 8), "tanh", 0.03)),
         Preset("xor", "classification", "xor", "mlp", _points(300, (8, 8), "tanh", 0.03)),
         Preset("gauss", "classification", "gauss", "mlp", _points(100, (4,), "tanh", 0.03)),
         Preset("spiral", "classification", "spiral", "mlp", _points(1500, (32, 32, 32), "tanh", 0.01)),
-        Preset("digits", "classification", "digits", "mlp", (
-            seed(), steps(450), train_ratio(0.8), batch_size(32), shuffle(), hidden((64, 64)),
-            activation("relu"), loss(), *_optim("sgd", 0.1, 0.9),
-        )),
-        Preset("cifar10", "classification", "cifar10", "mlp", (
-            folder(), seed(), steps(2000), max_train(10_000), batch_size(32), shuffle(), hidden((512, 512)),
-            activation("relu"), loss(), *_optim("sgd", 0.01, 0.9),
-        )),
+        Preset(
+            "digits",
+            "classification",
+            "digits",
+            "mlp",
+            (
+                seed(),
+                steps(450),
+                train_ratio(0.8),
+                batch_size(32),
+                shuffle(),
+                hidden((64, 64)),
+                activation("relu"),
+                loss(),
+                *_optim("sgd", 0.1, 0.9),
+            ),
+        ),
+        Preset(
+            "cifar10",
+            "classification",
+            "cifar10",
+            "mlp",
+            (
+                folder(),
+                seed(),
+                steps(2000),
+                max_train(10_000),
+                batch_size(32),
+                shuffle(),
+                hidden((512, 512)),
+                activation("relu"),
+                loss(),
+                *_optim("sgd", 0.01, 0.9),
+            ),
+        ),
     )
 }
 

@@ -172,8 +172,14 @@ def _regulariser(kind: str) -> Any:
 class Trainer:
     """Trains one preset on one device; every public method holds `lock`, so a page and a download can share it."""
 
-    def __init__(self, preset: Preset, values: Mapping[str, Any], data: Data, device: str | torch.device = "cpu",
-                 initial_state: Mapping[str, torch.Tensor] | None = None) -> None:
+    def __init__(
+        self,
+        preset: Preset,
+        values: Mapping[str, Any],
+        data: Data,
+        device: str | torch.device = "cpu",
+        initial_state: Mapping[str, torch.Tensor] | None = None,
+    ) -> None:
         self.preset, self.values, self.data = preset, dict(values), data
         self.device, self.device_note = devices.resolve(str(device))
         self.lock = threading.RLock()
@@ -185,13 +191,15 @@ class Trainer:
         self.batches_per_epoch = math.ceil(n / self.batch_size)
         self.eval_every = int(self.values.get("eval_every", 10)) if self.full_batch else self.batches_per_epoch
         self._sampler = EpochSampler(n, int(self.values["seed"]), bool(self.values.get("shuffle", True)))
-        self._loader = DataLoader(data.train, batch_size=self.batch_size, sampler=self._sampler,
-                                  collate_fn=collate_batch)  # type: ignore[arg-type]  # batches come stacked
+        self._loader = DataLoader(
+            data.train, batch_size=self.batch_size, sampler=self._sampler, collate_fn=collate_batch
+        )  # type: ignore[arg-type]  # batches come stacked
         if self.full_batch:
             x, y = data.train.batch(torch.arange(n))
             self._full = (x.to(self.device), y.to(self.device))
-        self._data_finite = all(bool(torch.isfinite(x).all()) for x, _ in data.train.chunks(EVAL_CHUNK_ROWS)
-                                if x.is_floating_point())
+        self._data_finite = all(
+            bool(torch.isfinite(x).all()) for x, _ in data.train.chunks(EVAL_CHUNK_ROWS) if x.is_floating_point()
+        )
         self._reg = _regulariser(self.values.get("reg", "none"))
         self._reg_rate = float(self.values.get("reg_rate", 0.0))
         self.reset(initial_state)
@@ -236,8 +244,9 @@ class Trainer:
         """Completed passes over the training set."""
         return self.step // self.batches_per_epoch
 
-    def _objective(self, model: nn.Module, x: torch.Tensor, y: torch.Tensor,
-                   reg_params: Sequence[torch.Tensor]) -> tuple[torch.Tensor, torch.Tensor]:
+    def _objective(
+        self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, reg_params: Sequence[torch.Tensor]
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """(loss to back-propagate, its data part) on one batch."""
         data_loss = self._data_loss(model(x), y)
         if self._reg is None or self._reg_rate == 0.0:
@@ -306,8 +315,14 @@ class Trainer:
         stats = torch.stack([loss.detach(), data_loss.detach(), *torch._foreach_norm(grads)]).tolist()
         grad_norms = self._per_layer(stats[2:])
         if not (math.isfinite(stats[0]) and all(map(math.isfinite, grad_norms))):
-            self.divergence = diagnose(self.step, stats[0], dict(zip(self.history.layers, grad_norms, strict=True)),
-                                       self.history.loss, float(self.values["lr"]), self._data_finite)
+            self.divergence = diagnose(
+                self.step,
+                stats[0],
+                dict(zip(self.history.layers, grad_norms, strict=True)),
+                self.history.loss,
+                float(self.values["lr"]),
+                self._data_finite,
+            )
             self._iter = None  # the batch is not consumed: a resumed run re-reads it
             return False
         self.optimizer.step()
@@ -358,8 +373,11 @@ class Trainer:
                 if self.data.test is not None:
                     test = self._score(self.data.test)
                     rec.test_loss = test["loss"]
-                    rec.accuracy, rec.per_class, rec.confusion = test.get("accuracy"), test.get("per_class"), \
-                        test.get("confusion")
+                    rec.accuracy, rec.per_class, rec.confusion = (
+                        test.get("accuracy"),
+                        test.get("per_class"),
+                        test.get("confusion"),
+                    )
                 h.evals.append(rec)
             rec = h.evals[-1]
             if train and rec.train_loss is None:
@@ -400,8 +418,11 @@ class Trainer:
         if confusion is not None:
             m = confusion.view(c, c)
             per_row = m.sum(1).clamp(min=1)
-            result.update(accuracy=float(m.diag().sum()) / max(n, 1), per_class=(m.diag() / per_row).tolist(),
-                          confusion=m.tolist())
+            result.update(
+                accuracy=float(m.diag().sum()) / max(n, 1),
+                per_class=(m.diag() / per_row).tolist(),
+                confusion=m.tolist(),
+            )
         return result
 
     def replay(self, k: int) -> Replay | Message:
@@ -464,8 +485,7 @@ class Trainer:
         with _guard(self.lock):
             return weights.export(self.model, fmt)
 
-    def load_weights(self, data: bytes, filename: str = "", session: str | None = None,
-                     on_wait: Any = None) -> Message:
+    def load_weights(self, data: bytes, filename: str = "", session: str | None = None, on_wait: Any = None) -> Message:
         """Validate uploaded weights (parsed in a sandbox worker, not here); when they fit, restart training from
         them. Returns what happened."""
         state, problem = weights.read(data, self.model, filename, session=session, on_wait=on_wait)
@@ -477,8 +497,9 @@ class Trainer:
             return Message("tr_w_loaded", {"n": len(state)})
 
 
-def create(preset_name: str, raw: Mapping[str, Any] | None = None, device: str = "cpu",
-           data: Data | None = None) -> tuple[Trainer | None, list[Message]]:
+def create(
+    preset_name: str, raw: Mapping[str, Any] | None = None, device: str = "cpu", data: Data | None = None
+) -> tuple[Trainer | None, list[Message]]:
     """A Trainer for a preset and raw settings (text or typed), or None and the Messages saying why not.
 
     Bad setting values fall back to their defaults and are reported; `data` reuses an already loaded dataset.

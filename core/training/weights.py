@@ -47,9 +47,22 @@ def export(model: nn.Module, fmt: str) -> bytes:
 
 # --- the server side ------------------------------------------------------------------------------------------
 
-_WORKER_KEYS = {"tr_w_too_big", "tr_w_empty", "tr_w_unreadable", "tr_w_unsafe", "tr_w_not_dict", "tr_w_bad_key",
-                "tr_w_not_tensor", "tr_w_keys", "tr_w_shape", "tr_w_dtype", "tr_w_nonfinite", "tr_w_odd_tensor",
-                "tr_w_inflated", "tr_w_not_weights"}
+_WORKER_KEYS = {
+    "tr_w_too_big",
+    "tr_w_empty",
+    "tr_w_unreadable",
+    "tr_w_unsafe",
+    "tr_w_not_dict",
+    "tr_w_bad_key",
+    "tr_w_not_tensor",
+    "tr_w_keys",
+    "tr_w_shape",
+    "tr_w_dtype",
+    "tr_w_nonfinite",
+    "tr_w_odd_tensor",
+    "tr_w_inflated",
+    "tr_w_not_weights",
+}
 
 
 def _from_worker(answer: dict[str, Any]) -> tuple[bytes | None, Message | None]:
@@ -71,8 +84,9 @@ def _from_worker(answer: dict[str, Any]) -> tuple[bytes | None, Message | None]:
     return None, Message("tr_w_checker", {"reason": kind if kind in ("limit", "timeout", "runtime") else "runtime"})
 
 
-def read(data: bytes, model: nn.Module, filename: str = "", session: str | None = None,
-         on_wait: Any = None) -> tuple[dict[str, torch.Tensor] | None, Message | None]:
+def read(
+    data: bytes, model: nn.Module, filename: str = "", session: str | None = None, on_wait: Any = None
+) -> tuple[dict[str, torch.Tensor] | None, Message | None]:
     """Uploaded bytes -> a state_dict for `model`, or a Message saying why the file is refused.
 
     The bytes are parsed in a sandbox worker; this process only reads the worker's safetensors answer, whose
@@ -88,8 +102,8 @@ def read(data: bytes, model: nn.Module, filename: str = "", session: str | None 
     expected = {k: list(v.shape) for k, v in want.items()}
     answer = sandbox.parse_weights(bytes(data), filename, expected, session=session, on_wait=on_wait)
     blob, problem = _from_worker(answer)
-    if problem is not None:
-        return None, problem
+    if problem is not None or blob is None:
+        return None, problem or Message("tr_w_checker", {"reason": "answer"})
     cap = sum(v.numel() for v in want.values()) * 8  # float64 is the widest allowed dtype
     problem = safetensors_sizes(blob, cap=cap)
     if problem is not None:
@@ -99,7 +113,7 @@ def read(data: bytes, model: nn.Module, filename: str = "", session: str | None 
     except (SafetensorError, ValueError, RuntimeError, OSError):
         return None, Message("tr_w_checker", {"reason": "answer"})
     state, problem = check_flat(obj, expected)
-    if problem is not None:
+    if problem is not None or state is None:
         return None, problem
     return {k: v.to(dtype=want[k].dtype) for k, v in state.items()}, None
 
@@ -108,6 +122,6 @@ def check(obj: object, model: nn.Module) -> tuple[dict[str, torch.Tensor] | None
     """`check_flat` against `model`'s keys and shapes, cast to its dtypes (for objects this process made)."""
     want = model.state_dict()
     state, problem = check_flat(obj, {k: list(v.shape) for k, v in want.items()})
-    if problem is not None:
+    if problem is not None or state is None:
         return None, problem
     return {k: v.to(dtype=want[k].dtype) for k, v in state.items()}, None
