@@ -479,8 +479,10 @@ class Step:
 
 def _aliases(grads: tuple[torch.Tensor | None, ...]) -> list[torch.Tensor | None]:
     """The engine's gradients, kept as they are (no copy, no op): the engine makes a new tensor for each, and
-    only accumulates in place into a tensor nobody else holds (AccumulateGrad steals one only when its use count
-    is 1); holding the tensor object itself here keeps it from doing so."""
+    only accumulates in place into a tensor nobody else holds; holding the tensor object itself keeps it from
+    doing so. Under create_graph a gradient is differentiable: that one is stored as a detached copy."""
+    if any(isinstance(g, torch.Tensor) and g.requires_grad for g in grads):
+        return bookkeeping_copies(grads)
     return list(grads)
 
 
