@@ -119,3 +119,23 @@ def test_text_format_reports_grads(capsys: pytest.CaptureFixture[str]) -> None:
     assert "a: tensor [2] float32 on cpu, requires_grad, leaf" in text
     assert "grad  = [36.0, 144.0]" in text and "grad  = [-14.0, -10.0]" in text
     assert text.startswith("# output\ntensor([ 36., 144.])\ntensor([-14., -10.])\n")
+
+
+@pytest.mark.slow
+def test_program_bytes_bom_and_undecodable_input(tmp_path: Path) -> None:
+    bom = tmp_path / "bom.py"
+    bom.write_bytes(b"\xef\xbb\xbfs = '(((' # ((( in text and a comment\nprint(len(s))\n")
+    ok = subprocess.run([sys.executable, "-m", "core", "run", str(bom), "--format", "json"], capture_output=True,
+                        cwd=ROOT, timeout=120)  # fmt: skip
+    assert ok.returncode == 0 and json.loads(ok.stdout)["stdout"] == "3\n"
+    bad = subprocess.run([sys.executable, "-m", "core", "run", "-", "--format", "json"], input=b"x = 1\n\xff\xfe\n",
+                         capture_output=True, cwd=ROOT, timeout=120)  # fmt: skip
+    assert bad.returncode == 2
+    err = json.loads(bad.stdout)["error"]
+    assert err["kind"] == "syntax" and "UTF-8" in err["message"]
+
+
+def test_brackets_in_strings_and_comments_do_not_count() -> None:
+    from core.sandbox.validate import parse
+
+    parse("s = '" + "(" * 200 + "'  # " + "[" * 200 + "\nt = 1")  # deeper than MAX_AST_DEPTH, but only as text
