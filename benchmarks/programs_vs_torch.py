@@ -36,7 +36,7 @@ QUICKSTART = (CORPUS / "01_quickstart.py").read_text()  # the Quickstart: two ep
 ANSWER_CASES = {
     "poly fit, 200 iterations": POLY_FIT.replace("ITERATIONS", "200"),
     "poly fit, 2000 iterations": POLY_FIT.replace("ITERATIONS", "2000"),
-    "one tensor under 1200 names": "x = torch.rand(3000)\n" + "\n".join(f"v{i} = x" for i in range(1200)),
+    "one tensor under 900 names": "x = torch.rand(3000)\n" + "\n".join(f"v{i} = x" for i in range(900)),
     "saved tensors of big ops": "x = torch.rand(1000, 1000, requires_grad=True)\ny = x\nfor i in range(30):\n"
     "    y = torch.tanh(y * 1.01)\ny.sum().backward()",
     "every backward pass in full": "w = torch.rand(200, 200, requires_grad=True)\nfor i in range(8):\n"

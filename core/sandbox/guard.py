@@ -33,6 +33,7 @@ from core.sandbox.errors import SandboxError
 
 _META = torch.device("meta")
 ACTIVE: list[Budget] = []  # the budget of the run in progress (set by session.program_context)
+_PLANS: dict[Any, tuple[int, int] | None] = {}  # signature -> (output bytes, FLOPs), or None: not plannable
 CHECK_MEMORY_ABOVE = 1 << 20  # outputs smaller than this skip the resident-memory reading (about 1 us each)
 
 
@@ -87,7 +88,7 @@ class Budget:
         self.flops = 0
         self.ops = 0
         self.line_hint: str = ""
-        self._cache: dict[Any, tuple[int, int] | None] = {}
+        self._cache = _PLANS  # shared by the runs of one process: a plan depends only on the call's signature
 
     # --- planning ---------------------------------------------------------------------------------------------
     def count(self) -> None:

@@ -192,8 +192,11 @@ class Trainer:
         self.eval_every = int(self.values.get("eval_every", 10)) if self.full_batch else self.batches_per_epoch
         self._sampler = EpochSampler(n, int(self.values["seed"]), bool(self.values.get("shuffle", True)))
         self._loader = DataLoader(
-            data.train, batch_size=self.batch_size, sampler=self._sampler, collate_fn=collate_batch
-        )  # type: ignore[arg-type]  # batches come stacked
+            data.train,
+            batch_size=self.batch_size,
+            sampler=self._sampler,
+            collate_fn=collate_batch,  # type: ignore[arg-type]  # batches come stacked
+        )
         if self.full_batch:
             x, y = data.train.batch(torch.arange(n))
             self._full = (x.to(self.device), y.to(self.device))
