@@ -108,7 +108,7 @@ if graph and graph.get("nodes"):
         passes = result.get("backward_passes") or []
         if len(passes) > 1 and any(not p.get("recorded") for p in passes):  # a long loop: open any pass
             st.caption(tr("gx_passes", n=len(passes)))
-            p1, p2 = st.columns([3, 1], vertical_alignment="bottom")
+            p1, p2 = st.columns([1, 1], vertical_alignment="bottom")
             pick = p1.number_input(tr("gx_pass_pick"), 1, len(passes), value=len(passes), key="gx_pass")
             p2.button(
                 tr("gx_pass_open"), key="gx_pass_open", help=tr("gx_pass_help"), on_click=_run, args=(int(pick) - 1,)

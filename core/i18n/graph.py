@@ -36,7 +36,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh": "这个程序执行了 {n} 次反向传播；下面的步骤来自已记录的那几次。",
     },
     "gx_pass_pick": {"en": "Open backward pass", "zh": "打开第几次反向传播"},
-    "gx_pass_open": {"en": "Record this pass", "zh": "记录这一次"},
+    "gx_pass_open": {"en": "Record pass", "zh": "记录这一次"},
     "gx_pass_help": {
         "en": "Runs the program again (it is seeded, so it repeats exactly) and records this pass in full.",
         "zh": "再运行一次程序（随机数已固定，结果完全相同），完整记录这一次反向传播。",
