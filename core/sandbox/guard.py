@@ -156,6 +156,16 @@ class Budget:
             flops += 10 * n**3 * batch
         return total, flops
 
+    def charge(self, flops: int) -> None:
+        """One tensor op whose size needs no plan (same-shape and scalar operators): count it and its FLOPs."""
+        self.ops += 1
+        self.flops += flops
+        if self.ops > MAX_OPS or self.flops > MAX_FLOPS:
+            self.ops -= 1
+            self.flops -= flops
+            self.count()
+            self.add_flops(flops)
+
     def add_flops(self, flops: int) -> None:
         self.flops += flops
         if self.flops > MAX_FLOPS:

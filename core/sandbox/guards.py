@@ -24,10 +24,8 @@ import torch.nn as nn
 
 from core.limits import (
     ELEMENTWISE_COST,
-    MAX_FLOPS,
     MAX_INT_BITS,
     MAX_MODULES,
-    MAX_OPS,
     MAX_PRINT_CHARS,
     MAX_RANGE,
     MAX_STEPS,
@@ -757,8 +755,6 @@ class Runtime:
             raise SandboxError("runtime", "this server has no GPU, so .cuda() cannot work; use .to(device)")
         if name == "new_tensor" and args:
             check_tensor_data(args[0])
-        if name == "unbind":
-            check_pieces("unbind", x.shape[args[0] if args else kwargs.get("dim", 0)] if x.dim() else 0)
         planned = self.budget.plan(name, _method_caller(name), (x, *args), kwargs, name in table._CUBIC)
         out = getattr(x, name)(*args, **kwargs)
         if not planned:
@@ -909,11 +905,7 @@ class Runtime:
                 elif a.dim() == 0:
                     x = b
         if x is not None:
-            budget.ops += 1
-            budget.flops += x.numel() * ELEMENTWISE_COST
-            if budget.ops > MAX_OPS or budget.flops > MAX_FLOPS:
-                budget.count()
-                budget.add_flops(0)
+            budget.charge(x.numel() * ELEMENTWISE_COST)
             out = op(a, b)
         else:
             if isinstance(a, (str, list, tuple)) or isinstance(b, (str, list, tuple)):
@@ -926,10 +918,7 @@ class Runtime:
             out = op(a, b)
             if not planned:
                 budget.after(_OP_NAMES[code], out)
-        if self.on_value is not None:
-            self.on_value(out)
-            if not torch.is_grad_enabled():
-                self._note_cut(_OP_NAMES[code], (a, b), out)
+        self._seen(_OP_NAMES[code], (a, b), out)
         return out
 
     def compare(self, code: int, a: Any, b: Any) -> Any:
@@ -961,8 +950,7 @@ class Runtime:
 
     def unary(self, code: int, a: Any) -> Any:
         if isinstance(a, Tensor):
-            self.budget.count()
-            self.budget.add_flops(a.numel() * ELEMENTWISE_COST)
+            self.budget.charge(a.numel() * ELEMENTWISE_COST)
             out = _UNARY[code](a)
             if self.on_value is not None:
                 self.on_value(out)
