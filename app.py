@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import streamlit as st
 
-from core import sandbox
 from core.i18n import LANGS, t
+from ui import state
+from ui.common import NAV, devices
 
 st.set_page_config(page_title="Autograd Explorer", page_icon=":material/function:", layout="wide")
-
-
-@st.cache_resource(show_spinner=False)
-def _devices() -> list[dict[str, str]]:
-    """Devices a worker can see (the server process itself never touches CUDA)."""
-    return sandbox.devices()
 
 
 def _keep(setting: str) -> None:
@@ -26,40 +21,41 @@ def _keep(setting: str) -> None:
 
 
 lang = st.session_state.setdefault("lang", "en")
+pages = {
+    url: st.Page(path, title=t(title, lang), icon=icon, url_path=url, default=(i == 0))
+    for i, (path, title, icon, url) in enumerate(NAV)
+}
+page = st.navigation(list(pages.values()))
+name = next(url for url, p in pages.items() if p is page)
+state.keep()  # the widgets of pages not on screen keep their state
+if state.restore(name) and st.session_state["lang"] != lang:
+    st.rerun()  # a link in the other language: the navigation's titles follow it too
+for setting in ("lang", "device"):  # the sidebar pickers show the kept value, also when a link or a test set it
+    if setting in st.session_state and st.session_state.get(f"w_{setting}") != st.session_state[setting]:
+        st.session_state[f"w_{setting}"] = st.session_state[setting]
 st.sidebar.radio(
     "Language / 语言",
     list(LANGS),
-    index=list(LANGS).index(lang),
     format_func=LANGS.get,
     key="w_lang",
     on_change=_keep,
     args=("lang",),
     horizontal=True,
 )
-devices = _devices()
-labels = {d["name"]: d["label"] for d in devices}
+available = devices()
+labels = {d["name"]: d["label"] for d in available}
 if st.session_state.get("device") not in labels:
     st.session_state["device"] = "cpu"
+st.session_state["w_device"] = st.session_state["device"]
 st.sidebar.selectbox(
     t("sidebar_device", lang),
     list(labels),
-    index=list(labels).index(st.session_state["device"]),
     format_func=labels.get,
     key="w_device",
     on_change=_keep,
     args=("device",),
 )
-if len(devices) == 1:
+if len(available) == 1:
     st.sidebar.caption(t("sidebar_no_gpu", lang))
 
-PAGES = [  # (file, title key, icon, url path)
-    ("pages/playground.py", "nav_playground", ":material/science:", "playground"),
-    ("pages/lessons.py", "nav_lessons", ":material/school:", "lessons"),
-    ("pages/graph.py", "nav_graph", ":material/account_tree:", "graph"),
-    ("pages/training.py", "nav_training", ":material/monitoring:", "training"),
-]
-pages = [
-    st.Page(path, title=t(title, lang), icon=icon, url_path=url, default=(url == "playground"))
-    for path, title, icon, url in PAGES
-]
-st.navigation(pages).run()
+page.run()  # the page itself writes its state into the URL (state.save), so it does so in AppTest too

@@ -1015,7 +1015,6 @@ LESSONS: tuple[Lesson, ...] = (TENSORS, OPERATIONS, AUTOGRAD, TRAINING_LOOP, CLA
 
 # --- helpers ----------------------------------------------------------------------------------------------------------
 
-PAGE_FILES = {"playground": "pages/playground.py", "graph": "pages/graph.py", "training": "pages/training.py"}
 
 
 def by_key(key: str | None) -> Lesson | None:
@@ -1060,17 +1059,3 @@ def agrees(check: Check, result: dict[str, Any]) -> bool:
     if want is not None and have is not None:
         return len(want) == len(have) and all(abs(w - h) <= check.tol for w, h in zip(want, have))
     return got == check.expected
-
-
-def handoff(step: Step) -> tuple[str, dict[str, Any], tuple[str, ...]]:
-    """How "try it" opens `step`: (page file, session_state values to set, session_state keys to drop).
-
-    The playground gets the snippet in its editor; the graph explorer gets it too and, with its old result
-    dropped, runs it on arrival; the training studio gets the preset.
-    """
-    target = step.target or PLAYGROUND
-    if target.page == "playground":
-        return PAGE_FILES["playground"], {"pg_code": step.code}, ("pg_result", "pg_run_key")
-    if target.page == "graph":
-        return PAGE_FILES["graph"], {"gx_code": step.code}, ("gx_result", "gx_step", "gx_check", "gx_expand")
-    return PAGE_FILES["training"], {"tr_preset": target.preset}, ()

@@ -8,29 +8,47 @@ from core import render, sandbox
 from core.examples import GRAPH, by_key
 from core.limits import DEFAULT_NODE_BUDGET, MAX_SOURCE_CHARS
 from core.pitfalls import explain
+from ui import state
 from ui.common import device, ensure_shell, lang, sandboxed, show_error, tr
 from ui.graph_view import graph_at_step, show_check, show_graph, show_node, show_step
 
 CODE_KEY = "gx_code"
 RESULT_KEY = "gx_result"
 STEP_KEY = "gx_step"
+PASS_KEY = "gx_detail_pass"  # the backward pass recorded in detail (None: the last one)
+RUN_FOR = "gx_result_for"  # (code, device, pass) of the shown result: a result that no longer matches is re-run
 
 
 def _load_preset() -> None:
     ex = by_key(GRAPH, st.session_state["gx_preset"])
     if ex is not None:
         st.session_state[CODE_KEY] = ex.code
+        st.session_state.pop(PASS_KEY, None)
         _run()
 
 
-def _run(detail_pass: int | None = None) -> None:
-    result = sandboxed(
-        sandbox.run_program, st.session_state.get(CODE_KEY, ""), device=device(), graph=True, detail_pass=detail_pass
-    )
+def _wanted() -> tuple[str, str, int | None]:
+    return st.session_state.get(CODE_KEY, ""), device(), st.session_state.get(PASS_KEY)
+
+
+def _run(detail_pass: int | None = None, keep_view: bool = False) -> None:
+    """Run the editor's program; a new run starts at the last backward step, unless a link chose the view."""
+    if detail_pass is not None:
+        st.session_state[PASS_KEY] = detail_pass
+    elif not keep_view:
+        st.session_state.pop(PASS_KEY, None)
+    code, dev, pass_ = _wanted()
+    result = sandboxed(sandbox.run_program, code, device=dev, graph=True, detail_pass=pass_)
     st.session_state[RESULT_KEY] = result
-    st.session_state[STEP_KEY] = len(result.get("backward_steps") or [])
+    st.session_state[RUN_FOR] = (code, dev, pass_)
+    total = len(result.get("backward_steps") or [])
+    if keep_view and STEP_KEY in st.session_state:
+        st.session_state[STEP_KEY] = min(total, max(0, int(st.session_state[STEP_KEY])))
+    else:
+        st.session_state[STEP_KEY] = total
+        st.session_state.pop("gx_expand", None)
+        st.session_state.pop("gx_node", None)
     st.session_state.pop("gx_check", None)
-    st.session_state.pop("gx_expand", None)
 
 
 def _move(delta: int) -> None:
@@ -40,10 +58,12 @@ def _move(delta: int) -> None:
 
 ensure_shell()
 st.title(tr("gx_title"))
+state.restore("graph")  # a no-op when the app shell already did (it runs first)
 st.caption(tr("gx_intro"))
 
 st.session_state.setdefault("gx_preset", GRAPH[0].key)
 st.session_state.setdefault(CODE_KEY, GRAPH[0].code)
+st.session_state.setdefault("gx_budget", DEFAULT_NODE_BUDGET)
 left, right = st.columns([3, 2], gap="large")
 with left:
     st.selectbox(
@@ -65,16 +85,17 @@ with right:
         tr("gx_budget"),
         min_value=10,
         max_value=2000,
-        value=DEFAULT_NODE_BUDGET,
         step=10,
         key="gx_budget",
         help=tr("gx_budget_help"),
     )
 
-result = st.session_state.get(RESULT_KEY)
-if result is None:
-    _run()
-    result = st.session_state[RESULT_KEY]
+    state.share("graph")
+
+arrived = state.arrived("graph")
+if st.session_state.get(RESULT_KEY) is None or st.session_state.get(RUN_FOR) != _wanted():
+    _run(keep_view=arrived)  # first visit, a link or hand-off, or a device change: the result follows the editor
+result = st.session_state[RESULT_KEY]
 
 if not result.get("ok"):
     show_error(result["error"])
@@ -90,6 +111,8 @@ if graph and graph.get("nodes"):
     steps = result.get("backward_steps") or []
     k = min(st.session_state.get(STEP_KEY, len(steps)), len(steps))
     plan = render.fit(graph, budget, st.session_state.get("gx_expand", []))
+    if "gx_expand" in st.session_state:  # a link may name blocks this graph does not fold
+        st.session_state["gx_expand"] = [c for c in st.session_state["gx_expand"] if c in plan.clusters]
     if plan.clusters:
         st.multiselect(
             tr("gx_expand"),
@@ -145,8 +168,9 @@ if graph and graph.get("nodes"):
             n["id"]: f"{n['id']} · {n.get('label') or n['name']} ({n['grad_fn'] or tr('gx_kind_' + n['kind'])})"
             for n in graph["nodes"]
         }
-        default = current if current in labels else ids[0]
-        node_id = st.selectbox(tr("gx_node"), ids, index=ids.index(default), format_func=labels.get, key="gx_node")
+        if st.session_state.get("gx_node") not in labels:  # a new program or a link's node id: the current step's
+            st.session_state["gx_node"] = current if current in labels else ids[0]
+        node_id = st.selectbox(tr("gx_node"), ids, format_func=labels.get, key="gx_node")
         show_node(shown, node_id, steps)
 
     if result.get("grad_graph"):
@@ -166,3 +190,5 @@ if graph and graph.get("nodes"):
         show_check(check)
 elif result.get("ok"):
     st.info(tr("gx_no_graph"))
+
+state.save("graph")  # the address bar is a link to what is on screen

@@ -10,8 +10,8 @@ import streamlit as st
 from core import lessons, sandbox
 from core.lessons import LESSONS, Lesson, Step
 from core.limits import DEFAULT_NODE_BUDGET
-from ui import urls
-from ui.common import device, ensure_shell, lang, sandboxed, show_error, tr
+from ui import state
+from ui.common import PAGE_FILES, device, ensure_shell, lang, sandboxed, show_error, tr
 from ui.graph_view import show_graph
 from ui.tensor_view import variables_table
 from ui.text import code
@@ -23,20 +23,6 @@ STEP_KEY = "ls_step"  # 0-based step index in the current lesson
 RESULTS_KEY = "ls_results"  # "lesson:step" -> the sandbox result of that step's snippet
 # A wide graph (an MLP's) is scaled down to the page's width instead of scrolling sideways.
 GRAPH_CSS = '<style>.ae-graph[data-graph="lesson"] svg {max-width: 100%; height: auto;}</style>'
-
-
-def _read_url() -> None:
-    """First run of a session: ?lesson=autograd&step=2 (1-based) opens that step."""
-    if "ls_url_read" in ss:
-        return
-    ss.ls_url_read = True
-    key = urls.choice("lesson", [ls.key for ls in LESSONS])
-    if key is None:
-        return
-    lesson = lessons.by_key(key)
-    ss[LESSON_KEY] = lesson.key
-    step = urls.integer("step", 1, len(lesson.steps))
-    ss[STEP_KEY] = 0 if step is None else step - 1
 
 
 def _current() -> tuple[Lesson, int]:
@@ -77,13 +63,12 @@ def _run() -> None:
 
 
 def _open(step: Step) -> None:
-    """Hand the step to its target page (st.switch_page ends this run; it may not run inside a callback)."""
-    page, values, drop = lessons.handoff(step)
-    for key in drop:
-        ss.pop(key, None)
-    for key, value in values.items():
-        ss[key] = value
-    st.switch_page(page)
+    """Hand the step to its target page by the link that page reads (st.switch_page ends this run, so it may not
+    run inside a callback); the page runs the snippet on arrival."""
+    target = step.target
+    assert target is not None
+    values = {"preset": target.preset} if target.page == "training" else {"code": step.code}
+    st.switch_page(PAGE_FILES[target.page], query_params=state.link(target.page, **values))
 
 
 # --- the parts of a step ------------------------------------------------------------------------------------------
@@ -200,8 +185,8 @@ def _nav(lesson: Lesson, k: int) -> None:
 
 ensure_shell()
 st.title(tr("ls_title"))
+state.restore("lessons")  # a no-op when the app shell already did (it runs first)
 st.caption(tr("ls_intro"))
-_read_url()
 lesson, k = _current()
 ss[LESSON_KEY], ss[STEP_KEY], ss[PICK_KEY] = lesson.key, k, lesson.key
 keys = [ls.key for ls in LESSONS]
@@ -215,8 +200,7 @@ st.selectbox(
 step = lesson.steps[k]
 st.caption(lesson.summary.get(lang()))
 st.progress((k + 1) / len(lesson.steps), text=tr("ls_progress", k=k + 1, n=len(lesson.steps)))
-if st.query_params.to_dict() != {"lesson": lesson.key, "step": str(k + 1)}:
-    st.query_params.from_dict({"lesson": lesson.key, "step": str(k + 1)})
+state.share("lessons")
 
 result = ss.get(RESULTS_KEY, {}).get(_slot(lesson, k))
 left, right = st.columns([3, 2], gap="large")
@@ -234,3 +218,5 @@ left, _ = st.columns([3, 2], gap="large")
 with left:
     _quiz(lesson, k, step, result)
     _nav(lesson, k)
+
+state.save("lessons")  # the address bar is a link to what is on screen

@@ -7,6 +7,7 @@ import streamlit as st
 from core import sandbox
 from core.examples import PLAYGROUND, by_key
 from core.limits import MAX_MATMUL_N, MAX_SOURCE_CHARS
+from ui import state
 from ui.common import device, ensure_shell, lang, sandboxed, show_error, tr
 from ui.tensor_view import show_values, variables_table
 from ui.text import code as code_span
@@ -36,6 +37,7 @@ def _run() -> None:
 
 ensure_shell()
 st.title(tr("pg_title"))
+state.restore("playground")  # a no-op when the app shell already did (it runs first)
 st.caption(tr("pg_intro"))
 
 st.session_state.setdefault(CODE_KEY, PLAYGROUND[0].code)
@@ -49,8 +51,15 @@ st.selectbox(
 st.text_area(
     tr("pg_editor"), key=CODE_KEY, height=260, max_chars=MAX_SOURCE_CHARS, help=tr("pg_editor_help"), on_change=_run
 )
-st.button(tr("run"), type="primary", on_click=_run, key="pg_run")
+c1, c2 = st.columns([1, 5])
+c1.button(tr("run"), type="primary", on_click=_run, key="pg_run")
+with c2:
+    state.share("playground")
 
+if state.arrived("playground") or (
+    RESULT_KEY in st.session_state and st.session_state.get("pg_run_key") != (st.session_state[CODE_KEY], device())
+):
+    _run()  # a link or a lesson's hand-off runs on arrival; a result never outlives its program or device
 result = st.session_state.get(RESULT_KEY)
 if result is not None:
     if not result.get("ok"):
@@ -82,7 +91,8 @@ if result is not None:
 
 with st.expander(tr("pg_timing_title")):
     st.caption(tr("pg_timing_help"))
-    n = st.slider("N", min_value=64, max_value=MAX_MATMUL_N, value=1024, step=64, key="pg_timing_n")
+    st.session_state.setdefault("pg_timing_n", 1024)
+    n = st.slider("N", min_value=64, max_value=MAX_MATMUL_N, step=64, key="pg_timing_n")
     if st.button(tr("pg_timing_run"), key="pg_timing_run"):
         with st.spinner(tr("pg_timing_running")):
             st.session_state["pg_timing"] = sandboxed(sandbox.matmul_timing, n, device())
@@ -108,3 +118,5 @@ with st.expander(tr("pg_timing_title")):
                     delta_color="off",
                 )
                 st.success(tr("pg_timing_speedup", x=timing["cpu_ms"] / timing["gpu_ms"], n=timing["n"]))
+
+state.save("playground")  # the address bar is a link to what is on screen

@@ -15,7 +15,7 @@ from core.training.inspect import StepView, step_view
 from core.training.models import n_parameters
 from core.training.presets import PRESETS, Preset, Setting
 from core.training.trainer import Trainer, create
-from ui import urls
+from ui import state, urls
 from ui.common import device, ensure_shell, lang, sandboxed, session_id, tr
 from ui.text import message
 
@@ -35,10 +35,10 @@ def _widget_value(s: Setting, value: Any) -> Any:
 
 
 def _read_url() -> None:
-    """First run of a session: the preset and its settings from st.query_params (bad values are reported)."""
-    if "tr_url_read" in ss:
+    """A link, a lesson's hand-off or back/forward: the preset and its settings from the URL (bad values reported)."""
+    names = {"preset", "lang"} | {s.name for p in PRESETS.values() for s in p.settings}
+    if state.incoming("training", names) is None:
         return
-    ss.tr_url_read = True
     query = {k: v for k, v in st.query_params.to_dict().items() if urls.raw(k) is not None}  # too long: warned
     preset = urls.choice("preset", list(PRESETS))
     if preset is not None:
@@ -79,9 +79,7 @@ def _settings(p: Preset) -> dict[str, Any]:
     values, problems = p.parse(raw)
     for m in [*ss.pop("tr_url_problems", []), *problems]:
         st.warning(message(m, lang()))
-    query = p.to_query(values)
-    if st.query_params.to_dict() != query:
-        st.query_params.from_dict(query)
+    state.write("training", p.to_query(values))
     return values
 
 

@@ -10,13 +10,15 @@ from pathlib import Path
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from core import lessons
+from core import lessons, links
 from core.i18n import TABLES
 from core.lessons import LESSONS, Step
 from core.sandbox.session import execute
 from core.training.presets import PRESETS
 from tests.conftest import open_page
 from tools import seed_windows
+from ui import state
+from ui.common import PAGE_FILES
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_WINDOWS = ROOT / "tests" / "data" / "seed_windows.bin"  # fingerprints only: tools/seed_windows.py
@@ -129,20 +131,27 @@ def test_a_copied_window_is_detected(tmp_path):
 
 
 def test_targets_and_handoff():
+    """Every "open in" target is a page of the app, and its link carries the snippet (or the preset) exactly."""
     for _, _, step in STEPS:
-        assert step.target is not None and step.target.page in lessons.PAGE_FILES
-        page, values, drop = lessons.handoff(step)
-        assert (ROOT / page).exists()
+        assert step.target is not None and step.target.page in PAGE_FILES
+        assert (ROOT / PAGE_FILES[step.target.page]).exists()
         if step.target.page == "training":
-            assert step.target.preset in PRESETS and values == {"tr_preset": step.target.preset}
+            assert step.target.preset in PRESETS
+            assert state.link("training", preset=step.target.preset) == {"preset": step.target.preset}
         else:
-            assert list(values.values()) == [step.code]
-    graph_step = lessons.by_key("autograd").steps[1]
-    assert lessons.handoff(graph_step) == (
-        "pages/graph.py",
-        {"gx_code": graph_step.code},
-        ("gx_result", "gx_step", "gx_check", "gx_expand"),
-    )
+            query = state.link(step.target.page, code=step.code)
+            assert list(query) == ["code"] and links.decode_program(query["code"]) == step.code
+
+
+@pytest.mark.apptest
+def test_handoff_link_runs_on_arrival():
+    """The graph explorer opened by a lesson's link shows that snippet, already run, at its last backward step."""
+    step = lessons.by_key("autograd").steps[1]
+    at = open_page("pages/graph.py", **state.link("graph", code=step.code))
+    assert at.session_state["gx_code"] == step.code
+    result = at.session_state["gx_result"]
+    assert result["ok"] and result["variables"]["a"]["grad"] == [36.0, 144.0]
+    assert at.session_state["gx_step"] == len(result["backward_steps"])
 
 
 def test_seed_004_is_taught_as_written():

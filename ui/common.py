@@ -11,6 +11,14 @@ import streamlit as st
 from core.i18n import t
 from ui.text import esc
 
+NAV = [  # the app's pages: (file, title key, icon, url path); the first is the default page
+    ("pages/playground.py", "nav_playground", ":material/science:", "playground"),
+    ("pages/lessons.py", "nav_lessons", ":material/school:", "lessons"),
+    ("pages/graph.py", "nav_graph", ":material/account_tree:", "graph"),
+    ("pages/training.py", "nav_training", ":material/monitoring:", "training"),
+]
+PAGE_FILES = {url: path for path, _, _, url in NAV}
+
 
 def lang() -> str:
     """The UI language picked in the sidebar ('en' or 'zh')."""
@@ -20,6 +28,14 @@ def lang() -> str:
 def device() -> str:
     """The device picked in the sidebar ('cpu', 'cuda:0', ...)."""
     return st.session_state.get("device", "cpu")
+
+
+@st.cache_resource(show_spinner=False)
+def devices() -> list[dict[str, str]]:
+    """Devices a worker can see, as [{name, label}] ("cpu" first); the server process itself never touches CUDA."""
+    from core import sandbox
+
+    return sandbox.devices()
 
 
 def tr(key: str, **fmt: object) -> str:

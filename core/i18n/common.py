@@ -33,4 +33,21 @@ STRINGS: dict[str, dict[str, str]] = {
     "url_why_number": {"en": "expected a whole number from {low} to {high}", "zh": "应为 {low} 到 {high} 之间的整数"},
     "url_why_choice": {"en": "expected one of {choices}", "zh": "应为以下之一：{choices}"},
     "url_why_long": {"en": "the value is too long", "zh": "值太长"},
+    "url_why_program": {
+        "en": "this is not a program written by the share link (it may have been cut or changed)",
+        "zh": "这不是分享链接写入的程序（链接可能被截断或改动过）",
+    },
+    "url_why_long_program": {
+        "en": "the program in this link is longer than the editor allows",
+        "zh": "链接中的程序超出了编辑器允许的长度",
+    },
+    "url_why_names": {
+        "en": "expected names of letters, digits and . _ : - separated by commas",
+        "zh": "应为由字母、数字和 . _ : - 组成、以逗号分隔的名称",
+    },
+    "share": {"en": "Share", "zh": "分享"},
+    "share_help": {
+        "en": "A link to this screen: the program, the device and what is selected. Anyone who opens it sees the same.",
+        "zh": "指向当前画面的链接：包括程序、设备和当前的选择。任何人打开它都会看到相同的内容。",
+    },
 }
