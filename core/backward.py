@@ -601,7 +601,7 @@ def steps_to_json(
             if summaries is not None:
                 row[f"{key}_summary"] = summaries
         row["rule"] = rule_for_step(s.grad_fn, s.saved)
-        sub = substitute(s) if n < MAX_SUBSTITUTED_STEPS else None
+        sub = substitute(s) if n < MAX_SUBSTITUTED_STEPS and _elements(s) <= MAX_SUBSTITUTED_ELEMENTS else None
         if sub is not None:
             row["substituted"] = sub
         out.append(row)
@@ -612,6 +612,15 @@ def steps_to_json(
 
 
 MAX_SUBSTITUTED_STEPS = 1000  # rule recomputed (~0.3 ms each) for the first steps only: the ones a student walks
+# A step is re-derived in float64 while its tensors hold at most this many numbers in all: a layer of a real model
+# (a 512x784 weight's gradient) would cost tens of ms a step, for a check nobody reads number by number.
+MAX_SUBSTITUTED_ELEMENTS = 100_000
+
+
+def _elements(step: Step) -> int:
+    saved = sum(t.numel() for t in (step.saved or {}).values() if isinstance(t, torch.Tensor))
+    flowing = sum(t.numel() for t in (*step.incoming, *step.outgoing) if isinstance(t, torch.Tensor))
+    return saved + flowing
 
 
 def _tolerance(t: torch.Tensor) -> float:

@@ -43,6 +43,7 @@ class BackwardLog:
         self.record = record
         self.target = target
         self.on_overflow: Any = None  # called once when a pass beyond FULL_PASSES starts (a second run will follow)
+        self.on_pass: Any = None  # on_pass(i, done): before (done False) and after (done True) each pass runs
         self.count = 0
         self.passes: list[dict[str, Any]] = []  # {"kind", "index", "line", "roots", "recorder"} (light beyond)
         self.last_roots: list[torch.Tensor] = []
@@ -60,6 +61,15 @@ class BackwardLog:
         entry: dict[str, Any] = {"kind": kind, "index": i}
         self.passes.append(entry)
         self.last_roots = list(roots)
+        if self.on_pass is not None:
+            self.on_pass(i, False)
+        try:
+            return self._run(i, entry, roots, call)
+        finally:
+            if self.on_pass is not None:
+                self.on_pass(i, True)
+
+    def _run(self, i: int, entry: dict[str, Any], roots: list[torch.Tensor], call: Any) -> Any:
         if not self._full(i):
             if i == FULL_PASSES and self.target is None and self.on_overflow is not None:
                 self.on_overflow()
@@ -155,12 +165,29 @@ def _execute_once(source: str, device: str, with_graph: bool, target: int | None
     values.enabled = with_graph
     light = [False]  # a long program's first run only counts its passes: the second run records the graph
 
+    def recording(on: bool) -> None:
+        """Values (and graph cuts) are recorded only where a drawn graph can need them."""
+        values.enabled = on and with_graph
+        if interp is not None and interp.runtime is not None:
+            interp.runtime.on_value = values if values.enabled else None
+
     def overflow() -> None:
         light[0] = True
-        values.enabled = False
+        recording(False)
         values.clear()
 
+    def window(i: int, done: bool) -> None:
+        """Re-running for pass `target`: the forward ops of earlier iterations are not drawn, so they are not
+        recorded (what the program computed before its first backward pass is, as it may feed the last graph)."""
+        assert target is not None
+        if not done and i == 0 and target > 0:
+            recording(False)
+        elif done and i == target - 1:
+            recording(True)
+
     log.on_overflow = overflow
+    if with_graph and target is not None:
+        log.on_pass = window
     budget: Budget | None = None
     try:
         tree = parse(source)
