@@ -134,7 +134,8 @@ class Problem:
             where.append(self.place(lang))
         args = {k: v.text(lang) if isinstance(v, Message) else v for k, v in self.message.args.items()}
         problem = t(self.message.key, lang, **args)
-        return t("ls_err_file", lang, file=self.file, where=", ".join(where) or "-", problem=problem)
+        sep = "，" if lang == "zh" else ", "
+        return t("ls_err_file", lang, file=self.file, where=sep.join(where) or "-", problem=problem)
 
     def __str__(self) -> str:
         return self.text("en")
@@ -358,7 +359,7 @@ def load_folder(folder: Path, presets: Collection[str] | None = None) -> Catalog
             continue
         other = next((ls for ls in found if ls.key == lesson.key), None)
         if other is not None:
-            problems.append(Problem(path.name, Message("ls_err_duplicate", {"key": lesson.key, "other": other.file})))
+            problems.append(Problem(path.name, Message("ls_err_duplicate", {"name": lesson.key, "other": other.file})))
             continue
         found.append(lesson)
     if not found and not problems:

@@ -3,8 +3,8 @@
 STRINGS: dict[str, dict[str, str]] = {
     "ls_title": {"en": "Lessons", "zh": "课程"},
     "ls_intro": {
-        "en": "Five short guided lessons, from your first tensor to a trained classifier. Read a step, run its code right here, answer the question, then try it in the full tools.",
-        "zh": "五节简短的引导课，从第一个张量一直讲到训练好的分类器。每一步先读说明，在本页运行代码，回答小问题，再到完整的工具里动手试试。",
+        "en": "Short guided lessons, from your first tensor to a trained classifier. Read a step, run its code right here, answer the question, then try it in the full tools.",
+        "zh": "几节简短的引导课，从第一个张量一直讲到训练好的分类器。每一步先读说明，在本页运行代码，回答小问题，再到完整的工具里动手试试。",
     },
     "ls_pick": {"en": "Lesson", "zh": "课程"},
     "ls_lesson_label": {"en": "{n}. {title}", "zh": "第 {n} 课 · {title}"},
@@ -58,7 +58,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "Some lesson files could not be loaded; the other lessons are shown. Fix the file and reload the page.",
         "zh": "有些课程文件无法载入，其余课程照常显示。改好文件后刷新页面即可。",
     },
-    "ls_err_file": {"en": "{file} ({where}): {problem}", "zh": "{file}（{where}）：{problem}"},
+    "ls_err_file": {"en": "{file} ({where}): {problem}", "zh": "{file}（{where}）出错：{problem}"},
     "ls_err_line": {"en": "line {line}", "zh": "第 {line} 行"},
     "ls_err_place_step": {"en": "step {n}", "zh": "第 {n} 步"},
     "ls_err_place_choice": {"en": "choice {n}", "zh": "第 {n} 个选项"},
@@ -92,6 +92,6 @@ STRINGS: dict[str, dict[str, str]] = {
     "ls_err_field": {"en": "a check cannot read '{field}' (use one of: {known})", "zh": "检查项无法读取“{field}”（可选：{known}）"},
     "ls_err_check_code": {"en": "a check needs code in its step to run", "zh": "检查项所在的这一步必须有可运行的代码"},
     "ls_err_expected": {"en": "expected must be a number, text, true/false or a list of them", "zh": "expected 必须是数字、文本、true/false，或由它们组成的列表"},
-    "ls_err_duplicate": {"en": "the key '{key}' is already used by {other}", "zh": "键“{key}”已被 {other} 使用"},
+    "ls_err_duplicate": {"en": "the key '{name}' is already used by {other}", "zh": "键“{name}”已被 {other} 使用"},
     "ls_err_none": {"en": "no lesson files (*.yaml) in this folder", "zh": "这个文件夹里没有课程文件（*.yaml）"},
 }
