@@ -118,7 +118,8 @@ class Problem:
 
     def place(self, lang: str) -> str:
         """The place as a reader counts: `step 3 › quiz › answer` (steps and choices from 1)."""
-        parts, prev = [], None
+        parts: list[str] = []
+        prev: str | int | None = None
         for part in self.path:
             if isinstance(part, int) and prev in ("steps", "choices"):
                 parts[-1] = t("ls_err_place_step" if prev == "steps" else "ls_err_place_choice", lang, n=part + 1)
@@ -296,7 +297,8 @@ def _build(raw: dict[str, Any], file: str) -> Lesson:
             q = s["quiz"]
             c = q.get("check")
             check = None if c is None else Check(c["name"], c["field"], c["expected"], float(c.get("tol", 1e-4)))
-            quiz = Quiz(_text(q["question"]), tuple(_text(x) for x in q["choices"]), q["answer"], _text(q["why"]), check)
+            choices = tuple(_text(x) for x in q["choices"])
+            quiz = Quiz(_text(q["question"]), choices, q["answer"], _text(q["why"]), check)
         steps.append(Step(_text(s["title"]), _text(s["body"]), s.get("code", ""), target, quiz, bool(s.get("graph"))))
     seeds = tuple(raw.get("seeds", ()))
     return Lesson(raw["key"], _text(raw["title"]), _text(raw["summary"]), seeds, tuple(steps), file=file)

@@ -379,7 +379,8 @@ def test_page_shows_a_lesson_added_as_a_file(tmp_path, monkeypatch):
 @pytest.mark.apptest
 def test_page_names_a_broken_file_and_still_shows_the_rest(tmp_path, monkeypatch):
     (tmp_path / "01_autograd.yaml").write_text(GOOD, encoding="utf-8")
-    (tmp_path / "02_broken.yaml").write_text(GOOD.replace("key: autograd", "key: other").replace("answer: 0", "answer: 9"))
+    broken = GOOD.replace("key: autograd", "key: other").replace("answer: 0", "answer: 9")
+    (tmp_path / "02_broken.yaml").write_text(broken, encoding="utf-8")
     (tmp_path / "03_[x](https:evil).yaml").write_text("key: [")
     monkeypatch.setenv(lessons.LESSONS_ENV, str(tmp_path))
     at = _page()
@@ -388,8 +389,10 @@ def test_page_names_a_broken_file_and_still_shows_the_rest(tmp_path, monkeypatch
     assert "could not be loaded" in at.warning[0].value
     errors = [e.value for e in at.error]
     assert len(errors) == 2
-    assert errors[0] == esc("02_broken.yaml (line 40, step 1 › quiz › answer): answer 9 is not one of the 3 choices: "
-                            "count from 0, so use 0 to 2")
+    assert errors[0] == esc(
+        "02_broken.yaml (line 40, step 1 › quiz › answer): answer 9 is not one of the 3 choices: "
+        "count from 0, so use 0 to 2"
+    )
     assert "](" not in errors[1] and esc("03_[x](https:evil).yaml (line 1") in errors[1]  # echoed as plain text
     at.session_state["lang"] = "zh"
     at.run()
