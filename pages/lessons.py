@@ -11,6 +11,7 @@ from core import lessons, sandbox
 from core.lessons import Catalog, Lesson, Step
 from core.limits import DEFAULT_NODE_BUDGET
 from core.training.presets import PRESETS
+from ui import export as export_buttons
 from ui import urls
 from ui.common import device, ensure_shell, lang, sandboxed, show_error, tr
 from ui.graph_view import show_graph
@@ -242,6 +243,7 @@ with left:
     if step.code:
         st.code(step.code, language="python", wrap_lines=True)
         _buttons(lesson, k, step)
+        export_buttons.lesson(lesson, k, lang(), result)
 with right:
     if step.code:
         _result(result)

@@ -7,6 +7,7 @@ import streamlit as st
 from core import sandbox
 from core.examples import PLAYGROUND, by_key
 from core.limits import MAX_MATMUL_N, MAX_SOURCE_CHARS
+from ui import export as export_buttons
 from ui.common import device, ensure_shell, lang, sandboxed, show_error, tr
 from ui.tensor_view import show_values, variables_table
 from ui.text import code as code_span
@@ -50,6 +51,7 @@ st.text_area(
     tr("pg_editor"), key=CODE_KEY, height=260, max_chars=MAX_SOURCE_CHARS, help=tr("pg_editor_help"), on_change=_run
 )
 st.button(tr("run"), type="primary", on_click=_run, key="pg_run")
+export_buttons.playground()
 
 result = st.session_state.get(RESULT_KEY)
 if result is not None:
