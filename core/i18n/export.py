@@ -6,7 +6,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "This program as a plain PyTorch script with the app's seeds; it prints the values and gradients shown here.",
         "zh": "把这个程序导出为普通的 PyTorch 脚本（随机种子与本应用相同），运行后打印这里显示的值和梯度。",
     },
-    "ex_download_ipynb": {"en": "Download notebook (.ipynb)", "zh": "下载 Jupyter 笔记本（.ipynb）"},
+    "ex_download_ipynb": {"en": "Download notebook (.ipynb)", "zh": "下载笔记本（.ipynb）"},
     "ex_download_ipynb_help": {
         "en": "The same as a Jupyter notebook: one cell per block of code, the values and gradients, and the autograd graph (with the graphviz package).",
         "zh": "同样的内容做成 Jupyter 笔记本：每段代码一个单元格，附上值和梯度，以及自动求导计算图（需要安装 graphviz 包）。",
