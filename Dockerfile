@@ -20,6 +20,8 @@ COPY --chown=app:app app.py ./
 COPY --chown=app:app core ./core
 COPY --chown=app:app pages ./pages
 COPY --chown=app:app ui ./ui
+COPY --chown=app:app lessons ./lessons
+COPY --chown=app:app docs/lesson.schema.json ./docs/lesson.schema.json
 
 USER app
 ENV PYTHONUNBUFFERED=1 \

@@ -39,6 +39,7 @@ def _machine_memory_bytes() -> int:
 
 # --- Source and parsing (sandbox layer 1) -----------------------------------
 MAX_SOURCE_CHARS = 20_000  # a lesson-sized program; longer input is almost surely a paste accident or a bomb
+MAX_LESSON_FILE_BYTES = 1_000_000  # one lesson file (the largest shipped is ~20 kB); a bigger one is a wrong file
 MAX_AST_NODES = 5_000  # bounds validation and interpretation work before anything runs
 MAX_AST_DEPTH = 40  # deep nesting is a parser/recursion bomb; real programs stay far below
 MAX_STRING_CHARS = 1_000  # any string literal or string result

@@ -8,6 +8,7 @@ from core import render, sandbox
 from core.examples import GRAPH, by_key
 from core.limits import DEFAULT_NODE_BUDGET, MAX_SOURCE_CHARS
 from core.pitfalls import explain
+from ui import export as export_buttons
 from ui import state
 from ui.common import device, ensure_shell, lang, sandboxed, show_error, tr
 from ui.graph_view import graph_at_step, show_check, show_graph, show_node, show_step
@@ -77,6 +78,7 @@ with left:
         tr("pg_editor"), key=CODE_KEY, height=230, max_chars=MAX_SOURCE_CHARS, help=tr("pg_editor_help"), on_change=_run
     )
     st.button(tr("gx_run"), type="primary", on_click=_run, key="gx_run")
+    export_buttons.graph()
 with right:
     preset = by_key(GRAPH, st.session_state["gx_preset"])
     if preset is not None and preset.note(lang()) and st.session_state.get(CODE_KEY) == preset.code:

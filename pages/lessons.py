@@ -8,13 +8,14 @@ from typing import Any
 import streamlit as st
 
 from core import lessons, sandbox
-from core.lessons import LESSONS, Lesson, Step
+from core.lessons import Catalog, Lesson, Step
 from core.limits import DEFAULT_NODE_BUDGET
+from ui import export as export_buttons
 from ui import state
 from ui.common import PAGE_FILES, device, ensure_shell, lang, sandboxed, show_error, tr
 from ui.graph_view import show_graph
 from ui.tensor_view import variables_table
-from ui.text import code
+from ui.text import code, esc
 
 ss = st.session_state
 LESSON_KEY = "ls_lesson"  # the current lesson's key; kept apart from the picker's widget state, which Streamlit
@@ -25,8 +26,24 @@ RESULTS_KEY = "ls_results"  # "lesson:step" -> the sandbox result of that step's
 GRAPH_CSS = '<style>.ae-graph[data-graph="lesson"] svg {max-width: 100%; height: auto;}</style>'
 
 
+def _catalog() -> Catalog:
+    """The lesson files as they are now (re-read only when one was added, changed or removed)."""
+    return state.lesson_catalog()
+
+
+def _problems(catalog: Catalog) -> None:
+    """Files that could not be loaded: named, with the line and the problem, in the reader's language."""
+    if not catalog.problems:
+        return
+    with st.container(border=True):
+        st.warning(tr("ls_err_heading"), icon=":material/warning:")
+        for problem in catalog.problems:
+            st.error(esc(problem.text(lang()), limit=1_000))
+
+
 def _current() -> tuple[Lesson, int]:
-    lesson = lessons.by_key(ss.get(LESSON_KEY)) or LESSONS[0]
+    catalog = _catalog()
+    lesson = catalog.by_key(ss.get(LESSON_KEY)) or catalog.lessons[0]
     return lesson, min(max(0, ss.get(STEP_KEY, 0)), len(lesson.steps) - 1)
 
 
@@ -49,8 +66,8 @@ def _move(delta: int) -> None:
 
 def _next_lesson() -> None:
     lesson, _ = _current()
-    i = LESSONS.index(lesson)
-    ss[LESSON_KEY] = LESSONS[min(i + 1, len(LESSONS) - 1)].key
+    keys = [ls.key for ls in _catalog().lessons]
+    ss[LESSON_KEY] = keys[min(keys.index(lesson.key) + 1, len(keys) - 1)]
     ss[STEP_KEY] = 0
 
 
@@ -167,7 +184,7 @@ def _nav(lesson: Lesson, k: int) -> None:
             tr("ls_next"), key="ls_next", on_click=_move, args=(1,), icon=":material/chevron_right:", width="stretch"
         )
         return
-    if lesson is not LESSONS[-1]:
+    if lesson.key != _catalog().lessons[-1].key:
         c2.button(
             tr("ls_next_lesson"),
             key="ls_next_lesson",
@@ -187,16 +204,14 @@ ensure_shell()
 st.title(tr("ls_title"))
 state.restore("lessons")  # a no-op when the app shell already did (it runs first)
 st.caption(tr("ls_intro"))
+CATALOG = _catalog()
+_problems(CATALOG)
+if not CATALOG.lessons:
+    st.stop()
 lesson, k = _current()
 ss[LESSON_KEY], ss[STEP_KEY], ss[PICK_KEY] = lesson.key, k, lesson.key
-keys = [ls.key for ls in LESSONS]
-st.selectbox(
-    tr("ls_pick"),
-    keys,
-    key=PICK_KEY,
-    on_change=_pick,
-    format_func=lambda key: tr("ls_lesson_label", n=keys.index(key) + 1, title=lessons.by_key(key).title.get(lang())),
-)
+titles = {ls.key: tr("ls_lesson_label", n=n, title=ls.title.get(lang())) for n, ls in enumerate(CATALOG.lessons, 1)}
+st.selectbox(tr("ls_pick"), list(titles), key=PICK_KEY, on_change=_pick, format_func=titles.get)
 step = lesson.steps[k]
 st.caption(lesson.summary.get(lang()))
 st.progress((k + 1) / len(lesson.steps), text=tr("ls_progress", k=k + 1, n=len(lesson.steps)))
@@ -210,6 +225,7 @@ with left:
     if step.code:
         st.code(step.code, language="python", wrap_lines=True)
         _buttons(lesson, k, step)
+        export_buttons.lesson(lesson, k, lang(), result)
 with right:
     if step.code:
         _result(result)

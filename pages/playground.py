@@ -7,6 +7,7 @@ import streamlit as st
 from core import sandbox
 from core.examples import PLAYGROUND, by_key
 from core.limits import MAX_MATMUL_N, MAX_SOURCE_CHARS
+from ui import export as export_buttons
 from ui import state
 from ui.common import device, ensure_shell, lang, sandboxed, show_error, tr
 from ui.tensor_view import show_values, variables_table
@@ -55,6 +56,7 @@ c1, c2 = st.columns([1, 5])
 c1.button(tr("run"), type="primary", on_click=_run, key="pg_run")
 with c2:
     state.share("playground")
+export_buttons.playground()
 
 if state.arrived("playground") or (
     RESULT_KEY in st.session_state and st.session_state.get("pg_run_key") != (st.session_state[CODE_KEY], device())

@@ -15,6 +15,7 @@ from core.training.inspect import StepView, step_view
 from core.training.models import n_parameters
 from core.training.presets import PRESETS, Preset, Setting
 from core.training.trainer import Trainer, create
+from ui import export as export_buttons
 from ui import state, urls
 from ui.common import device, ensure_shell, lang, sandboxed, session_id, tr
 from ui.text import message
@@ -330,3 +331,4 @@ _controls(trainer)
 st.fragment(_live, run_every=PAGE_REFRESH_S if ss.get("tr_playing") else None)(trainer)
 _inspector(trainer)
 _weights(trainer)
+export_buttons.training(trainer)

@@ -24,7 +24,7 @@ BASE.append("core=")  # the package itself
 LAYERS: list[list[list[str]]] = [
     [["app", "pages"]],  # Streamlit entry point and the thin page scripts
     [["ui"]],  # Streamlit helpers shared by the pages
-    [["core.__main__", "core.cli_run"]],  # the command line
+    [["core.__main__", "core.cli_run"], ["core.export"]],  # the command line; export: programs and runs as files
     [["core.training"]],  # datasets, models, the Trainer; its uploads and admission go through the sandbox
     [
         ["core.sandbox"],  # the sandbox: reading, guarded compilation, budgets, workers, uploads, gradcheck

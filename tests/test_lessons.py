@@ -1,8 +1,11 @@
-"""Lessons: every snippet runs in the sandbox, quiz answers match what it prints, both languages, no copied seed
-text, and an AppTest of the page (pick, next/previous, run, quiz, language, deep link)."""
+"""Lessons: over every file in lessons/ (found by glob), each loads, every snippet runs in the sandbox, quiz answers
+match what it computes, both languages, no copied seed text; the loader names a broken file's place in both
+languages; and AppTests of the page (pick, next/previous, run, quiz, language, deep link, a lesson added as a file,
+broken files)."""
 
 from __future__ import annotations
 
+import json
 import re
 from functools import cache
 from pathlib import Path
@@ -12,16 +15,20 @@ from streamlit.testing.v1 import AppTest
 
 from core import lessons, links
 from core.i18n import TABLES
-from core.lessons import LESSONS, Step
+from core.lessons import Lesson, LessonError, Step
 from core.sandbox.session import execute
 from core.training.presets import PRESETS
 from tests.conftest import open_page
 from tools import seed_windows
 from ui import state
 from ui.common import PAGE_FILES
+from ui.text import esc
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_WINDOWS = ROOT / "tests" / "data" / "seed_windows.bin"  # fingerprints only: tools/seed_windows.py
+FILES = lessons.lesson_files(lessons.LESSONS_DIR)  # every lesson file there is, not a fixed list of keys
+# The lessons that load; a broken file fails its own test_every_lesson_file_loads... case, with the named message.
+LESSONS: list[Lesson] = list(lessons.load_folder(lessons.LESSONS_DIR, PRESETS).lessons)
 STEPS = [(ls.key, i, s) for ls in LESSONS for i, s in enumerate(ls.steps)]
 CJK = re.compile(r"[\u4e00-\u9fff]")
 CODE = re.compile(r"```.*?```|`[^`]*`", re.S)  # markdown code: fenced blocks and inline spans
@@ -30,7 +37,7 @@ NUMBER = re.compile(r"-?\d+(?:\.\d*)?")
 
 @cache
 def _run(key: str, i: int) -> dict:
-    step = lessons.by_key(key).steps[i]
+    step = next(ls for ls in LESSONS if ls.key == key).steps[i]
     return execute(step.code, device="cpu", with_graph=step.graph)
 
 
@@ -41,13 +48,21 @@ def _ids(row: tuple[str, int, Step]) -> str:
 # --- the content ------------------------------------------------------------------------------------------------
 
 
-def test_five_lessons_of_three_to_six_steps():
-    assert [ls.key for ls in LESSONS] == ["tensors", "operations", "autograd", "loop", "classifier"]
+@pytest.mark.parametrize("path", FILES, ids=lambda p: p.name)
+def test_every_lesson_file_loads_and_has_three_to_six_steps(path):
+    lesson = lessons.read_lesson(path, PRESETS)
+    assert lesson.file == path.name
+    assert 3 <= len(lesson.steps) <= 6, lesson.key
+    assert all(s in {"000", "001", "002", "003", "004"} for s in lesson.seeds)
+
+
+def test_the_folder_loads_whole_and_covers_the_five_seeds():
+    catalog = lessons.load_folder(lessons.LESSONS_DIR, PRESETS)
+    assert catalog.problems == ()
+    assert len(FILES) >= 5 and [ls.key for ls in catalog.lessons] == [ls.key for ls in LESSONS]
     assert len({ls.key for ls in LESSONS}) == len(LESSONS)
-    for ls in LESSONS:
-        assert 3 <= len(ls.steps) <= 6, ls.key
-        assert ls.seeds and all(s in {"000", "001", "002", "003", "004"} for s in ls.seeds)
-    assert {s for ls in LESSONS for s in ls.seeds} == {"000", "001", "002", "003", "004"}
+    assert {s for ls in LESSONS for s in ls.seeds} >= {"000", "001", "002", "003", "004"}
+    assert lessons.by_key("autograd") == next(ls for ls in LESSONS if ls.key == "autograd")
 
 
 @pytest.mark.parametrize("row", STEPS, ids=_ids)
@@ -221,3 +236,174 @@ def test_page_last_step_offers_next_lesson_and_language_switch():
     assert at.button(key="ls_run").label == "在此运行"
     assert at.button(key="ls_open").label == "在张量游乐场中打开"
     assert at.get("progress")[0].proto.text == "第 1 步，共 5 步"
+
+
+# --- the loader: a broken file is named, with its line and place, in both languages -----------------------------
+
+GOOD = (lessons.LESSONS_DIR / "03_autograd.yaml").read_text(encoding="utf-8")
+
+
+def _example() -> str:
+    """The complete example file of README.md's 'Writing a lesson' section."""
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Writing a lesson", 1)[1]
+    return section.split("```yaml\n", 1)[1].split("```", 1)[0]
+
+
+def _problem(tmp_path: Path, text: str, name: str = "07_broken.yaml") -> lessons.Problem:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(LessonError) as caught:
+        lessons.read_lesson(path, PRESETS)
+    return caught.value.problem
+
+
+BROKEN = {
+    # name: (how the good file is broken, English words the message must hold, its line, its place)
+    "bad_yaml": (lambda s: s.replace("  zh: 自动求导：E = 3a³ − b²", "  zh: [自动求导"), "not valid YAML", 6, None),
+    "not_a_mapping": (lambda s: "- just\n- a list\n", "mapping", 1, None),
+    "missing_zh": (
+        lambda s: s.replace("    zh: 让 PyTorch 记下每一步运算\n", ""),
+        "'zh' is missing",
+        12,
+        "step 1 › title",
+    ),
+    "unknown_field": (
+        lambda s: s.replace("  graph: true\n", "  graph: true\n  grpah: true\n", 1),
+        "unknown field 'grpah'",
+        26,
+        "step 1",
+    ),
+    "wrong_type": (lambda s: s.replace("    answer: 0\n", "    answer: first\n", 1), "whole number", 40, None),
+    "answer_out_of_range": (
+        lambda s: s.replace("    answer: 0\n", "    answer: 3\n", 1),
+        "answer 3 is not one of the 3 choices",
+        40,
+        "step 1 › quiz › answer",
+    ),
+    "unknown_page": (
+        lambda s: s.replace("    page: graph\n", "    page: grahp\n", 1),
+        "unknown page 'grahp'",
+        24,
+        "step 1 › target › page",
+    ),
+    "unknown_check_field": (
+        lambda s: s.replace("      field: value\n", "      field: values\n", 1),
+        "cannot read 'values'",
+        46,
+        "step 1 › quiz › check › field",
+    ),
+}
+
+
+def test_the_broken_cases_break_the_file_they_say():
+    for name, (edit, *_rest) in BROKEN.items():
+        assert edit(GOOD) != GOOD, name
+
+
+@pytest.mark.parametrize("case", list(BROKEN), ids=str)
+def test_a_broken_file_is_named_with_its_line_and_place(tmp_path, case):
+    edit, words, line, place = BROKEN[case]
+    problem = _problem(tmp_path, edit(GOOD))
+    text = problem.text("en")
+    assert text.startswith("07_broken.yaml (") and words in text, text
+    assert problem.line == line, text
+    if place is not None:
+        assert problem.place("en") == place, text
+    zh = problem.text("zh")
+    assert zh.startswith("07_broken.yaml（") and CJK.search(zh) and zh != text
+    if place is not None and "step 1" in place:
+        assert "第 1 步" in zh
+
+
+def test_unknown_preset_and_misplaced_preset(tmp_path):
+    loop = (lessons.LESSONS_DIR / "04_loop.yaml").read_text(encoding="utf-8")
+    problem = _problem(tmp_path, loop.replace("preset: linear_nn", "preset: linear_nm"))
+    assert "unknown training preset 'linear_nm'" in problem.text("en") and "linear_nn" in problem.text("en")
+    problem = _problem(tmp_path, loop.replace("preset: linear_nn", "preset: ''"))
+    assert "needs a preset" in problem.text("en")
+    problem = _problem(tmp_path, GOOD.replace("    page: graph\n", "    page: graph\n    preset: linear\n", 1))
+    assert "only with page: training" in problem.text("en")
+
+
+def test_folder_keeps_the_good_lessons_and_names_each_bad_file(tmp_path):
+    (tmp_path / "01_good.yaml").write_text(GOOD, encoding="utf-8")
+    (tmp_path / "02_same_key.yaml").write_text(GOOD, encoding="utf-8")
+    (tmp_path / "03_bad.yml").write_text("key: [", encoding="utf-8")
+    (tmp_path / "04_binary.yaml").write_bytes(b"key: \xff\xfe")
+    (tmp_path / "notes.txt").write_text("not a lesson", encoding="utf-8")
+    catalog = lessons.load_folder(tmp_path, PRESETS)
+    assert [ls.key for ls in catalog.lessons] == ["autograd"]
+    assert [p.file for p in catalog.problems] == ["02_same_key.yaml", "03_bad.yml", "04_binary.yaml"]
+    assert "already used by 01_good.yaml" in catalog.problems[0].text("en")
+    assert "UTF-8" in catalog.problems[2].text("en")
+    empty = lessons.load_folder(tmp_path / "nothing", PRESETS)
+    assert empty.lessons == () and "no lesson files" in empty.problems[0].text("en")
+
+
+def test_catalog_rereads_a_changed_folder(tmp_path):
+    (tmp_path / "01_a.yaml").write_text(GOOD, encoding="utf-8")
+    first = lessons.catalog(tmp_path, PRESETS)
+    assert lessons.catalog(tmp_path, PRESETS) is first  # nothing changed: not read again
+    (tmp_path / "02_example.yaml").write_text(_example(), encoding="utf-8")
+    assert [ls.key for ls in lessons.catalog(tmp_path, PRESETS).lessons] == ["autograd", "chain_rule"]
+
+
+def test_the_readme_example_is_a_working_lesson(tmp_path):
+    path = tmp_path / "06_chain_rule.yaml"
+    path.write_text(_example(), encoding="utf-8")
+    lesson = lessons.read_lesson(path, PRESETS)
+    step = lesson.steps[0]
+    result = execute(step.code, device="cpu", with_graph=step.graph)
+    assert result["ok"] and lessons.agrees(step.quiz.check, result)
+    assert result["variables"]["x"]["grad"] == 12.0 and step.quiz.choices[step.quiz.answer].en == "12.0"
+    assert step.target is not None and step.target.page == "graph"
+
+
+def test_the_schema_is_valid_json_schema():
+    import jsonschema
+
+    schema = json.loads(lessons.SCHEMA_FILE.read_text(encoding="utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+
+
+@pytest.mark.apptest
+def test_page_shows_a_lesson_added_as_a_file(tmp_path, monkeypatch):
+    for path in FILES:
+        (tmp_path / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    (tmp_path / "06_chain_rule.yaml").write_text(_example(), encoding="utf-8")
+    monkeypatch.setenv(lessons.LESSONS_ENV, str(tmp_path))
+    at = _page(lesson="chain_rule")
+    assert _heads(at)[0] == "1. Square, then triple"
+    assert at.selectbox(key="ls_pick").options[-1] == "6. The chain rule"
+    assert not at.error and not at.warning
+    at.button(key="ls_run").click().run()
+    at.radio(key="ls_quiz_chain_rule_0").set_value(1).run()
+    assert at.success and "6 · x = 6 · 2 = 12." in at.success[0].value
+    assert any("The run agrees" in c.value and "12.0" in c.value for c in at.caption)
+    at.session_state["lang"] = "zh"
+    at.run()
+    assert _heads(at)[0] == "1. 先平方，再乘 3"
+
+
+@pytest.mark.apptest
+def test_page_names_a_broken_file_and_still_shows_the_rest(tmp_path, monkeypatch):
+    (tmp_path / "01_autograd.yaml").write_text(GOOD, encoding="utf-8")
+    broken = GOOD.replace("key: autograd", "key: other").replace("answer: 0", "answer: 9")
+    (tmp_path / "02_broken.yaml").write_text(broken, encoding="utf-8")
+    (tmp_path / "03_[x](https:evil).yaml").write_text("key: [")
+    monkeypatch.setenv(lessons.LESSONS_ENV, str(tmp_path))
+    at = _page()
+    assert _heads(at)[0] == "1. Asking PyTorch to keep track"
+    assert at.selectbox(key="ls_pick").options == ["1. Autograd: E = 3a³ − b²"]
+    assert "could not be loaded" in at.warning[0].value
+    errors = [e.value for e in at.error]
+    assert len(errors) == 2
+    assert errors[0] == esc(
+        "02_broken.yaml (line 40, step 1 › quiz › answer): answer 9 is not one of the 3 choices: "
+        "count from 0, so use 0 to 2"
+    )
+    assert "](" not in errors[1] and esc("03_[x](https:evil).yaml (line 1") in errors[1]  # echoed as plain text
+    at.session_state["lang"] = "zh"
+    at.run()
+    assert "无法载入" in at.warning[0].value and "第 40 行" in at.error[0].value and "第 1 步" in at.error[0].value

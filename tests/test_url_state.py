@@ -188,3 +188,11 @@ def test_training_preset_and_run_and_lesson_step_survive_page_changes():
     assert at.session_state["tr_trainer"] is trainer and trainer.step == 1
     at.switch_page("pages/lessons.py").run()
     assert at.session_state["ls_step"] == 1
+
+
+@pytest.mark.apptest
+def test_a_link_without_a_language_keeps_the_readers_own():
+    at = open_page("pages/lessons.py", lang="zh", lesson="autograd", step="2")
+    assert at.session_state["lang"] == "zh" and at.session_state["ls_step"] == 1
+    at = open_page("pages/lessons.py", lesson="autograd", step="2", **{"lang": "zh"})
+    assert at.session_state["lang"] == "zh"  # a link that names one opens in it

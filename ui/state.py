@@ -22,11 +22,10 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
-from core import links
+from core import lessons, links
 from core.examples import GRAPH, PLAYGROUND, by_key
 from core.i18n import LANGS, t
-from core.lessons import LESSONS
-from core.lessons import by_key as _lesson
+from core.training.presets import PRESETS
 from ui import urls
 from ui.common import devices, lang
 from ui.text import md
@@ -55,11 +54,23 @@ class Prop:
     base: int = 0
     choices: Callable[[], Sequence[str]] | None = None
     default: Callable[[Any], Any] | None = None
+    keep_when_absent: bool = False  # a link without it leaves the reader's own value (their language)
+
+
+def lesson_catalog() -> lessons.Catalog:
+    """The lesson files as they are now (re-read only when one was added, changed or removed)."""
+    return lessons.catalog(presets=PRESETS)
 
 
 def lesson_by_key(key: str) -> Any:
     """The lesson `key`, or the first one (what the Lessons page shows for an unknown key)."""
-    return _lesson(key) or LESSONS[0]
+    found = lesson_catalog()
+    return found.by_key(key) or (found.lessons[0] if found.lessons else None)
+
+
+def _steps(key: str) -> int:
+    lesson = lesson_by_key(key)
+    return len(lesson.steps) if lesson is not None else 1
 
 
 def _example_code(examples: list[Any], key: str, fallback: str) -> Callable[[Any], str]:
@@ -70,7 +81,9 @@ def _example_code(examples: list[Any], key: str, fallback: str) -> Callable[[Any
     return default
 
 
-LANG = Prop("lang", "lang", "choice", choices=lambda: list(LANGS), default=lambda s: "en")  # a class's language
+LANG = Prop(
+    "lang", "lang", "choice", choices=lambda: list(LANGS), default=lambda s: "en", keep_when_absent=True
+)  # a class's language
 DEVICE = Prop("device", "device", "choice", choices=lambda: [d["name"] for d in devices()], default=lambda s: "cpu")
 PAGES: dict[str, tuple[Prop, ...]] = {
     "playground": (
@@ -97,8 +110,8 @@ PAGES: dict[str, tuple[Prop, ...]] = {
         LANG,
     ),
     "lessons": (
-        Prop("lesson", "ls_lesson", "choice", choices=lambda: [ls.key for ls in LESSONS]),
-        Prop("step", "ls_step", "int", 0, lambda s: len(lesson_by_key(s.get("ls_lesson") or "").steps) - 1, base=1),
+        Prop("lesson", "ls_lesson", "choice", choices=lambda: [ls.key for ls in lesson_catalog().lessons]),
+        Prop("step", "ls_step", "int", 0, lambda s: _steps(s.get("ls_lesson") or "") - 1, base=1),
         LANG,
     ),
 }
@@ -209,6 +222,8 @@ def restore(page: str) -> bool:
         return False
     for p in props:
         if p.param not in current:
+            if p.keep_when_absent:
+                continue
             if p.default is not None:
                 ss[p.key] = p.default(ss)
             else:

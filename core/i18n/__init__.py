@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from core.i18n import common, graph, lessons, playground, training
+from core.i18n import common, export, graph, lessons, playground, training
 
 LANGS = {"en": "English", "zh": "中文"}
 
@@ -13,6 +13,7 @@ TABLES: dict[str, dict[str, dict[str, str]]] = {
     "graph": graph.STRINGS,
     "training": training.STRINGS,
     "lessons": lessons.STRINGS,
+    "export": export.STRINGS,
 }
 
 STRINGS: dict[str, dict[str, str]] = {}

@@ -1,10 +1,10 @@
-"""Strings of the Lessons page (the lessons' own texts live in core/lessons.py)."""
+"""Strings of the Lessons page and of the lesson files' loader (the lessons' own texts live in lessons/*.yaml)."""
 
 STRINGS: dict[str, dict[str, str]] = {
     "ls_title": {"en": "Lessons", "zh": "课程"},
     "ls_intro": {
-        "en": "Five short guided lessons, from your first tensor to a trained classifier. Read a step, run its code right here, answer the question, then try it in the full tools.",
-        "zh": "五节简短的引导课，从第一个张量一直讲到训练好的分类器。每一步先读说明，在本页运行代码，回答小问题，再到完整的工具里动手试试。",
+        "en": "Short guided lessons, from your first tensor to a trained classifier. Read a step, run its code right here, answer the question, then try it in the full tools.",
+        "zh": "几节简短的引导课，从第一个张量一直讲到训练好的分类器。每一步先读说明，在本页运行代码，回答小问题，再到完整的工具里动手试试。",
     },
     "ls_pick": {"en": "Lesson", "zh": "课程"},
     "ls_lesson_label": {"en": "{n}. {title}", "zh": "第 {n} 课 · {title}"},
@@ -53,4 +53,78 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "That was the last lesson. Keep exploring in the Playground, the Graph Explorer and the Training Studio.",
         "zh": "这是最后一课了。接下来可以在张量游乐场、计算图探索和训练工作室里继续探索。",
     },
+    # a lesson file that could not be loaded (core/lessons.py read_lesson): "{file} ({where}): {problem}"
+    "ls_err_heading": {
+        "en": "Some lesson files could not be loaded; the other lessons are shown. Fix the file and reload the page.",
+        "zh": "有些课程文件无法载入，其余课程照常显示。改好文件后刷新页面即可。",
+    },
+    "ls_err_file": {"en": "{file} ({where}): {problem}", "zh": "{file}（{where}）出错：{problem}"},
+    "ls_err_line": {"en": "line {line}", "zh": "第 {line} 行"},
+    "ls_err_place_step": {"en": "step {n}", "zh": "第 {n} 步"},
+    "ls_err_place_choice": {"en": "choice {n}", "zh": "第 {n} 个选项"},
+    "ls_err_too_big": {
+        "en": "the file has {n} bytes; a lesson file may have at most {max}",
+        "zh": "文件有 {n} 字节，课程文件最多 {max} 字节",
+    },
+    "ls_err_encoding": {"en": "the file is not UTF-8 text (byte {at})", "zh": "文件不是 UTF-8 文本（第 {at} 字节）"},
+    "ls_err_read": {"en": "the file cannot be read ({detail})", "zh": "无法读取文件（{detail}）"},
+    "ls_err_yaml": {"en": "this is not valid YAML: {detail}", "zh": "不是有效的 YAML：{detail}"},
+    "ls_err_top": {
+        "en": "the file must hold one mapping of `key: value` lines (key, title, summary, steps)",
+        "zh": "文件顶层必须是由 `key: value` 行组成的映射（key、title、summary、steps）",
+    },
+    "ls_err_required": {"en": "'{field}' is missing", "zh": "缺少“{field}”"},
+    "ls_err_unknown": {
+        "en": "unknown field '{field}' (allowed here: {known})",
+        "zh": "未知字段“{field}”（这里允许的字段：{known}）",
+    },
+    "ls_err_type": {"en": "this should be {expected}", "zh": "这里应当是{expected}"},
+    "ls_type_object": {"en": "a mapping of `key: value` lines", "zh": "由 `key: value` 行组成的映射"},
+    "ls_type_string": {"en": "text", "zh": "文本"},
+    "ls_type_integer": {"en": "a whole number", "zh": "整数"},
+    "ls_type_number": {"en": "a number", "zh": "数字"},
+    "ls_type_array": {"en": "a list (lines starting with `- `)", "zh": "列表（以 `- ` 开头的若干行）"},
+    "ls_type_boolean": {"en": "true or false", "zh": "true 或 false"},
+    "ls_err_min_items": {"en": "this list needs at least {n} entries", "zh": "这个列表至少要有 {n} 项"},
+    "ls_err_max_items": {"en": "this list may have at most {n} entries", "zh": "这个列表最多只能有 {n} 项"},
+    "ls_err_empty": {"en": "this text is empty", "zh": "这段文字是空的"},
+    "ls_err_pattern": {
+        "en": "'{value}' does not have the expected form ({pattern})",
+        "zh": "“{value}”的格式不对（应符合 {pattern}）",
+    },
+    "ls_err_choice": {
+        "en": "a choice is one text (the same in both languages) or both languages as `en:` and `zh:`",
+        "zh": "选项要么是一段文字（两种语言相同），要么用 `en:` 和 `zh:` 写出两种语言",
+    },
+    "ls_err_schema": {"en": "does not fit the lesson format: {detail}", "zh": "不符合课程文件格式：{detail}"},
+    "ls_err_code_long": {
+        "en": "the code has {n} characters; a program may have at most {max}",
+        "zh": "代码有 {n} 个字符，一个程序最多 {max} 个字符",
+    },
+    "ls_err_page": {"en": "unknown page '{page}' (use one of: {known})", "zh": "未知页面“{page}”（可选：{known}）"},
+    "ls_err_preset_missing": {
+        "en": "page: training needs a preset (for example `preset: linear`)",
+        "zh": "page: training 需要指定 preset（例如 `preset: linear`）",
+    },
+    "ls_err_preset_page": {"en": "a preset goes only with page: training", "zh": "只有 page: training 才能指定 preset"},
+    "ls_err_preset": {
+        "en": "unknown training preset '{preset}' (use one of: {known})",
+        "zh": "未知的训练预设“{preset}”（可选：{known}）",
+    },
+    "ls_err_answer": {
+        "en": "answer {answer} is not one of the {n} choices: count from 0, so use 0 to {last}",
+        "zh": "答案 {answer} 不在 {n} 个选项之内：从 0 开始数，应在 0 到 {last} 之间",
+    },
+    "ls_err_choices_same": {"en": "two choices have the same text", "zh": "有两个选项的文字相同"},
+    "ls_err_field": {
+        "en": "a check cannot read '{field}' (use one of: {known})",
+        "zh": "检查项无法读取“{field}”（可选：{known}）",
+    },
+    "ls_err_check_code": {"en": "a check needs code in its step to run", "zh": "检查项所在的这一步必须有可运行的代码"},
+    "ls_err_expected": {
+        "en": "expected must be a number, text, true/false or a list of them",
+        "zh": "expected 必须是数字、文本、true/false，或由它们组成的列表",
+    },
+    "ls_err_duplicate": {"en": "the key '{name}' is already used by {other}", "zh": "键“{name}”已被 {other} 使用"},
+    "ls_err_none": {"en": "no lesson files (*.yaml) in this folder", "zh": "这个文件夹里没有课程文件（*.yaml）"},
 }
