@@ -58,8 +58,8 @@ def _move(delta: int) -> None:
 
 
 ensure_shell()
-st.title(tr("gx_title"))
 state.restore("graph")  # a no-op when the app shell already did (it runs first)
+st.title(tr("gx_title"))
 st.caption(tr("gx_intro"))
 
 st.session_state.setdefault("gx_preset", GRAPH[0].key)

@@ -201,8 +201,8 @@ def _nav(lesson: Lesson, k: int) -> None:
 # --- the page ------------------------------------------------------------------------------------------------------
 
 ensure_shell()
-st.title(tr("ls_title"))
 state.restore("lessons")  # a no-op when the app shell already did (it runs first)
+st.title(tr("ls_title"))
 st.caption(tr("ls_intro"))
 CATALOG = _catalog()
 _problems(CATALOG)

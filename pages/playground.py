@@ -37,8 +37,8 @@ def _run() -> None:
 
 
 ensure_shell()
-st.title(tr("pg_title"))
 state.restore("playground")  # a no-op when the app shell already did (it runs first)
+st.title(tr("pg_title"))
 st.caption(tr("pg_intro"))
 
 st.session_state.setdefault(CODE_KEY, PLAYGROUND[0].code)

@@ -8,10 +8,11 @@ import random
 import zlib
 
 import pytest
+from streamlit.testing.v1 import AppTest
 
 from core import links
 from core.limits import MAX_SOURCE_CHARS
-from tests.conftest import open_page
+from tests.conftest import APPTEST_TIMEOUT, ROOT, open_page
 from ui import state
 
 PROGRAM = "x = torch.tensor([1.0, 2.0, 3.0], requires_grad=True)\ny = (x * x).sum()\ny.backward()\n"
@@ -194,5 +195,7 @@ def test_training_preset_and_run_and_lesson_step_survive_page_changes():
 def test_a_link_without_a_language_keeps_the_readers_own():
     at = open_page("pages/lessons.py", lang="zh", lesson="autograd", step="2")
     assert at.session_state["lang"] == "zh" and at.session_state["ls_step"] == 1
-    at = open_page("pages/lessons.py", lesson="autograd", step="2", **{"lang": "zh"})
-    assert at.session_state["lang"] == "zh"  # a link that names one opens in it
+    at = AppTest.from_file(str(ROOT / "pages/lessons.py"), default_timeout=APPTEST_TIMEOUT)
+    at.query_params.update({"lesson": "autograd", "step": "2", "lang": "zh"})
+    at.run()
+    assert at.session_state["lang"] == "zh" and at.title[0].value == "课程"  # a link that names one opens in it
