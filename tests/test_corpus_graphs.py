@@ -41,3 +41,17 @@ def test_custom_function_node_shows_the_programs_backward() -> None:
     # the gradient the step sent is what PyTorch computes for 1.5 * (5 x^2 - 1) at the probe
     probe = torch.tensor(r["variables"]["probe"]["value"])
     assert own[0]["outgoing"][0] == (1.5 * (5 * probe**2 - 1)).tolist()
+
+
+def test_a_loop_too_slow_to_run_twice_still_lists_its_passes(monkeypatch) -> None:
+    """No second run for the graph: the passes are still listed (each can be opened with detail_pass)."""
+    from core.sandbox import session
+
+    monkeypatch.setattr(session, "WALL_TIMEOUT_S", 0.0)
+    src = "w = torch.tensor([1.0], requires_grad=True)\nfor i in range(12):\n    (w * i).sum().backward()"
+    r = session.execute(src, "cpu", with_graph=True)
+    assert r["ok"] and "too slow" in r["backward_note"]
+    assert [p["index"] for p in r["backward_passes"]] == list(range(12))
+    assert not any(p["recorded"] for p in r["backward_passes"])
+    one = session.execute(src, "cpu", with_graph=True, detail_pass=5)
+    assert one["ok"] and [p["index"] for p in one["backward_passes"] if p["recorded"]] == [5]

@@ -141,11 +141,11 @@ def execute(
     the last pass (or `detail_pass`) as the one to record: runs are seeded, so the second run is the first's twin.
     """
     started = time.perf_counter()
-    result, passes = _execute_once(source, device, with_graph, detail_pass)
+    result, passes, log_passes = _execute_once(source, device, with_graph, detail_pass)
     if with_graph and detail_pass is None and passes > FULL_PASSES and result["ok"]:
         took = time.perf_counter() - started
         if took < WALL_TIMEOUT_S / 3:
-            again, passes2 = _execute_once(source, device, with_graph, passes - 1)
+            again, passes2, _ = _execute_once(source, device, with_graph, passes - 1)
             if again["ok"] and passes2 == passes and again["stdout"] == result["stdout"]:
                 again["stats"]["first_run_ms"] = result["stats"]["ms"]
                 result = again
@@ -153,11 +153,16 @@ def execute(
                 result["backward_note"] = "the last backward pass could not be recorded (the second run differed)"
         else:
             result["backward_note"] = "the graph was not recorded: the program is too slow to run twice"
+            result["backward_passes"] = [  # still listed: any one can be asked for with detail_pass
+                {"kind": p["kind"], "index": p["index"], "start": 0, "count": 0, "recorded": False} for p in log_passes
+            ]
     result["stats"]["total_ms"] = round((time.perf_counter() - started) * 1000, 2)
     return fit_answer(result)
 
 
-def _execute_once(source: str, device: str, with_graph: bool, target: int | None) -> tuple[dict[str, Any], int]:
+def _execute_once(
+    source: str, device: str, with_graph: bool, target: int | None
+) -> tuple[dict[str, Any], int, list[dict[str, Any]]]:
     started = time.perf_counter()
     interp: Interpreter | None = None
     log = BackwardLog(record=with_graph, target=target)
@@ -214,7 +219,7 @@ def _execute_once(source: str, device: str, with_graph: bool, target: int | None
         "ms": round((time.perf_counter() - started) * 1000, 2),
         "backward_passes": log.count,
     }
-    return result, log.count
+    return result, log.count, log.passes
 
 
 def describe(interp: Interpreter, values: ValueLog, log: BackwardLog, with_graph: bool) -> dict[str, Any]:
