@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.gcpause import gc_paused
+from core.i18n import LANGS, t
 from core.limits import DEFAULT_NODE_BUDGET, DOT_BRIEF_ELEMENTS, DOT_TIMEOUT_S, MAX_REPEAT_PERIOD
 
 # The DOT text is built as strings, not with graphviz.Digraph: Digraph quotes every attribute with a
@@ -20,26 +21,9 @@ from core.limits import DEFAULT_NODE_BUDGET, DOT_BRIEF_ELEMENTS, DOT_TIMEOUT_S, 
 
 MORE_ID = "more"
 
-WORDS: dict[str, dict[str, str]] = {
-    "en": {
-        "value": "value",
-        "grad": "grad",
-        "scalar": "scalar",
-        "more": "… {k} more nodes",
-        "nodes": "{k} nodes",
-        "leaves": "+{k} leaves",
-        "constant": "constant, no grad",
-    },
-    "zh": {
-        "value": "值",
-        "grad": "梯度",
-        "scalar": "标量",
-        "more": "… 还有 {k} 个节点",
-        "nodes": "{k} 个节点",
-        "leaves": "+{k} 个叶子",
-        "constant": "常量，无梯度",
-    },
-}
+_WORD_KEYS = ("value", "grad", "scalar", "more", "nodes", "leaves", "constant")
+# The words on graph boxes, per language, from the catalog (graph_word_<name> in core/i18n).
+WORDS: dict[str, dict[str, str]] = {lang: {w: t(f"graph_word_{w}", lang) for w in _WORD_KEYS} for lang in LANGS}
 
 # (fill, border) per kind of box: leaves blue, ops grey, outputs amber, collapsed repeats violet.
 PALETTE: dict[str, tuple[str, str]] = {
