@@ -11,7 +11,8 @@ import torch
 
 from core import tensorjson
 from core.graph import Graph, Node, op_name, reachable, read_saved
-from core.i18n import LANGS, both, t
+from core.i18n import LANGS, both
+from core.i18n import t as text
 from core.limits import MAX_GRAPH_JSON_ELEMENTS
 
 # --- The rules: how each op turns the gradient of its output into gradients of its inputs --------------
@@ -252,9 +253,9 @@ def _specialise(cls: str, sv: dict[str, Any], base: dict[str, str]) -> dict[str,
             den, formula = "", f"dx[i, t_i] = -{wt} * grad_i"
         out = {}
         for lang in LANGS:
-            weighted = t("rule.nll_weighted", lang) if w is not None else ""
-            divided = t("rule.nll_divided", lang, den=t(den, lang)) if den else ""
-            out[lang] = t("rule.nll_step", lang, weighted=weighted, divided=divided)
+            weighted = text("rule.nll_weighted", lang) if w is not None else ""
+            divided = text("rule.nll_divided", lang, den=text(den, lang)) if den else ""
+            out[lang] = text("rule.nll_step", lang, weighted=weighted, divided=divided)
         if ignore >= 0 or ignored:
             extra = both("rule.nll_ignored_here" if ignored else "rule.nll_ignored", ignore=ignore)
             out = {lang: out[lang] + extra[lang] for lang in out}

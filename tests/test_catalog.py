@@ -32,7 +32,7 @@ def _placeholders(text: str) -> set[str]:
 
 
 def _scan() -> tuple[set[str], set[str], list[tuple[str, int, str]]]:
-    """(every string literal in the code, the constant starts of f-strings and of `"x_" + y`, literal keys asked for)."""
+    """(every string literal in the code, constant starts of f-strings and `"x_" + y`, literal keys asked for)."""
     literals: set[str] = set()
     prefixes: set[str] = set()
     asked: list[tuple[str, int, str]] = []

@@ -12,13 +12,13 @@ from streamlit.testing.v1 import AppTest
 
 from core import lessons
 from core.i18n import STRINGS
-
-PAGE_STRINGS = {k: v for k, v in STRINGS.items() if k.startswith("ls_")}  # the Lessons page's own strings
 from core.lessons import LESSONS, Step
 from core.sandbox.session import execute
 from core.training.presets import PRESETS
 from tests.conftest import open_page
 from tools import seed_windows
+
+PAGE_STRINGS = {k: v for k, v in STRINGS.items() if k.startswith("ls_")}  # the Lessons page's own strings
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_WINDOWS = ROOT / "tests" / "data" / "seed_windows.bin"  # fingerprints only: tools/seed_windows.py

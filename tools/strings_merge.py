@@ -46,7 +46,12 @@ def write_catalog(lang: str, entries: dict[str, str], folder: Path = I18N) -> No
 def find_table(source: str) -> tuple[ast.stmt, dict[str, dict[str, str]]] | None:
     """The module's top-level STRINGS assignment and its value, or None."""
     for node in ast.parse(source).body:
-        targets = node.targets if isinstance(node, ast.Assign) else [node.target] if isinstance(node, ast.AnnAssign) else []
+        if isinstance(node, ast.Assign):
+            targets = node.targets
+        elif isinstance(node, ast.AnnAssign):
+            targets = [node.target]
+        else:
+            continue
         if any(isinstance(t, ast.Name) and t.id == "STRINGS" for t in targets) and node.value is not None:
             table = ast.literal_eval(node.value)
             if not isinstance(table, dict):

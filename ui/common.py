@@ -9,6 +9,7 @@ from typing import Any
 import streamlit as st
 
 from core.i18n import t
+from core.sandbox.errors import error_text
 from ui.text import esc
 
 
@@ -55,13 +56,21 @@ def sandboxed(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 
 
 def show_error(error: dict[str, Any]) -> None:
-    """The error box for a sandbox error object {kind, message, line}: the message is shown as plain text."""
+    """The error box for a sandbox error object {kind, message, line, key?, args?, detail?}: the message in the
+    user's language (its catalog key), shown as plain text; Python's own English words below when translated."""
     kind = tr(f"error_kind_{error.get('kind', 'runtime')}")
     line = error.get("line")
     where = f" ({tr('error_line', line=line)})" if isinstance(line, int) and not isinstance(line, bool) else ""
     code = error.get("code")
-    text = tr(f"queue_{code}") if code in ("busy", "replaced") else esc(error.get("message", ""), limit=2_000)
-    st.error(f"**{kind}**{where}: {text}")
+    if code in ("busy", "replaced"):
+        st.error(f"**{kind}**{where}: {tr(f'queue_{code}')}")
+        return
+    text = error_text(error, lang())
+    body = f"**{kind}**{where}: {esc(text, limit=2_000)}"
+    detail = error.get("detail")
+    if isinstance(detail, str) and detail and detail != text:
+        body += f"\n\n{tr('error_python_said')}: {esc(detail, limit=2_000)}"
+    st.error(body)
 
 
 def ensure_shell() -> None:

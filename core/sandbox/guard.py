@@ -94,7 +94,7 @@ class Budget:
     def count(self) -> None:
         self.ops += 1
         if self.ops > MAX_OPS:
-            raise SandboxError("limit", f"the program ran more than {MAX_OPS:,} tensor operations")
+            raise SandboxError.of("limit", "sb_ops", limit=MAX_OPS)
 
     def plan(self, fid: Any, fn: Callable[..., Any], args: tuple, kwargs: dict, cubic: bool = False) -> bool:
         """Account for fn(*args, **kwargs) before it runs; False when its size could not be planned."""

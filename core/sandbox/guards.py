@@ -14,6 +14,7 @@ import operator
 import random
 import re
 import string
+import sys
 import types
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -34,7 +35,7 @@ from core.limits import (
     MAX_TOLIST_ELEMENTS,
     MAX_UPLOAD_BYTES,
 )
-from core.sandbox import table
+from core.sandbox import suggest, table
 from core.sandbox.compiler import PROGRAM
 from core.sandbox.errors import SandboxError
 from core.sandbox.guard import Budget, check_pieces
@@ -82,6 +83,25 @@ _CURRENT: list[Any] = [None]  # the running Runtime (one per worker process; set
 
 def _refuse(message: str) -> SandboxError:
     return SandboxError("refused", message)
+
+
+def _refused(key: str, /, **args: Any) -> SandboxError:
+    return SandboxError.of("refused", key, **args)
+
+
+def _unknown(owner: str, attr: str, real: Any, candidates: Iterable[Any], key: str, /, **args: Any) -> SandboxError:
+    """An attribute the table does not have on `owner`: refused (catalog `key` with `args`) when the real object
+    has it, else unknown (a typo, as plain Python would say) with the closest allowed names from `candidates`."""
+    if suggest.really_has(real, attr):
+        return _refused(key, **args)
+    close = suggest.close(attr, candidates)
+    if close:
+        return SandboxError.of("runtime", "sb_unknown_attr_hint", owner=owner, name=attr, hint=suggest.hint(close))
+    return SandboxError.of("runtime", "sb_unknown_attr", owner=owner, name=attr)
+
+
+def _real_module(ns: Namespace) -> Any:
+    return sys.modules.get(ns.name)
 
 
 def _type_name(obj: Any) -> str:
@@ -341,8 +361,7 @@ class Runtime:
         if not self.steps & 255:  # Python objects (lists, dicts ...) grow outside any tensor op: look now and then
             self.budget.check_memory(0)
         if self.steps > MAX_STEPS:
-            raise self._fail(SandboxError("limit", f"the program ran more than {MAX_STEPS:,} steps (loop "
-                                                   "iterations and function calls)"))  # fmt: skip
+            raise self._fail(SandboxError.of("limit", "sb_steps", limit=MAX_STEPS))
         return True
 
     def _fail(self, e: SandboxError) -> SandboxError:
@@ -373,7 +392,7 @@ class Runtime:
 
     def _decide_attr(self, obj: Any, t: type, name: str) -> Callable[[Any, str], Any]:
         if name.startswith("_") and name not in table.ATTRIBUTE_DUNDERS:
-            raise _refuse(f"attributes starting with '_' (.{name}) are not allowed")
+            raise _refused("sb_private_attr", name=name)
         if t is Namespace:
             return self._namespace_attr
         if t is super:
@@ -386,26 +405,29 @@ class Runtime:
                                    _is_program_function(obj)):  # fmt: skip
             return lambda o, n: o.__name__
         if name.startswith("__"):
-            raise _refuse(f".{name} is not available on a {_type_name(obj)} in this sandbox")
+            raise _refused("sb_attr_refused", name=name, owner=_type_name(obj))
         if isinstance(obj, torch.autograd.graph.Node):  # grad_fn classes are registered with Node, not derived
             node_policy = table.ATTRIBUTES[torch.autograd.graph.Node]
             if name in node_policy:
                 kw = node_policy[name]
                 return builtins.getattr if kw is None else (lambda o, n: Method(o, n, kw))
             if not isinstance(obj, torch.autograd.function.FunctionCtx):
-                raise _refuse(f".{name} is not available on a {_type_name(obj)} in this sandbox")
+                raise _unknown(_type_name(obj), name, t, node_policy, "sb_attr_refused", name=name,
+                               owner=_type_name(obj))  # fmt: skip
         if self._is_user_class(t) or isinstance(obj, nn.Module) or isinstance(obj, torch.autograd.function.FunctionCtx):
             return self._instance_attr
         if t.__module__ == "torch.return_types":
             if name in table.RETURN_TYPE_FIELDS:
                 return builtins.getattr
-            raise _refuse(f".{name} is not available on a {_type_name(obj)} in this sandbox")
+            fields = [f for f in table.RETURN_TYPE_FIELDS if suggest.really_has(t, f)]
+            raise _unknown(_type_name(obj), name, t, fields, "sb_attr_refused", name=name, owner=_type_name(obj))
         return self._policy_attr(t, name, obj)
 
     def _policy_attr(self, t: type, name: str, obj: Any) -> Callable[[Any, str], Any]:
         policy = self._policy(t)
         if name not in policy:
-            raise _refuse(f".{name} is not available on a {_type_name(obj)} in this sandbox")
+            owner = "tensor" if issubclass(t, Tensor) else _type_name(obj)
+            raise _unknown(owner, name, t, policy, "sb_attr_refused", name=name, owner=_type_name(obj))
         kw = policy[name]
         if kw is None:
             if name == "grad" and issubclass(t, Tensor):
@@ -418,7 +440,9 @@ class Runtime:
             return self.torch_own[name]
         if name in ns.members:
             return ns.members[name]
-        raise _refuse(f"{ns.name}.{name} is not available in this sandbox")
+        own = self.torch_own if ns is table.TORCH else {}
+        raise _unknown(ns.name, name, _real_module(ns), [*ns.members, *own], "sb_ns_attr_refused", ns=ns.name,
+                       name=name)  # fmt: skip
 
     def _class_attr(self, cls: type, name: str) -> Any:
         if name == "__name__":
@@ -436,7 +460,8 @@ class Runtime:
         if cls is Tensor or cls is nn.Parameter:
             if name in table.TENSOR_METHODS:
                 return _Unbound(name)
-        raise _refuse(f".{name} is not available on {_type_name(cls)} in this sandbox")
+        allowed = table.TENSOR_METHODS if cls is Tensor or cls is nn.Parameter else ()
+        raise _unknown(_type_name(cls), name, cls, allowed, "sb_class_attr_refused", name=name, owner=_type_name(cls))
 
     def _super_attr(self, sup: super, name: str) -> Any:
         start = sup.__thisclass__  # type: ignore[attr-defined]
@@ -450,7 +475,7 @@ class Runtime:
                 if name == "__init__" or name in self._policy(k):
                     return Method(sup, name, ANY_KWARGS if name == "__init__" else self._policy(k)[name] or ANY_KWARGS)
                 break
-        raise _refuse(f"super().{name} is not available in this sandbox")
+        raise _refused("sb_super_attr_refused", name=name)
 
     def _instance_attr(self, obj: Any, name: str) -> Any:
         """Attributes of the program's own objects, nn modules and autograd ctx: what the program stored on them,
@@ -474,12 +499,12 @@ class Runtime:
         if isinstance(obj, BaseException) and name == "args":
             return obj.args
         if hasattr(cls, name):  # a torch base class's attribute outside the allowlist
-            raise _refuse(f".{name} is not available on a {cls.__name__} in this sandbox")
+            raise _refused("sb_attr_refused", name=name, owner=cls.__name__)
         raise AttributeError(f"'{cls.__name__}' object has no attribute '{name}'")
 
     def setattr(self, obj: Any, name: str, value: Any) -> None:
         if name.startswith("_"):
-            raise _refuse(f"attributes starting with '_' (.{name}) are not allowed")
+            raise _refused("sb_private_attr", name=name)
         t = type(obj)
         if isinstance(obj, Tensor):
             if name not in table.TENSOR_SETTABLE:
@@ -540,7 +565,7 @@ class Runtime:
         if isinstance(f, type):
             if self._is_user_class(f):
                 return f(*args, **kwargs)
-            raise _refuse(f"{_type_name(f)} cannot be called in this sandbox")
+            raise _refused("sb_not_callable", what=_type_name(f))
         if isinstance(f, nn.Module):
             return self._call_module(f, args, kwargs)
         if self._is_user_class(t) or isinstance(f, GradMode.ALLOWED):
@@ -548,14 +573,18 @@ class Runtime:
         if t is types.BuiltinFunctionType and getattr(f, "__self__", None) is not None and \
                 type(f.__self__) in (list, dict, set, str):  # a bound method of a plain container  # fmt: skip
             return self._call_method(f.__self__, f.__name__, frozenset(), args, kwargs)
-        raise _refuse(f"a {_type_name(f)} cannot be called in this sandbox")
+        raise _refused("sb_not_callable", what=_type_name(f))
 
     def _check_kwargs(self, name: str, allowed: frozenset[str], kwargs: dict[str, Any]) -> None:
         if allowed is ANY_KWARGS:
             return
         for k in kwargs:
             if k not in allowed:
-                raise _refuse(f"{name}() does not accept the keyword '{k}' in this sandbox")
+                close = suggest.close(k, allowed, cutoff=suggest.KWARG_CUTOFF)
+                if close:
+                    raise SandboxError.of("runtime", "sb_unknown_kwarg_hint", func=name, name=k,
+                                          hint=suggest.hint(close))  # fmt: skip
+                raise _refused("sb_kwarg_refused", func=name, name=k)
 
     def _call_spec(self, spec: Spec, f: Any, args: tuple, kwargs: dict) -> Any:
         if kwargs:
@@ -676,9 +705,9 @@ class Runtime:
             return self._tensor_method(obj, name, args, kwargs)
         if t is list:
             if name == "append" and len(obj) >= MAX_LIST_LEN or name == "insert" and len(obj) >= MAX_LIST_LEN:
-                raise SandboxError("limit", f"a list longer than {MAX_LIST_LEN:,} items")
+                raise SandboxError.of("limit", "sb_list_long", limit=MAX_LIST_LEN)
             if name == "extend" and args and len(obj) + _length(args[0]) > MAX_LIST_LEN:
-                raise SandboxError("limit", f"a list longer than {MAX_LIST_LEN:,} items")
+                raise SandboxError.of("limit", "sb_list_long", limit=MAX_LIST_LEN)
             if name == "index":  # list.index puts repr(value) in its error: that text could be enormous
                 if len(args) > 1:
                     start = operator.index(args[1])
@@ -717,19 +746,19 @@ class Runtime:
         elif name == "replace" and len(args) >= 2 and isinstance(args[0], str) and isinstance(args[1], str):
             grow = (s.count(args[0]) if args[0] else len(s) + 1) * max(0, len(args[1]) - len(args[0]))
             if len(s) + grow > MAX_TEXT_CHARS:
-                raise SandboxError("limit", f"a text longer than {MAX_TEXT_CHARS:,} characters")
+                raise SandboxError.of("limit", "sb_text_long", limit=MAX_TEXT_CHARS)
             out = s.replace(*args)
         elif name == "join" and args:
             items = list(args[0]) if not isinstance(args[0], (list, tuple)) else args[0]
             _check_items(items)
             total = sum(len(x) if isinstance(x, str) else 0 for x in items) + len(s) * max(0, len(items) - 1)
             if total > MAX_TEXT_CHARS:
-                raise SandboxError("limit", f"a text longer than {MAX_TEXT_CHARS:,} characters")
+                raise SandboxError.of("limit", "sb_text_long", limit=MAX_TEXT_CHARS)
             out = s.join(items)
         else:
             out = builtins.getattr(s, name)(*args, **kwargs)
         if isinstance(out, str) and len(out) > MAX_TEXT_CHARS:
-            raise SandboxError("limit", f"a text longer than {MAX_TEXT_CHARS:,} characters")
+            raise SandboxError.of("limit", "sb_text_long", limit=MAX_TEXT_CHARS)
         return out
 
     def _tensor_method(self, x: Tensor, name: str, args: tuple, kwargs: dict) -> Any:
@@ -737,7 +766,14 @@ class Runtime:
         if kw is None:
             if name in table.TENSOR_PROPERTIES:
                 return self.call(self.getattr(x, name), *args, **kwargs)
-            raise _refuse(f".{name} is not available on a tensor in this sandbox")
+            raise _unknown(
+                "tensor",
+                name,
+                Tensor,
+                [*table.TENSOR_METHODS, *table.TENSOR_PROPERTIES],
+                "sb_tensor_attr_refused",
+                name=name,
+            )
         if kwargs:
             self._check_kwargs(name, kw, kwargs)
         if args or kwargs:
@@ -752,7 +788,7 @@ class Runtime:
         if name == "tolist" and x.numel() > MAX_TOLIST_ELEMENTS:
             raise SandboxError("limit", f".tolist() of {x.numel():,} elements; the limit is {MAX_TOLIST_ELEMENTS:,}")
         if name == "cuda" and not torch.cuda.is_available():
-            raise SandboxError("runtime", "this server has no GPU, so .cuda() cannot work; use .to(device)")
+            raise SandboxError.of("runtime", "sb_no_gpu_cuda")
         if name == "new_tensor" and args:
             check_tensor_data(args[0])
         planned = self.budget.plan(name, _method_caller(name), (x, *args), kwargs, name in table._CUBIC)
@@ -826,7 +862,7 @@ class Runtime:
             if isinstance(index, slice):
                 removed = len(range(*index.indices(len(obj))))
                 if len(obj) - removed + _length(value) > MAX_LIST_LEN:
-                    raise SandboxError("limit", f"a list longer than {MAX_LIST_LEN:,} items")
+                    raise SandboxError.of("limit", "sb_list_long", limit=MAX_LIST_LEN)
             obj[index] = value
             return
         if type(obj) is dict and len(obj) >= MAX_LIST_LEN and index not in obj:
@@ -860,7 +896,7 @@ class Runtime:
                 check_python_op(code, a, b)
             out = _OPS[code](a, b)
             if type(out) is int and out.bit_length() > MAX_INT_BITS:
-                raise SandboxError("limit", f"an integer with more than {MAX_INT_BITS:,} bits")
+                raise SandboxError.of("limit", "sb_int_bits", limit=MAX_INT_BITS)
             return out
         if ta is np.ndarray or tb is np.ndarray:
             self._np_binop(code, a, b)
@@ -960,18 +996,18 @@ class Runtime:
     # --- imports, classes, exceptions, with, format, decorators -------------------------------------------------
     def import_(self, name: str, full: str | None = None) -> Any:
         if (full or name) not in table.IMPORTABLE:
-            raise _refuse(f"import {full or name}: not available in this sandbox")
+            raise _refused("sb_import_unavailable", name=full or name)
         return table.IMPORTABLE[name]
 
     def importfrom(self, module: str, name: str) -> Any:
         ns = table.IMPORTABLE.get(module)
         if ns is None:
-            raise _refuse(f"from {module} import ...: not available in this sandbox")
+            raise _refused("sb_import_from_unavailable", module=module)
         full = f"{module}.{name}"
         if full in table.IMPORTABLE:
             return table.IMPORTABLE[full]
         if name.startswith("_"):
-            raise _refuse(f"from {module} import {name}: {name} is not available in this sandbox")
+            raise _refused("sb_import_name_unavailable", module=module, name=name)
         return self._namespace_attr(ns, name)
 
     def bases(self, *bases: Any) -> tuple[type, ...]:
@@ -1007,9 +1043,9 @@ class Runtime:
 
     def caught(self, e: BaseException) -> None:
         if isinstance(e, RecursionError):
-            raise self._fail(SandboxError("limit", "the program nests too deeply (recursion)"))
+            raise self._fail(SandboxError.of("limit", "sb_recursion"))
         if isinstance(e, MemoryError):
-            raise self._fail(SandboxError("limit", "out of memory"))
+            raise self._fail(SandboxError.of("limit", "sb_out_of_memory"))
         if isinstance(e, RuntimeError) and "can't allocate memory" in str(e):
             raise self._fail(SandboxError("limit", "out of memory: " + str(e)[:200]))
 
@@ -1249,7 +1285,7 @@ def _int(*args: Any, **kwargs: Any) -> int:
                                     f"{MAX_INT_BITS:,} bits")  # fmt: skip
     out = int(*args, **kwargs)
     if out.bit_length() > MAX_INT_BITS:
-        raise SandboxError("limit", f"an integer with more than {MAX_INT_BITS:,} bits")
+        raise SandboxError.of("limit", "sb_int_bits", limit=MAX_INT_BITS)
     return out
 
 
@@ -1267,7 +1303,7 @@ def _check_devices(args: Iterable[Any], kwargs: dict[str, Any]) -> None:
         else:
             continue
         if dev.type == "cuda" and not torch.cuda.is_available():
-            raise SandboxError("runtime", f"device '{v}' asked for, but this server has no GPU; use 'cpu'")
+            raise SandboxError.of("runtime", "sb_no_gpu_device", device=v)
         if dev.type not in ("cpu", "cuda"):
             raise _refuse(f"device '{v}' is not available in this sandbox; use 'cpu' or 'cuda'")
 
@@ -1323,7 +1359,7 @@ def math_bounded() -> dict[str, Any]:
     def lcm(*ints: int) -> int:
         out = math.lcm(*ints)
         if out.bit_length() > MAX_INT_BITS:
-            raise SandboxError("limit", f"an integer with more than {MAX_INT_BITS:,} bits")
+            raise SandboxError.of("limit", "sb_int_bits", limit=MAX_INT_BITS)
         return out
 
     def choices(population: Any, weights: Any = None, *, cum_weights: Any = None, k: int = 1) -> list[Any]:
@@ -1378,7 +1414,7 @@ def bounded_text(value: Any, limit: int = MAX_TEXT_CHARS, as_repr: bool = False,
     if type(value) not in (list, tuple):
         text = repr(value) if as_repr else str(value)
         if len(text) > limit and complete:
-            raise SandboxError("limit", f"a text longer than {limit:,} characters")
+            raise SandboxError.of("limit", "sb_text_long", limit=limit)
         return text[:limit]
     out: list[str] = []
     size = 0
@@ -1399,7 +1435,7 @@ def bounded_text(value: Any, limit: int = MAX_TEXT_CHARS, as_repr: bool = False,
         size += len(piece)
         if size > limit:
             if complete:
-                raise SandboxError("limit", f"a text longer than {limit:,} characters")
+                raise SandboxError.of("limit", "sb_text_long", limit=limit)
             return "".join(out)[:limit]
         if not stack:
             return "".join(out)
