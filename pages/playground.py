@@ -7,6 +7,7 @@ import streamlit as st
 from core import sandbox
 from core.examples import PLAYGROUND, by_key
 from core.limits import MAX_MATMUL_N, MAX_SOURCE_CHARS
+from core.numfmt import fmt_number
 from ui.common import device, ensure_shell, lang, sandboxed, show_error, tr
 from ui.tensor_view import show_values, variables_table
 from ui.text import code as code_span
@@ -70,7 +71,7 @@ if result is not None:
                 st.markdown(f"{title} · {esc(tr('pg_same_as', name=v['same_as']))}")
                 continue
             if v.get("value") is not None and not v["shape"]:
-                st.markdown(f"{title} = {code_span(v['value'])}")
+                st.markdown(f"{title} = {code_span(fmt_number(v['value'], v['dtype']))}")
                 continue
             with st.expander(title, expanded=len(variables) <= 4):
                 show_values(v.get("value"), v.get("summary"), v["shape"], v["dtype"], key=f"pg_{name}")

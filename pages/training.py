@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
@@ -17,6 +16,7 @@ from core.training.presets import PRESETS, Preset, Setting
 from core.training.trainer import Trainer, create
 from ui import urls
 from ui.common import device, ensure_shell, lang, sandboxed, session_id, tr
+from ui.tensor_view import brief_values
 from ui.text import message
 
 SPEEDS = [1, 5, 25, 100, MAX_STEPS_PER_FRAME]  # steps per frame (one fragment run)
@@ -250,10 +250,10 @@ def _inspector(trainer: Trainer) -> None:
     st.dataframe(
         [
             {
-                "name": r["name"],
-                "shape": str(r["shape"]),
-                "value": json.dumps(r["value"]),
-                "grad": json.dumps(r["grad"]),
+                tr("col_name"): r["name"],
+                tr("col_shape"): str(r["shape"]),
+                tr("tv_value"): brief_values(r["value"], r.get("dtype")),
+                tr("tv_grad"): brief_values(r["grad"], r.get("dtype")),
             }
             for r in view.params
         ],

@@ -44,12 +44,12 @@ def has(key: str) -> bool:
     return key in CATALOGS["en"]
 
 
-def t(key: str, lang: str = "en", **fmt: object) -> str:
+def t(key: str, lang: str = "en", /, **fmt: object) -> str:
     """The string for `key` in `lang` (falls back to English), formatted with `fmt`."""
     text = CATALOGS.get(lang, CATALOGS["en"]).get(key) or CATALOGS["en"][key]
     return text.format(**fmt) if fmt else text
 
 
-def both(key: str, **fmt: object) -> dict[str, str]:
+def both(key: str, /, **fmt: object) -> dict[str, str]:
     """{"en": ..., "zh": ...} for `key`, each formatted with `fmt`."""
     return {lang: t(key, lang, **fmt) for lang in LANGS}

@@ -81,7 +81,7 @@ def error_text(error: dict[str, Any], lang: str) -> str:
     key, args = error.get("key"), error.get("args")
     if lang != "en" and isinstance(key, str) and has(key) and isinstance(args, dict):
         try:
-            return t(key, lang, **args)
+            return t(key, lang).format(**args)
         except (KeyError, IndexError, ValueError, TypeError):
             pass
     return str(error.get("message", ""))

@@ -90,14 +90,13 @@ def _refused(key: str, /, **args: Any) -> SandboxError:
 
 
 def _unknown(owner: str, attr: str, real: Any, candidates: Iterable[Any], key: str, /, **args: Any) -> SandboxError:
-    """An attribute the table does not have on `owner`: refused (catalog `key` with `args`) when the real object
-    has it, else unknown (a typo, as plain Python would say) with the closest allowed names from `candidates`."""
-    if suggest.really_has(real, attr):
-        return _refused(key, **args)
-    close = suggest.close(attr, candidates)
+    """An attribute the table does not have on `owner`. A typo (the real object has no such name either, and an
+    allowed name in `candidates` is close) is an unknown name, as plain Python would say, with the closest allowed
+    names; anything else (a real but excluded name, a probe) stays a refusal (catalog `key` with `args`)."""
+    close = [] if suggest.really_has(real, attr) else suggest.close(attr, candidates)
     if close:
         return SandboxError.of("runtime", "sb_unknown_attr_hint", owner=owner, name=attr, hint=suggest.hint(close))
-    return SandboxError.of("runtime", "sb_unknown_attr", owner=owner, name=attr)
+    return _refused(key, **args)
 
 
 def _real_module(ns: Namespace) -> Any:

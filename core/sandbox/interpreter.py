@@ -20,6 +20,7 @@ from core.sandbox.errors import SandboxError
 from core.sandbox.guard import Budget, key_part
 from core.sandbox.guards import bounded_text
 from core.sandbox.table import Namespace
+from core.sandbox.validate import syntax_error
 
 __all__ = ["Interpreter", "StopProgram", "bounded_text"]
 
@@ -142,7 +143,10 @@ class Interpreter:
 
             g["__sb_assigned__"] = assigned
         self.namespace = g
-        code = compile_program(tree, assign_hook=self.on_assign is not None)
+        try:
+            code = compile_program(tree, assign_hook=self.on_assign is not None)
+        except SyntaxError as e:  # found only when compiling ('return' outside a function, 'break' outside a loop)
+            raise syntax_error(e) from None
         previous = guards._CURRENT[0]
         guards._CURRENT[0] = rt
         hooks = _ModuleHooks(rt)
