@@ -91,7 +91,7 @@ def fmt_number(x: Any, dtype: str | None = None, digits: int | None = None) -> s
         return "nan"
     if math.isinf(v):
         return "inf" if v > 0 else "-inf"
-    kind = dtype if is_float_dtype(dtype) else "float64"
+    kind = dtype if dtype is not None and is_float_dtype(dtype) else "float64"
     return _float_text(_shortest(v, kind, digits))
 
 
