@@ -40,11 +40,12 @@ st.title(tr("pg_title"))
 st.caption(tr("pg_intro"))
 
 st.session_state.setdefault(CODE_KEY, PLAYGROUND[0].code)
+titles = {e.key: e.title(lang()) for e in PLAYGROUND}  # read now: format_func may run outside the script run
 st.selectbox(
     tr("pg_examples"),
-    [e.key for e in PLAYGROUND],
+    list(titles),
     key="pg_example",
-    format_func=lambda k: by_key(PLAYGROUND, k).title(lang()),
+    format_func=titles.__getitem__,
     on_change=_load_example,
 )
 st.text_area(

@@ -1,0 +1,64 @@
+"""Browser journey: a syntax error and a typo in 中文 and in English, at 1280x720 and 1400x1000; screenshots saved."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.server import RUN_COUNTER_JS, app_run, wait_for_run
+
+pytestmark = pytest.mark.e2e
+
+SIZES = {"1280x720": (1280, 720), "1400x1000": (1400, 1000)}
+
+
+@pytest.fixture(params=list(SIZES))
+def sized_page(request, browser, server):
+    w, h = SIZES[request.param]
+    ctx = browser.new_context(viewport={"width": w, "height": h})
+    ctx.add_init_script(RUN_COUNTER_JS)
+    pg = ctx.new_page()
+    pg.goto(server.url)
+    wait_for_run(pg)
+    yield pg, request.param
+    ctx.close()
+
+
+def _run(page, source: str, button: str) -> None:  # noqa: ANN001
+    main = page.locator('[data-testid="stMain"]')
+    main.locator("textarea").first.fill(source)
+    with app_run(page):
+        main.get_by_role("button", name=button, exact=True).click()
+
+
+def test_syntax_error_in_chinese(sized_page, shots):
+    page, size = sized_page
+    with app_run(page):
+        page.locator('[data-testid="stSidebar"]').get_by_text("中文").click()
+    expect(page.locator("h1").first).to_have_text("张量游乐场")
+    _run(page, "a = torch.tensor([2., 4.]\nb = a * 3", "运行")
+    alert = page.locator('[data-testid="stAlert"]').first
+    expect(alert).to_contain_text("语法错误")
+    expect(alert).to_contain_text("第 1 行")
+    expect(alert).to_contain_text("'(' 没有闭合")
+    expect(alert).to_contain_text("Python 原文")
+    expect(alert).to_contain_text("was never closed")  # Python's own words stay visible
+    alert.scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / f"syntax-error-zh-{size}.png"))
+    _run(page, "x = torch.tensr([1.0])", "运行")
+    expect(alert).to_contain_text("你是不是想写 'tensor'")
+    expect(alert).not_to_contain_text("不允许")
+    alert.scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / f"did-you-mean-zh-{size}.png"))
+
+
+def test_syntax_error_in_english(sized_page, shots):
+    page, size = sized_page
+    _run(page, "a = torch.tensor([2., 4.]\nb = a * 3", "Run")
+    alert = page.locator('[data-testid="stAlert"]').first
+    expect(alert).to_contain_text("Syntax error (line 1): '(' was never closed")
+    expect(alert).not_to_contain_text("Python's own words")
+    _run(page, "prnt(1)", "Run")
+    expect(alert).to_contain_text("Did you mean 'print'?")
+    alert.scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / f"did-you-mean-en-{size}.png"))
