@@ -86,3 +86,28 @@ def ensure_shell() -> None:
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()
+
+
+def css_string(text: str) -> str:
+    """`text` as a quoted CSS string: every character but ASCII letters, digits and spaces as a CSS escape, so
+    nothing in it can end the string, the rule or the <style> element."""
+    body = "".join(c if (c.isascii() and c.isalnum()) or c == " " else f"\\{ord(c):x} " for c in text)
+    return f'"{body}"'
+
+
+def uploader_words(types: list[str]) -> None:
+    """Streamlit's file uploader writes its own English ("Upload", "20MB per file • PT"): in another language, the
+    page's CSS swaps them for the catalog's words. Call it before st.file_uploader; the texts are our own, never the
+    user's, and go into CSS as escaped strings (css_string)."""
+    if lang() == "en":
+        return
+    size = f"{st.get_option('server.maxUploadSize')}MB"
+    button = css_string(tr("up_button"))
+    limit = css_string(tr("up_limit", size=size, types=", ".join(t.upper() for t in types)))
+    zone = '[data-testid="stFileUploaderDropzone"]'
+    btn = f'{zone} [data-testid="stBaseButton-secondary"] [data-testid="stMarkdownContainer"] p'
+    note = f'{zone} [data-testid="stFileUploaderDropzoneInstructions"] span'
+    st.html(
+        f"<style>{btn} {{font-size: 0}} {btn}::after {{content: {button}; font-size: 0.875rem}} "
+        f"{note} {{font-size: 0}} {note}::after {{content: {limit}; font-size: 0.875rem}}</style>"
+    )

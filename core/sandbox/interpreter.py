@@ -166,7 +166,7 @@ class Interpreter:
         except Exception as e:  # a torch or Python error inside the user's program
             line = _program_line(e.__traceback__)
             if isinstance(e, RuntimeError) and "can't allocate memory" in str(e):
-                raise SandboxError("limit", f"out of memory: {_message(e)[:300]}", line) from None
+                raise SandboxError.of("limit", "sb_out_of_memory_detail", line, what=_message(e)[:300]) from None
             raise runtime_error(e, g, line) from None
         finally:
             hooks.remove()

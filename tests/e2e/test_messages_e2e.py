@@ -62,3 +62,20 @@ def test_syntax_error_in_english(sized_page, shots):
     expect(alert).to_contain_text("Did you mean 'print'?")
     alert.scroll_into_view_if_needed()
     page.screenshot(path=str(shots / f"did-you-mean-en-{size}.png"))
+
+
+def test_uploader_words_in_chinese(sized_page, shots):
+    page, size = sized_page
+    page.goto(page.url.rstrip("/") + "/training")
+    wait_for_run(page)
+    with app_run(page):
+        page.locator('[data-testid="stSidebar"]').get_by_text("中文").click()
+    zone = page.locator('[data-testid="stFileUploaderDropzone"]').first
+    zone.scroll_into_view_if_needed()
+    after = "el => getComputedStyle(el, '::after').content"
+    button = zone.locator('[data-testid="stBaseButton-secondary"] [data-testid="stMarkdownContainer"] p').first
+    note = zone.locator('[data-testid="stFileUploaderDropzoneInstructions"] span').first
+    expect(button).to_be_visible()
+    assert button.evaluate(after) == '"上传文件"'
+    assert "每个文件最大" in note.evaluate(after) and "SAFETENSORS" in note.evaluate(after)
+    page.screenshot(path=str(shots / f"uploader-zh-{size}.png"))
