@@ -50,5 +50,5 @@ def test_values_in_their_dtype_look_with_translated_headers():
     assert ["下标", "值"] in cols
     by_values = {tuple(f["值"]) for f in frames if "值" in f.columns}
     assert ("2.0", "4.0") in by_values and ("True", "False") in by_values and ("1e-45", "1.0") in by_values
-    two_d = [f for f in frames if len(f.columns) == 1]  # q: one column, no index header
-    assert any(list(f.iloc[:, 0]) == ["True", "False"] for f in two_d)  # 2-D bools read like 1-D ones: text
+    two_d = [f for f in frames if list(f.columns) == ["下标", "0"]]  # q: the row index, then column 0
+    assert any(list(f["0"]) == ["True", "False"] for f in two_d)  # 2-D bools read like 1-D ones: text

@@ -46,8 +46,10 @@ def show_values(value: Any, summary: dict[str, Any] | None, shape: list[int], dt
         fig = go.Figure(go.Heatmap(z=value, colorscale="RdBu", zmid=0))
         fig.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10), yaxis=dict(autorange="reversed"))
         st.plotly_chart(fig, key=f"hm_{key}")
-    elif ndim == 2:
-        st.dataframe(fmt_cells(value, dtype), width="content")
+    elif ndim == 2:  # like 1-D: the row index first, then one column per index of the second dimension
+        index = tr("tv_index")
+        rows = [{index: i, **{str(j): c for j, c in enumerate(row)}} for i, row in enumerate(fmt_cells(value, dtype))]
+        st.dataframe(rows, hide_index=True, width="content")
     else:
         st.code(fmt_tensor(value, dtype, shape), language=None)
 

@@ -79,3 +79,17 @@ def test_uploader_words_in_chinese(sized_page, shots):
     assert button.evaluate(after) == '"上传文件"'
     assert "每个文件最大" in note.evaluate(after) and "SAFETENSORS" in note.evaluate(after)
     page.screenshot(path=str(shots / f"uploader-zh-{size}.png"))
+
+
+def test_values_in_their_dtype_look(sized_page, shots):
+    page, size = sized_page
+    with app_run(page):
+        page.locator('[data-testid="stSidebar"]').get_by_text("中文").click()
+    _run(page, "p = torch.tensor(3.14159)\nv = torch.tensor([2.0, 4.0])\nm = torch.tensor([[True], [False]])", "运行")
+    main = page.locator('[data-testid="stMain"]')
+    expect(main.get_by_text("3.14159", exact=True).first).to_be_visible()
+    expect(main.get_by_text("3.141590118408203")).to_have_count(0)
+    grid = main.locator('[data-testid="stDataFrame"]').nth(1)  # v's table: header 下标 / 值, values 2.0 and 4.0
+    grid.scroll_into_view_if_needed()
+    expect(grid).to_be_visible()
+    page.screenshot(path=str(shots / f"values-zh-{size}.png"), full_page=True)
