@@ -8,6 +8,7 @@ import sys
 from typing import Any
 
 from core.limits import MAX_SOURCE_CHARS
+from core.numfmt import fmt_number, fmt_tensor, is_float_dtype
 
 
 def _read_source(args: argparse.Namespace) -> str:
@@ -34,6 +35,17 @@ def expand_aliases(result: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
+def _values(values: Any, summary: dict[str, Any] | None, dtype: str) -> str:
+    """A tensor's numbers in the app's one look (core/numfmt.py), or its summary when it was too big."""
+    if values is not None:
+        return fmt_tensor(values, dtype)
+    if not summary:
+        return "None"
+    shown = dtype if is_float_dtype(dtype) else "float64"
+    parts = [f"{k} {fmt_number(summary.get(k), dtype if k in ('min', 'max') else shown)}" for k in summary]
+    return "{" + ", ".join(parts) + "}"
+
+
 def format_text(result: dict[str, Any]) -> str:
     """A readable report: printed output, then each variable with its shape, value and grad."""
     lines: list[str] = []
@@ -46,9 +58,15 @@ def format_text(result: dict[str, Any]) -> str:
             if v["requires_grad"]:
                 head += f", requires_grad, {'leaf' if v['is_leaf'] else 'grad_fn=' + str(v['grad_fn'])}"
             lines.append(head)
-            lines.append(f"  value = {v['value'] if v['value'] is not None else v.get('summary')}")
+            lines.append(f"  value = {_values(v['value'], v.get('summary'), v['dtype'])}")
             if v.get("grad") is not None or v.get("grad_summary"):
-                lines.append(f"  grad  = {v['grad'] if v['grad'] is not None else v.get('grad_summary')}")
+                lines.append(f"  grad  = {_values(v['grad'], v.get('grad_summary'), v['dtype'])}")
+        elif v.get("type") in ("float", "int", "bool") and "value" in v:
+            lines.append(f"{name}: {v.get('type')} = {fmt_number(v['value'])}")
+        elif v.get("type") == "ndarray" and v.get("value") is not None:
+            lines.append(
+                f"{name}: ndarray {v.get('shape')} {v.get('dtype')} = {fmt_tensor(v['value'], v.get('dtype'))}"
+            )
         else:
             lines.append(f"{name}: {v.get('type')} = {v.get('value', v.get('repr'))}")
     order = result.get("backward_steps") or []

@@ -16,9 +16,12 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 
+from core.numfmt import fmt_number
+
 D = torch.float64
 MAX_COMPUTED_ELEMENTS = 1 << 16  # per saved tensor: above this the rule is not recomputed (it costs a backward)
 SUBSTITUTED_ELEMENTS = 6  # operands this small are written out with their numbers
+RULE_DIGITS = 4  # significant digits of a number written into a rule (a formula to read, not a value table)
 
 
 @dataclass
@@ -46,7 +49,8 @@ class Term:
 
 
 def fmt(v: Any) -> str:
-    """Numbers as a student would write them: 36 not 36.0, 4 significant digits, nested brackets for tensors."""
+    """Numbers as a student would write them in a formula: 36 not 36.0, RULE_DIGITS significant digits (through
+    core.numfmt, so tiny and huge values read in scientific notation), nested brackets for tensors."""
     if isinstance(v, torch.Tensor):
         return fmt(v.detach().cpu().tolist())
     if isinstance(v, list):
@@ -56,11 +60,9 @@ def fmt(v: Any) -> str:
     if isinstance(v, int):
         return str(v)
     if isinstance(v, float):
-        if math.isnan(v) or math.isinf(v):
-            return str(v)
-        if v == int(v) and abs(v) < 1e15:
+        if not math.isnan(v) and not math.isinf(v) and v == int(v) and abs(v) < 1e15:
             return str(int(v))
-        return f"{v:.4g}"
+        return fmt_number(v, "float64", digits=RULE_DIGITS)  # the app's one look: 1e-45, not 0.000
     if isinstance(v, tuple):
         return "(" + ", ".join(fmt(x) for x in v) + ")"
     return str(v)

@@ -10,7 +10,7 @@ from core.i18n import t
 
 @dataclass(frozen=True)
 class Message:
-    """What went wrong (or what happened), in words: `text(lang)` renders it from core/i18n/training.py."""
+    """What went wrong (or what happened), in words: `text(lang)` renders it from the catalog (core/i18n)."""
 
     key: str
     args: dict[str, Any] = field(default_factory=dict)

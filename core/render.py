@@ -12,7 +12,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from core.gcpause import gc_paused
+from core.i18n import LANGS, t
 from core.limits import DEFAULT_NODE_BUDGET, DOT_BRIEF_ELEMENTS, DOT_TIMEOUT_S, MAX_REPEAT_PERIOD
+from core.numfmt import fmt_number
 
 # The DOT text is built as strings, not with graphviz.Digraph: Digraph quotes every attribute with a
 # regex per call, which made drawing ~3x slower than the walk itself; our ids are "n<k>" and every label
@@ -20,26 +22,9 @@ from core.limits import DEFAULT_NODE_BUDGET, DOT_BRIEF_ELEMENTS, DOT_TIMEOUT_S, 
 
 MORE_ID = "more"
 
-WORDS: dict[str, dict[str, str]] = {
-    "en": {
-        "value": "value",
-        "grad": "grad",
-        "scalar": "scalar",
-        "more": "… {k} more nodes",
-        "nodes": "{k} nodes",
-        "leaves": "+{k} leaves",
-        "constant": "constant, no grad",
-    },
-    "zh": {
-        "value": "值",
-        "grad": "梯度",
-        "scalar": "标量",
-        "more": "… 还有 {k} 个节点",
-        "nodes": "{k} 个节点",
-        "leaves": "+{k} 个叶子",
-        "constant": "常量，无梯度",
-    },
-}
+_WORD_KEYS = ("value", "grad", "scalar", "more", "nodes", "leaves", "constant")
+# The words on graph boxes, per language, from the catalog (graph_word_<name> in core/i18n).
+WORDS: dict[str, dict[str, str]] = {lang: {w: t(f"graph_word_{w}", lang) for w in _WORD_KEYS} for lang in LANGS}
 
 # (fill, border) per kind of box: leaves blue, ops grey, outputs amber, collapsed repeats violet.
 PALETTE: dict[str, tuple[str, str]] = {
@@ -254,8 +239,8 @@ def _html(s: str) -> str:
     return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
 
 
-def _num(x: Any) -> str:
-    return x if isinstance(x, str) else format(x, ".4g")
+def _num(x: Any, dtype: str | None = None) -> str:
+    return fmt_number(x, dtype)  # the app's one look for numbers (core/numfmt.py)
 
 
 def _flat(v: Any) -> list[Any]:
@@ -269,10 +254,12 @@ def _flat(v: Any) -> list[Any]:
     return out
 
 
-def _nested(v: Any) -> str:
-    if isinstance(v, list):
-        return "[" + ", ".join(_nested(x) for x in v) + "]"
-    return _num(v)
+def _nested(v: Any, dtype: str | None = None) -> str:
+    if isinstance(v, list) and not (dtype or "").startswith("complex"):
+        return "[" + ", ".join(_nested(x, dtype) for x in v) + "]"
+    if isinstance(v, list) and v and isinstance(v[0], list):
+        return "[" + ", ".join(_nested(x, dtype) for x in v) + "]"
+    return _num(v, dtype)
 
 
 def shape_text(shape: list[int] | None, words: dict[str, str]) -> str:
@@ -282,23 +269,21 @@ def shape_text(shape: list[int] | None, words: dict[str, str]) -> str:
     return str(shape) if shape else words["scalar"]
 
 
-def brief(value: Any, summary: dict[str, Any] | None, shape_s: str) -> str | None:
+def brief(value: Any, summary: dict[str, Any] | None, shape_s: str, dtype: str | None = None) -> str | None:
     """A short text for a value: the number, a few numbers, or the shape (as text) with min and max."""
     if value is None:
         if not summary:
             return None
         lo, hi = summary.get("min"), summary.get("max")
     elif type(value) is not list:
-        return _num(value)
+        return _num(value, dtype)
     else:
         flat = _flat(value)
         if len(flat) <= DOT_BRIEF_ELEMENTS:
-            return _nested(value)
+            return _nested(value, dtype)
         nums = [x for x in flat if isinstance(x, (int, float))]
         lo, hi = (min(nums), max(nums)) if nums else ("nan", "nan")
-    if type(lo) is float and type(hi) is float:
-        return f"{shape_s} in [{lo:.4g}, {hi:.4g}]"
-    return f"{shape_s} in [{_num(lo)}, {_num(hi)}]"
+    return f"{shape_s} in [{_num(lo, dtype)}, {_num(hi, dtype)}]"
 
 
 def _attrs(kind: str) -> str:
@@ -352,11 +337,11 @@ def _node_label(nd: dict[str, Any], words: dict[str, str]) -> str:
         head = f"<B>{title}</B>{_SUB}{_html(get('grad_fn') or '')} · {shape_s}</FONT>"
     value, grad = get("value"), get("grad")
     if value is not None or "summary" in nd:
-        text = brief(value, get("summary"), shape_s)
+        text = brief(value, get("summary"), shape_s, get("dtype"))
         if text is not None:
             head = f"{head}{_VALUE}{words['value']} {text}</FONT>"
     if grad is not None or "grad_summary" in nd:
-        text = brief(grad, get("grad_summary"), shape_s)
+        text = brief(grad, get("grad_summary"), shape_s, get("dtype"))
         if text is not None:
             head = f"{head}{_GRAD}{words['grad']} {text}</FONT>"
     return head

@@ -18,10 +18,17 @@ class Summary(TypedDict):
     std: float | str | None
 
 
-class Error(TypedDict):
+class _ErrorBase(TypedDict):
     kind: Literal["refused", "syntax", "runtime", "limit", "timeout"]
-    message: str
+    message: str  # in English (the CLI prints it); a page shows `key` with `args` in the user's language
     line: int | None
+
+
+class Error(_ErrorBase, total=False):
+    key: str  # a catalog key (core/i18n): the message in every language
+    args: dict[str, str | int | float]  # the key's placeholders
+    detail: str  # Python's own words, when the message translates one of Python's (a SyntaxError ...)
+    code: str  # "busy" | "replaced": the pool's queue answers
 
 
 class TensorVariable(TypedDict, total=False):

@@ -10,6 +10,7 @@ import streamlit as st
 from core import lessons, sandbox
 from core.lessons import Catalog, Lesson, Step
 from core.limits import DEFAULT_NODE_BUDGET
+from core.numfmt import fmt_tensor
 from ui import export as export_buttons
 from ui import state
 from ui.common import PAGE_FILES, device, ensure_shell, lang, sandboxed, show_error, tr
@@ -161,9 +162,19 @@ def _quiz(lesson: Lesson, k: int, step: Step, result: dict[str, Any] | None) -> 
                 tr(
                     "ls_quiz_agrees",
                     place=code(place),
-                    value=code(value if isinstance(value, str) else json.dumps(value)),
+                    value=code(_shown(value, check, result)),
                 )
             )
+
+
+def _shown(value: Any, check: Any, result: dict[str, Any]) -> str:
+    """A quiz's observed value as the rest of the app shows it (numbers through core.numfmt, in their dtype)."""
+    if isinstance(value, str):
+        return value
+    if check.field in ("value", "grad"):
+        dtype = ((result.get("variables") or {}).get(check.name) or {}).get("dtype")
+        return fmt_tensor(value, dtype)
+    return json.dumps(value)
 
 
 def _nav(lesson: Lesson, k: int) -> None:

@@ -7,6 +7,7 @@ import streamlit as st
 from core import sandbox
 from core.examples import PLAYGROUND, by_key
 from core.limits import MAX_MATMUL_N, MAX_SOURCE_CHARS
+from core.numfmt import fmt_number
 from ui import export as export_buttons
 from ui import state
 from ui.common import device, ensure_shell, lang, sandboxed, show_error, tr
@@ -42,11 +43,12 @@ st.title(tr("pg_title"))
 st.caption(tr("pg_intro"))
 
 st.session_state.setdefault(CODE_KEY, PLAYGROUND[0].code)
+titles = {e.key: e.title(lang()) for e in PLAYGROUND}  # read now: format_func may run outside the script run
 st.selectbox(
     tr("pg_examples"),
-    [e.key for e in PLAYGROUND],
+    list(titles),
     key="pg_example",
-    format_func=lambda k: by_key(PLAYGROUND, k).title(lang()),
+    format_func=titles.__getitem__,
     on_change=_load_example,
 )
 st.text_area(
@@ -81,7 +83,7 @@ if result is not None:
                 st.markdown(f"{title} · {esc(tr('pg_same_as', name=v['same_as']))}")
                 continue
             if v.get("value") is not None and not v["shape"]:
-                st.markdown(f"{title} = {code_span(v['value'])}")
+                st.markdown(f"{title} = {code_span(fmt_number(v['value'], v['dtype']))}")
                 continue
             with st.expander(title, expanded=len(variables) <= 4):
                 show_values(v.get("value"), v.get("summary"), v["shape"], v["dtype"], key=f"pg_{name}")

@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
 import streamlit as st
 
 from core.limits import DEFAULT_NODE_BUDGET, MAX_CHUNK_SECONDS, MAX_STEPS_PER_FRAME, PAGE_REFRESH_S
+from core.numfmt import fmt_number
 from core.training import admission, charts
 from core.training.cli import CIFAR_ENV
 from core.training.inspect import StepView, step_view
@@ -17,7 +17,8 @@ from core.training.presets import PRESETS, Preset, Setting
 from core.training.trainer import Trainer, create
 from ui import export as export_buttons
 from ui import state, urls
-from ui.common import device, ensure_shell, lang, sandboxed, session_id, tr
+from ui.common import device, ensure_shell, lang, sandboxed, session_id, tr, uploader_words
+from ui.tensor_view import brief_values
 from ui.text import message
 
 SPEEDS = [1, 5, 25, 100, MAX_STEPS_PER_FRAME]  # steps per frame (one fragment run)
@@ -164,7 +165,7 @@ def _live(trainer: Trainer) -> None:
     c = st.columns(4)
     c[0].metric(tr("tr_counter_step"), f"{trainer.step} / {trainer.step_limit}")
     c[1].metric(tr("tr_counter_epoch"), trainer.epoch)
-    c[2].metric(tr("tr_counter_loss"), f"{trainer.history.loss[-1]:.4g}" if trainer.history.loss else "-")
+    c[2].metric(tr("tr_counter_loss"), fmt_number(trainer.history.loss[-1], "float32") if trainer.history.loss else "-")
     if last.accuracy is not None:
         c[3].metric(tr("tr_counter_acc"), f"{last.accuracy:.1%}")
     if trainer.divergence is not None:
@@ -205,12 +206,19 @@ def _predict(trainer: Trainer) -> None:
     data = trainer.data
     if data.task == "regression":
         x = st.number_input(tr("tr_predict"), value=float(trainer.preset.predict_x or 0.0), key="tr_predict_x")
-        st.markdown(tr("tr_prediction", x=f"{x:g}", y=f"{trainer.predict([x]):.4f}"))
+        st.markdown(tr("tr_prediction", x=fmt_number(x), y=fmt_number(trainer.predict([x]), "float32")))
     elif data.input_shape == (2,):
         c = st.columns(2)
         x1 = c[0].number_input(tr("tr_predict") + " x1", value=0.5, key="tr_predict_x1")
         x2 = c[1].number_input(tr("tr_predict") + " x2", value=0.5, key="tr_predict_x2")
-        st.markdown(tr("tr_prediction_2d", x1=f"{x1:g}", x2=f"{x2:g}", p=f"{trainer.predict([x1, x2])[1]:.3f}"))
+        st.markdown(
+            tr(
+                "tr_prediction_2d",
+                x1=fmt_number(x1),
+                x2=fmt_number(x2),
+                p=fmt_number(trainer.predict([x1, x2])[1], "float32"),
+            )
+        )
 
 
 # --- replay one step's graph (only while paused) ---------------------------------------------------------------------
@@ -239,8 +247,8 @@ def _inspector(trainer: Trainer) -> None:
         tr(
             "tr_inspect_loss",
             step=k,
-            loss=f"{view.loss:.6g}",
-            recorded=f"{trainer.history.loss[k]:.6g}",
+            loss=fmt_number(view.loss, "float32"),
+            recorded=fmt_number(trainer.history.loss[k], "float32"),
             nodes=view.nodes,
         )
     )
@@ -249,10 +257,10 @@ def _inspector(trainer: Trainer) -> None:
     st.dataframe(
         [
             {
-                "name": r["name"],
-                "shape": str(r["shape"]),
-                "value": json.dumps(r["value"]),
-                "grad": json.dumps(r["grad"]),
+                tr("col_name"): r["name"],
+                tr("col_shape"): str(r["shape"]),
+                tr("tv_value"): brief_values(r["value"], r.get("dtype")),
+                tr("tv_grad"): brief_values(r["grad"], r.get("dtype")),
             }
             for r in view.params
         ],
@@ -283,7 +291,9 @@ def _weights(trainer: Trainer) -> None:
         key="tr_dl_pt",
         on_click="ignore",
     )
-    up = st.file_uploader(tr("tr_upload"), type=["safetensors", "pt", "pth"], key="tr_upload")
+    kinds = ["safetensors", "pt", "pth"]
+    uploader_words(kinds)
+    up = st.file_uploader(tr("tr_upload"), type=kinds, key="tr_upload")
     if up is not None and ss.get("tr_upload_id") != up.file_id:
         ss.tr_upload_id = up.file_id
         ss.tr_playing = False

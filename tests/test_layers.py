@@ -15,7 +15,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 BASE = (
     "core.limits core.messages core.result core.local_rules core.tensorjson core.gcpause core.timing core.i18n "
-    "core.examples core.lessons core.pitfalls core.links"
+    "core.examples core.lessons core.pitfalls core.links core.numfmt"
 ).split()
 BASE.append("core=")  # the package itself
 

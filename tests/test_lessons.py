@@ -14,7 +14,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from core import lessons, links
-from core.i18n import TABLES
+from core.i18n import STRINGS
 from core.lessons import Lesson, LessonError, Step
 from core.sandbox.session import execute
 from core.training.presets import PRESETS
@@ -23,6 +23,8 @@ from tools import seed_windows
 from ui import state
 from ui.common import PAGE_FILES
 from ui.text import esc
+
+PAGE_STRINGS = {k: v for k, v in STRINGS.items() if k.startswith("ls_")}  # the Lessons page's own strings
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_WINDOWS = ROOT / "tests" / "data" / "seed_windows.bin"  # fingerprints only: tools/seed_windows.py
@@ -113,14 +115,14 @@ def test_every_text_in_both_languages():
         prose += [t for s in ls.steps if s.quiz for t in (s.quiz.question, s.quiz.why)]
         for text in prose:
             assert CJK.search(text.zh) and text.zh != text.en, text.en
-    for key, entry in TABLES["lessons"].items():
-        assert key.startswith("ls_") and entry["en"] and CJK.search(entry["zh"]) or key == "ls_step_head", key
+    for key, entry in PAGE_STRINGS.items():
+        assert entry["en"] and CJK.search(entry["zh"]) or key == "ls_step_head", key
 
 
 def test_no_chinese_text_copies_a_seed():
     digests = seed_windows.load(SEED_WINDOWS)
     assert len(digests) > 20_000, "the fingerprints of all five seed articles"
-    ours = [t.zh for ls in LESSONS for t in lessons.texts(ls)] + [e["zh"] for e in TABLES["lessons"].values()]
+    ours = [t.zh for ls in LESSONS for t in lessons.texts(ls)] + [e["zh"] for e in PAGE_STRINGS.values()]
     copied = []
     for text in ours:
         prose = CODE.sub("\x00", text)  # code (`torch.randn_like`, fenced blocks) is API, not wording: cut it out

@@ -65,8 +65,8 @@ def test_every_kind_is_styled_apart_with_values_grads_and_shapes() -> None:
         assert render.ATTRS[kind] in b[nid]
     assert len({render.ATTRS[k] for k in ("leaf", "op", "output")}) == 3
     a_box = b[g.id_of(names["a"])]
-    assert "<B>a</B>" in a_box and "value [2, 4]" in a_box and "grad [36, 144]" in a_box
-    assert "grad [-14, -10]" in b[g.id_of(names["b"])]
+    assert "<B>a</B>" in a_box and "value [2.0, 4.0]" in a_box and "grad [36.0, 144.0]" in a_box
+    assert "grad [-14.0, -10.0]" in b[g.id_of(names["b"])]
     assert "E = sub" in b[g.id_of(names["E"])]
     assert '[label="[2]"]' in dot  # shapes on edges
     assert dot == g.to_dot() or "digraph" in g.to_dot()
@@ -83,8 +83,8 @@ def test_big_values_show_shape_and_min_max() -> None:
     y.backward()
     g = graph.build(y, names={"x": x})
     for dot in (g.to_dot(), render.to_dot(g.to_json())):
-        assert "value [3, 4] in [0, 11]" in boxes(dot)[g.id_of(x)]
-        assert "grad [3, 4] in [2, 2]" in boxes(dot)[g.id_of(x)]
+        assert "value [3, 4] in [0.0, 11.0]" in boxes(dot)[g.id_of(x)]
+        assert "grad [3, 4] in [2.0, 2.0]" in boxes(dot)[g.id_of(x)]
 
 
 def test_step_and_done_are_highlighted() -> None:
@@ -102,7 +102,7 @@ def test_labels_are_escaped_and_zh_words() -> None:
     y = x * 2
     j = graph.build(y, names={'<b>&"x': x, "y<": y}).to_json()
     dot = render.to_dot(j, lang="zh")
-    assert "&lt;b&gt;&amp;&quot;x" in dot and "y&lt; = mul" in dot and "值 [1, 1]" in dot
+    assert "&lt;b&gt;&amp;&quot;x" in dot and "y&lt; = mul" in dot and "值 [1.0, 1.0]" in dot
     assert '<b>&"x' not in dot
 
 
@@ -169,7 +169,7 @@ def test_svg_contains_the_numbers() -> None:
     svg = render.to_svg(render.to_dot(g.to_json()))
     assert svg is not None and svg.lstrip().startswith(("<?xml", "<svg"))
     texts = [html.unescape(t) for t in re.findall(r"<text[^>]*>([^<]*)</text>", svg)]
-    for text in ("grad [36, 144]", "grad [-14, -10]", "E = sub", "value [2, 4]"):
+    for text in ("grad [36.0, 144.0]", "grad [-14.0, -10.0]", "E = sub", "value [2.0, 4.0]"):
         assert text in texts
 
 

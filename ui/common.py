@@ -9,6 +9,7 @@ from typing import Any
 import streamlit as st
 
 from core.i18n import t
+from core.sandbox.errors import error_text
 from ui.text import esc
 
 NAV = [  # the app's pages: (file, title key, icon, url path); the first is the default page
@@ -71,13 +72,21 @@ def sandboxed(call: Callable[..., Any], *args: Any, **kwargs: Any) -> Any:
 
 
 def show_error(error: dict[str, Any]) -> None:
-    """The error box for a sandbox error object {kind, message, line}: the message is shown as plain text."""
+    """The error box for a sandbox error object {kind, message, line, key?, args?, detail?}: the message in the
+    user's language (its catalog key), shown as plain text; Python's own English words below when translated."""
     kind = tr(f"error_kind_{error.get('kind', 'runtime')}")
     line = error.get("line")
     where = f" ({tr('error_line', line=line)})" if isinstance(line, int) and not isinstance(line, bool) else ""
     code = error.get("code")
-    text = tr(f"queue_{code}") if code in ("busy", "replaced") else esc(error.get("message", ""), limit=2_000)
-    st.error(f"**{kind}**{where}: {text}")
+    if code in ("busy", "replaced"):
+        st.error(f"**{kind}**{where}: {tr(f'queue_{code}')}")
+        return
+    text = error_text(error, lang())
+    body = f"**{kind}**{where}: {esc(text, limit=2_000)}"
+    detail = error.get("detail")
+    if isinstance(detail, str) and detail and detail != text:
+        body += f"\n\n{tr('error_python_said')}: {esc(detail, limit=2_000)}"
+    st.error(body)
 
 
 def ensure_shell() -> None:
@@ -93,3 +102,28 @@ def ensure_shell() -> None:
     if PagesManager.uses_pages_directory:
         PagesManager.uses_pages_directory = False
         st.rerun()
+
+
+def css_string(text: str) -> str:
+    """`text` as a quoted CSS string: every character but ASCII letters, digits and spaces as a CSS escape, so
+    nothing in it can end the string, the rule or the <style> element."""
+    body = "".join(c if (c.isascii() and c.isalnum()) or c == " " else f"\\{ord(c):x} " for c in text)
+    return f'"{body}"'
+
+
+def uploader_words(types: list[str]) -> None:
+    """Streamlit's file uploader writes its own English ("Upload", "20MB per file • PT"): in another language, the
+    page's CSS swaps them for the catalog's words. Call it before st.file_uploader; the texts are our own, never the
+    user's, and go into CSS as escaped strings (css_string)."""
+    if lang() == "en":
+        return
+    size = f"{st.get_option('server.maxUploadSize')}MB"
+    button = css_string(tr("up_button"))
+    limit = css_string(tr("up_limit", size=size, types=", ".join(t.upper() for t in types)))
+    zone = '[data-testid="stFileUploaderDropzone"]'
+    btn = f'{zone} [data-testid="stBaseButton-secondary"] [data-testid="stMarkdownContainer"] p'
+    note = f'{zone} [data-testid="stFileUploaderDropzoneInstructions"] span'
+    st.html(
+        f"<style>{btn} {{font-size: 0}} {btn}::after {{content: {button}; font-size: 0.875rem}} "
+        f"{note} {{font-size: 0}} {note}::after {{content: {limit}; font-size: 0.875rem}}</style>"
+    )

@@ -7,6 +7,7 @@ from typing import Any
 import streamlit as st
 
 from core import render
+from core.numfmt import fmt_number
 from ui.common import lang, show_error, tr
 from ui.tensor_view import show_values
 from ui.text import code, esc
@@ -133,7 +134,7 @@ MAX_NOTE_ELEMENTS = 4  # elements spelled out per note; the rest are counted
 
 def _num(v: Any) -> str:
     """A reported number (floats, or 'inf' / 'nan' strings from JSON) as short text."""
-    return f"{v:.6g}" if isinstance(v, (int, float)) else str(v)
+    return fmt_number(v, "float64", digits=6) if isinstance(v, (int, float)) else str(v)
 
 
 def _element(name: str, shape: list[int], flat: int) -> str:

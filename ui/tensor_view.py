@@ -7,44 +7,38 @@ from typing import Any
 import plotly.graph_objects as go
 import streamlit as st
 
+from core.numfmt import fmt_cells, fmt_number, fmt_tensor, is_float_dtype
 from ui.common import tr
 
 TABLE_MAX_CELLS = 400  # beyond this a 2-D tensor is drawn as a heatmap
 
 
-def _depth(value: Any) -> int:
-    d = 0
-    while isinstance(value, list):
-        if not value:
-            return d + 1
-        value = value[0]
-        d += 1
-    return d
-
-
-def _fmt(x: Any) -> str:
-    if isinstance(x, float):
-        return f"{x:.6g}"
-    if isinstance(x, list) and len(x) == 2 and all(isinstance(v, (int, float)) for v in x):
-        return f"{x[0]:.4g}{x[1]:+.4g}j"  # complex values arrive as [re, im]
-    return str(x)
+def _summary_dtype(dtype: str) -> str:
+    """Mean and std are computed in float64; shown in the look of the tensor's own float dtype (else float64)."""
+    return dtype if is_float_dtype(dtype) else "float64"
 
 
 def show_values(value: Any, summary: dict[str, Any] | None, shape: list[int], dtype: str, key: str) -> None:
-    """Draw one tensor value (nested lists from the worker, or a summary when it was too big)."""
+    """Draw one tensor value (nested lists from the worker, or a summary when it was too big).
+
+    Every number is text from core.numfmt in the look of its dtype (a float keeps its point, bools read
+    True/False, tiny values are in scientific notation); 1-D and 2-D tables look the same."""
     complex_ = dtype.startswith("complex")
     ndim = len(shape)
     if value is None:
         if summary:
             cols = st.columns(4)
             for col, k in zip(cols, ("min", "max", "mean", "std")):
-                col.metric(k, _fmt(summary.get(k)))
+                shown = dtype if k in ("min", "max") else _summary_dtype(dtype)
+                col.metric(tr(f"tv_{k}"), fmt_number(summary.get(k), shown))
         return
     if ndim == 0:
-        st.code(_fmt(value), language=None)
+        st.code(fmt_number(value, dtype), language=None)
     elif ndim == 1 and not complex_:
+        cells = fmt_cells(value, dtype)
+        index, column = tr("tv_index"), tr("tv_value")
         st.dataframe(
-            [{"i": i, "value": v} for i, v in enumerate(value)] if len(value) <= 12 else {"value": value},
+            [{index: i, column: v} for i, v in enumerate(cells)] if len(cells) <= 12 else {column: cells},
             hide_index=True,
             width="content",
         )
@@ -52,17 +46,26 @@ def show_values(value: Any, summary: dict[str, Any] | None, shape: list[int], dt
         fig = go.Figure(go.Heatmap(z=value, colorscale="RdBu", zmid=0))
         fig.update_layout(height=320, margin=dict(l=10, r=10, t=10, b=10), yaxis=dict(autorange="reversed"))
         st.plotly_chart(fig, key=f"hm_{key}")
-    elif ndim == 2:
-        st.dataframe([[_fmt(v) for v in row] for row in value], width="content")
+    elif ndim == 2:  # like 1-D: the row index first, then one column per index of the second dimension
+        index = tr("tv_index")
+        rows = [{index: i, **{str(j): c for j, c in enumerate(row)}} for i, row in enumerate(fmt_cells(value, dtype))]
+        st.dataframe(rows, hide_index=True, width="content")
     else:
-        st.code(_nested(value, _depth(value)), language=None)
+        st.code(fmt_tensor(value, dtype, shape), language=None)
 
 
-def _nested(value: Any, depth: int) -> str:
-    if depth <= 1:
-        return "[" + ", ".join(_fmt(v) for v in value) + "]"
-    inner = (",\n" + "\n" * (depth - 2)).join(_nested(v, depth - 1) for v in value)
-    return "[" + inner.replace("\n", "\n ") + "]"
+def brief_values(values: Any, dtype: str | None) -> str:
+    """A short text for a table cell: the numbers (flat), a summary "min … max … mean … std …", or nothing."""
+    if values is None:
+        return ""
+    if isinstance(values, dict):
+        shown = dtype if is_float_dtype(dtype) else "float64"
+        return ", ".join(
+            f"{tr(f'tv_{k}')} {fmt_number(values[k], dtype if k in ('min', 'max') else shown)}"
+            for k in ("min", "max", "mean", "std")
+            if k in values
+        )
+    return fmt_tensor(values, dtype)
 
 
 def variables_table(variables: dict[str, Any]) -> None:

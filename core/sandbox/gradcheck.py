@@ -141,7 +141,7 @@ class _Run:
             self.f = stop.f
             self.promoted = mode.promoted
             return
-        raise SandboxError("runtime", "the program never calls .backward(), so there is no gradient to check")
+        raise SandboxError.of("runtime", "sb_no_backward")
 
     def value(self) -> float:
         return float(self.f.detach().item())
@@ -251,7 +251,7 @@ def check_program(source: str, device: str = "cpu") -> dict[str, Any]:
         base = _Run(tree, dev, None)
         f = base.f
         if not f.requires_grad:
-            raise SandboxError("runtime", "the backward root does not depend on any leaf that requires grad")
+            raise SandboxError.of("runtime", "sb_root_no_leaf")
         f0 = base.value()
         tensors = [t for _, t in base.leaves]
         facts = _graph_facts(f)  # before grad frees the saved values it reads

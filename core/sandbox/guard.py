@@ -94,7 +94,7 @@ class Budget:
     def count(self) -> None:
         self.ops += 1
         if self.ops > MAX_OPS:
-            raise SandboxError("limit", f"the program ran more than {MAX_OPS:,} tensor operations")
+            raise SandboxError.of("limit", "sb_ops", limit=MAX_OPS)
 
     def plan(self, fid: Any, fn: Callable[..., Any], args: tuple, kwargs: dict, cubic: bool = False) -> bool:
         """Account for fn(*args, **kwargs) before it runs; False when its size could not be planned."""
@@ -132,11 +132,7 @@ class Budget:
             counted = counter.get_total_flops()
         except RuntimeError as e:
             if "overflow" in str(e).lower():  # e.g. ones(2**62): the size itself does not fit
-                raise SandboxError(
-                    "limit",
-                    f"{_name(fid)}: the requested size is far too big (the limit is "
-                    f"{MAX_TENSOR_ELEMENTS:,} elements per tensor)",
-                ) from None
+                raise SandboxError.of("limit", "sb_size_overflow", op=_name(fid), limit=MAX_TENSOR_ELEMENTS) from None
             return None
         except Exception:  # noqa: BLE001  not plannable on meta (data-dependent, odd arguments): checked after
             return None
@@ -169,20 +165,12 @@ class Budget:
     def add_flops(self, flops: int) -> None:
         self.flops += flops
         if self.flops > MAX_FLOPS:
-            raise SandboxError(
-                "limit",
-                f"the program would compute more than {MAX_FLOPS / 1e9:,.0f} GFLOP (this operation alone "
-                f"{flops / 1e9:,.2f} GFLOP); the compute budget stops it before it runs",
-            )
+            raise SandboxError.of("limit", "sb_flops", limit=MAX_FLOPS / 1e9, op=flops / 1e9)
 
     def check_memory(self, extra: int) -> None:
         used = torch.cuda.memory_allocated() if self.cuda else _rss_bytes() - self.base_rss
         if used + extra > MAX_MEMORY_BYTES:
-            raise SandboxError(
-                "limit",
-                f"the program would use about {(used + extra) / 2**20:,.0f} MiB; "
-                f"the limit is {MAX_MEMORY_BYTES / 2**20:,.0f} MiB",
-            )
+            raise SandboxError.of("limit", "sb_memory", mib=(used + extra) / 2**20, limit=MAX_MEMORY_BYTES / 2**20)
 
     def after(self, fid: Any, out: Any) -> None:
         """The real output of an op that could not be planned: checked right away, before anything uses it."""
@@ -205,14 +193,11 @@ def _takes_device(fid: Any) -> bool:
 
 def check_tensor(fid: Any, t: torch.Tensor) -> None:
     if t.dim() > MAX_TENSOR_DIMS:
-        raise SandboxError("limit", f"{_name(fid)} would make a tensor of {t.dim()} dimensions; "
-                                    f"the limit is {MAX_TENSOR_DIMS}")  # fmt: skip
+        raise SandboxError.of("limit", "sb_tensor_dims", op=_name(fid), dims=t.dim(), limit=MAX_TENSOR_DIMS)
     n = t.numel()
     if n > MAX_TENSOR_ELEMENTS:
-        raise SandboxError(
-            "limit",
-            f"{_name(fid)} would make a tensor of shape {list(t.shape)} ({n:,} elements); "
-            f"the limit is {MAX_TENSOR_ELEMENTS:,} per tensor, views included",
+        raise SandboxError.of(
+            "limit", "sb_tensor_elements", op=_name(fid), shape=str(list(t.shape)), n=n, limit=MAX_TENSOR_ELEMENTS
         )
 
 
@@ -252,8 +237,7 @@ def _check_pieces(fid: Any, args: tuple, kwargs: dict) -> None:
 
 def check_pieces(name: str, n: int) -> None:
     if n > MAX_SPLIT_PIECES:
-        raise SandboxError("limit", f"{name} would make {n:,} tensors (looping over or listing a tensor splits it "
-                                    f"into rows); the limit is {MAX_SPLIT_PIECES:,}")  # fmt: skip
+        raise SandboxError.of("limit", "sb_split_pieces", op=name, n=n, limit=MAX_SPLIT_PIECES)
 
 
 def _check_data_dependent(fid: Any, args: tuple) -> None:
@@ -269,5 +253,4 @@ def _check_data_dependent(fid: Any, args: tuple) -> None:
     else:
         return
     if n > MAX_TENSOR_ELEMENTS:
-        raise SandboxError("limit", f"{name} could make a result of up to {n:,} elements; "
-                                    f"the limit is {MAX_TENSOR_ELEMENTS:,}")  # fmt: skip
+        raise SandboxError.of("limit", "sb_result_elements", op=name, n=n, limit=MAX_TENSOR_ELEMENTS)

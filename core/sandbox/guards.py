@@ -14,6 +14,7 @@ import operator
 import random
 import re
 import string
+import sys
 import types
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -34,7 +35,7 @@ from core.limits import (
     MAX_TOLIST_ELEMENTS,
     MAX_UPLOAD_BYTES,
 )
-from core.sandbox import table
+from core.sandbox import suggest, table
 from core.sandbox.compiler import PROGRAM
 from core.sandbox.errors import SandboxError
 from core.sandbox.guard import Budget, check_pieces
@@ -80,8 +81,22 @@ class Method:
 _CURRENT: list[Any] = [None]  # the running Runtime (one per worker process; set while a program runs)
 
 
-def _refuse(message: str) -> SandboxError:
-    return SandboxError("refused", message)
+def _refused(key: str, /, **args: Any) -> SandboxError:
+    return SandboxError.of("refused", key, **args)
+
+
+def _unknown(owner: str, attr: str, real: Any, candidates: Iterable[Any], key: str, /, **args: Any) -> SandboxError:
+    """An attribute the table does not have on `owner`. A typo (the real object has no such name either, and an
+    allowed name in `candidates` is close) is an unknown name, as plain Python would say, with the closest allowed
+    names; anything else (a real but excluded name, a probe) stays a refusal (catalog `key` with `args`)."""
+    close = [] if suggest.really_has(real, attr) else suggest.close(attr, candidates)
+    if close:
+        return SandboxError.of("runtime", "sb_unknown_attr_hint", owner=owner, name=attr, hint=suggest.hint(close))
+    return _refused(key, **args)
+
+
+def _real_module(ns: Namespace) -> Any:
+    return sys.modules.get(ns.name)
 
 
 def _type_name(obj: Any) -> str:
@@ -97,7 +112,7 @@ class _SafeFormatter(string.Formatter):
 
     def get_field(self, field_name: str, args: Any, kwargs: Any) -> Any:
         if "." in field_name or "[" in field_name:
-            raise _refuse("'{x.attr}' and '{x[i]}' fields are not allowed in str.format; compute the value first")
+            raise SandboxError.of("refused", "sb_format_fields")
         return super().get_field(field_name, args, kwargs)
 
     def format_field(self, value: Any, format_spec: str) -> Any:
@@ -112,7 +127,7 @@ _FORMATTER = _SafeFormatter()
 
 def check_spec(spec: str) -> None:
     if spec and not _FORMAT_SPEC.match(spec):
-        raise _refuse(f"format spec ':{spec}' is not allowed (width and precision at most 99)")
+        raise SandboxError.of("refused", "sb_format_spec", spec=spec)
 
 
 def format_value(value: Any, conversion: str | None, spec: str) -> str:
@@ -126,7 +141,7 @@ def format_value(value: Any, conversion: str | None, spec: str) -> str:
         bounded_text(value, MAX_TEXT_CHARS * 100, complete=False)  # refuses a tensor too big to print, first
     text = format(value, spec)
     if len(text) > MAX_TEXT_CHARS:
-        raise SandboxError("limit", f"a formatted value longer than {MAX_TEXT_CHARS:,} characters")
+        raise SandboxError.of("limit", "sb_formatted_long", limit=MAX_TEXT_CHARS)
     return text
 
 
@@ -135,9 +150,9 @@ def _check_percent(fmt: str) -> None:
         width, precision = m.group(2), m.group(4)
         for part in (width, precision):
             if part == "*":
-                raise _refuse("'%*d' widths are not allowed; write the width into the format")
+                raise SandboxError.of("refused", "sb_percent_star")
             if part is not None and int(part) > 99:
-                raise _refuse("'%' format widths and precisions are limited to 99")
+                raise SandboxError.of("refused", "sb_percent_width")
 
 
 def _length(x: Any) -> int:
@@ -154,7 +169,7 @@ def _check_items(*iterables: Any) -> None:
     for it in iterables:
         n = _length(it)
         if n > MAX_LIST_LEN:
-            raise SandboxError("limit", f"a sequence of {n:,} items; the limit is {MAX_LIST_LEN:,}")
+            raise SandboxError.of("limit", "sb_sequence_long", n=n, limit=MAX_LIST_LEN)
         if isinstance(it, Tensor) and it.dim():
             check_pieces("iterating a tensor", it.shape[0])
 
@@ -164,11 +179,11 @@ def check_python_op(code: int, a: Any, b: Any) -> None:
     ta, tb = type(a), type(b)
     if ta is int and tb is int:
         if code == POW and b > 0 and abs(a) > 1 and b * a.bit_length() > MAX_INT_BITS:
-            raise SandboxError("limit", f"{a} ** {b} would have more than {MAX_INT_BITS:,} bits")
+            raise SandboxError.of("limit", "sb_int_pow", a=a, b=b, limit=MAX_INT_BITS)
         if code == MUL and a.bit_length() + b.bit_length() > MAX_INT_BITS:
-            raise SandboxError("limit", f"an integer product with more than {MAX_INT_BITS:,} bits")
+            raise SandboxError.of("limit", "sb_int_product", limit=MAX_INT_BITS)
         if code == LSHIFT and b > 0 and a and a.bit_length() + b > MAX_INT_BITS:
-            raise SandboxError("limit", f"{a} << {b} would have more than {MAX_INT_BITS:,} bits")
+            raise SandboxError.of("limit", "sb_int_shift", a=a, b=b, limit=MAX_INT_BITS)
         return
     if code == MUL:
         for seq, n in ((a, b), (b, a)):
@@ -179,11 +194,11 @@ def check_python_op(code: int, a: Any, b: Any) -> None:
                     continue  # not a repeat count: the operation itself fails
                 limit = MAX_TEXT_CHARS if isinstance(seq, str) else MAX_LIST_LEN
                 if len(seq) * n > limit:
-                    raise SandboxError("limit", f"repeating a {type(seq).__name__} {n:,} times; the limit is {limit:,}")
+                    raise SandboxError.of("limit", "sb_repeat", what=type(seq).__name__, n=n, limit=limit)
     elif code == ADD and isinstance(a, (str, list, tuple)):
         limit = MAX_TEXT_CHARS if isinstance(a, str) else MAX_LIST_LEN
         if len(a) + _length(b) > limit:  # list += iterable extends by anything iterable, tensors included
-            raise SandboxError("limit", f"a {type(a).__name__} longer than {limit:,}")
+            raise SandboxError.of("limit", "sb_concat_long", what=type(a).__name__, limit=limit)
     elif code == MOD and isinstance(a, str):
         _check_percent(a)
 
@@ -200,8 +215,7 @@ def check_tensor_data(data: Any) -> None:
     if isinstance(data, (Tensor, np.ndarray)):
         n *= data.size if isinstance(data, np.ndarray) else data.numel()
     if n > MAX_TENSOR_ELEMENTS:
-        raise SandboxError("limit", f"a tensor made from these lists would have {n:,} elements; "
-                                    f"the limit is {MAX_TENSOR_ELEMENTS:,}")  # fmt: skip
+        raise SandboxError.of("limit", "sb_lists_tensor", n=n, limit=MAX_TENSOR_ELEMENTS)
 
 
 def _check_layers(layers: Iterable[Any]) -> None:
@@ -211,8 +225,7 @@ def _check_layers(layers: Iterable[Any]) -> None:
         layer = stack.pop()
         n += 1
         if n > MAX_MODULES:
-            raise SandboxError("limit", f"a model of more than {MAX_MODULES:,} layers (nested and repeated ones "
-                                        "counted)")  # fmt: skip
+            raise SandboxError.of("limit", "sb_modules", limit=MAX_MODULES)
         if isinstance(layer, nn.Module):
             stack.extend(layer._modules.values())
         elif isinstance(layer, (list, tuple)):
@@ -257,15 +270,13 @@ def _check_np_create(name: str, args: tuple, kwargs: dict) -> None:
     except (TypeError, ValueError, IndexError, OverflowError):
         return  # odd arguments: numpy reports them
     if n > MAX_TENSOR_ELEMENTS:
-        raise SandboxError("limit", f"{name} would make an array of {n:,} elements; the limit is "
-                                    f"{MAX_TENSOR_ELEMENTS:,}")  # fmt: skip
+        raise SandboxError.of("limit", "sb_array_elements", op=name, n=n, limit=MAX_TENSOR_ELEMENTS)
 
 
 def _check_np_result(name: str, out: Any) -> None:
     for a in out if isinstance(out, tuple) else (out,):
         if isinstance(a, np.ndarray) and a.size > MAX_TENSOR_ELEMENTS:
-            raise SandboxError("limit", f"{name} made an array of {a.size:,} elements; the limit is "
-                                        f"{MAX_TENSOR_ELEMENTS:,}")  # fmt: skip
+            raise SandboxError.of("limit", "sb_array_made", op=name, n=a.size, limit=MAX_TENSOR_ELEMENTS)
 
 
 def _np_binop_size(a: Any, b: Any) -> int:
@@ -341,8 +352,7 @@ class Runtime:
         if not self.steps & 255:  # Python objects (lists, dicts ...) grow outside any tensor op: look now and then
             self.budget.check_memory(0)
         if self.steps > MAX_STEPS:
-            raise self._fail(SandboxError("limit", f"the program ran more than {MAX_STEPS:,} steps (loop "
-                                                   "iterations and function calls)"))  # fmt: skip
+            raise self._fail(SandboxError.of("limit", "sb_steps", limit=MAX_STEPS))
         return True
 
     def _fail(self, e: SandboxError) -> SandboxError:
@@ -373,7 +383,7 @@ class Runtime:
 
     def _decide_attr(self, obj: Any, t: type, name: str) -> Callable[[Any, str], Any]:
         if name.startswith("_") and name not in table.ATTRIBUTE_DUNDERS:
-            raise _refuse(f"attributes starting with '_' (.{name}) are not allowed")
+            raise _refused("sb_private_attr", name=name)
         if t is Namespace:
             return self._namespace_attr
         if t is super:
@@ -386,26 +396,29 @@ class Runtime:
                                    _is_program_function(obj)):  # fmt: skip
             return lambda o, n: o.__name__
         if name.startswith("__"):
-            raise _refuse(f".{name} is not available on a {_type_name(obj)} in this sandbox")
+            raise _refused("sb_attr_refused", name=name, owner=_type_name(obj))
         if isinstance(obj, torch.autograd.graph.Node):  # grad_fn classes are registered with Node, not derived
             node_policy = table.ATTRIBUTES[torch.autograd.graph.Node]
             if name in node_policy:
                 kw = node_policy[name]
                 return builtins.getattr if kw is None else (lambda o, n: Method(o, n, kw))
             if not isinstance(obj, torch.autograd.function.FunctionCtx):
-                raise _refuse(f".{name} is not available on a {_type_name(obj)} in this sandbox")
+                raise _unknown(_type_name(obj), name, t, node_policy, "sb_attr_refused", name=name,
+                               owner=_type_name(obj))  # fmt: skip
         if self._is_user_class(t) or isinstance(obj, nn.Module) or isinstance(obj, torch.autograd.function.FunctionCtx):
             return self._instance_attr
         if t.__module__ == "torch.return_types":
             if name in table.RETURN_TYPE_FIELDS:
                 return builtins.getattr
-            raise _refuse(f".{name} is not available on a {_type_name(obj)} in this sandbox")
+            fields = [f for f in table.RETURN_TYPE_FIELDS if suggest.really_has(t, f)]
+            raise _unknown(_type_name(obj), name, t, fields, "sb_attr_refused", name=name, owner=_type_name(obj))
         return self._policy_attr(t, name, obj)
 
     def _policy_attr(self, t: type, name: str, obj: Any) -> Callable[[Any, str], Any]:
         policy = self._policy(t)
         if name not in policy:
-            raise _refuse(f".{name} is not available on a {_type_name(obj)} in this sandbox")
+            owner = "tensor" if issubclass(t, Tensor) else _type_name(obj)
+            raise _unknown(owner, name, t, policy, "sb_attr_refused", name=name, owner=_type_name(obj))
         kw = policy[name]
         if kw is None:
             if name == "grad" and issubclass(t, Tensor):
@@ -418,7 +431,9 @@ class Runtime:
             return self.torch_own[name]
         if name in ns.members:
             return ns.members[name]
-        raise _refuse(f"{ns.name}.{name} is not available in this sandbox")
+        own = self.torch_own if ns is table.TORCH else {}
+        raise _unknown(ns.name, name, _real_module(ns), [*ns.members, *own], "sb_ns_attr_refused", ns=ns.name,
+                       name=name)  # fmt: skip
 
     def _class_attr(self, cls: type, name: str) -> Any:
         if name == "__name__":
@@ -436,7 +451,8 @@ class Runtime:
         if cls is Tensor or cls is nn.Parameter:
             if name in table.TENSOR_METHODS:
                 return _Unbound(name)
-        raise _refuse(f".{name} is not available on {_type_name(cls)} in this sandbox")
+        allowed = table.TENSOR_METHODS if cls is Tensor or cls is nn.Parameter else ()
+        raise _unknown(_type_name(cls), name, cls, allowed, "sb_class_attr_refused", name=name, owner=_type_name(cls))
 
     def _super_attr(self, sup: super, name: str) -> Any:
         start = sup.__thisclass__  # type: ignore[attr-defined]
@@ -450,7 +466,7 @@ class Runtime:
                 if name == "__init__" or name in self._policy(k):
                     return Method(sup, name, ANY_KWARGS if name == "__init__" else self._policy(k)[name] or ANY_KWARGS)
                 break
-        raise _refuse(f"super().{name} is not available in this sandbox")
+        raise _refused("sb_super_attr_refused", name=name)
 
     def _instance_attr(self, obj: Any, name: str) -> Any:
         """Attributes of the program's own objects, nn modules and autograd ctx: what the program stored on them,
@@ -474,40 +490,41 @@ class Runtime:
         if isinstance(obj, BaseException) and name == "args":
             return obj.args
         if hasattr(cls, name):  # a torch base class's attribute outside the allowlist
-            raise _refuse(f".{name} is not available on a {cls.__name__} in this sandbox")
+            raise _refused("sb_attr_refused", name=name, owner=cls.__name__)
         raise AttributeError(f"'{cls.__name__}' object has no attribute '{name}'")
 
     def setattr(self, obj: Any, name: str, value: Any) -> None:
         if name.startswith("_"):
-            raise _refuse(f"attributes starting with '_' (.{name}) are not allowed")
+            raise _refused("sb_private_attr", name=name)
         t = type(obj)
         if isinstance(obj, Tensor):
             if name not in table.TENSOR_SETTABLE:
-                raise _refuse(f"cannot set .{name} on a tensor")
+                raise SandboxError.of("refused", "sb_set_tensor_attr", name=name)
             if name in ("grad", "data") and not (value is None or isinstance(value, Tensor)):
-                raise SandboxError("runtime", f".{name} can only be set to a tensor" + (" or None" if name == "grad"
-                                                                                        else ""))  # fmt: skip
+                raise SandboxError.of(
+                    "runtime", "sb_set_grad_tensor" if name == "grad" else "sb_set_tensor_only", name=name
+                )
             builtins.setattr(obj, name, value)
             return
         if isinstance(obj, type):
             if obj in self.classes:
                 builtins.setattr(obj, name, value)
                 return
-            raise _refuse(f"cannot set .{name} on {_type_name(obj)}")
+            raise SandboxError.of("refused", "sb_set_attr_on", name=name, owner=_type_name(obj))
         if (self._is_user_class(t) or isinstance(obj, (nn.Module, torch.autograd.function.FunctionCtx))
                 or t.__module__ == "builtins" and isinstance(obj, BaseException)):  # fmt: skip
             if isinstance(obj, nn.Module) and not self._is_user_class(t) and name in self._policy(t):
-                raise _refuse(f"cannot replace .{name} of a {t.__name__}")
+                raise SandboxError.of("refused", "sb_replace_attr", name=name, owner=t.__name__)
             builtins.setattr(obj, name, value)
             return
         if isinstance(obj, torch.optim.Optimizer) and name == "param_groups":
-            raise _refuse("cannot replace an optimizer's param_groups; change its entries instead")
-        raise _refuse(f"cannot set .{name} on a {_type_name(obj)}")
+            raise SandboxError.of("refused", "sb_param_groups")
+        raise SandboxError.of("refused", "sb_set_attr_on_a", name=name, owner=_type_name(obj))
 
     def delattr(self, obj: Any, name: str) -> None:
         own = self._is_user_class(type(obj)) or isinstance(obj, type) and obj in self.classes
         if name.startswith("_") or not own:
-            raise _refuse(f"cannot delete .{name} of a {_type_name(obj)}")
+            raise SandboxError.of("refused", "sb_delete_attr", name=name, owner=_type_name(obj))
         builtins.delattr(obj, name)
 
     # --- calls ------------------------------------------------------------------------------------------------
@@ -540,7 +557,7 @@ class Runtime:
         if isinstance(f, type):
             if self._is_user_class(f):
                 return f(*args, **kwargs)
-            raise _refuse(f"{_type_name(f)} cannot be called in this sandbox")
+            raise _refused("sb_not_callable", what=_type_name(f))
         if isinstance(f, nn.Module):
             return self._call_module(f, args, kwargs)
         if self._is_user_class(t) or isinstance(f, GradMode.ALLOWED):
@@ -548,14 +565,18 @@ class Runtime:
         if t is types.BuiltinFunctionType and getattr(f, "__self__", None) is not None and \
                 type(f.__self__) in (list, dict, set, str):  # a bound method of a plain container  # fmt: skip
             return self._call_method(f.__self__, f.__name__, frozenset(), args, kwargs)
-        raise _refuse(f"a {_type_name(f)} cannot be called in this sandbox")
+        raise _refused("sb_not_callable", what=_type_name(f))
 
     def _check_kwargs(self, name: str, allowed: frozenset[str], kwargs: dict[str, Any]) -> None:
         if allowed is ANY_KWARGS:
             return
         for k in kwargs:
             if k not in allowed:
-                raise _refuse(f"{name}() does not accept the keyword '{k}' in this sandbox")
+                close = suggest.close(k, allowed, cutoff=suggest.KWARG_CUTOFF)
+                if close:
+                    raise SandboxError.of("runtime", "sb_unknown_kwarg_hint", func=name, name=k,
+                                          hint=suggest.hint(close))  # fmt: skip
+                raise _refused("sb_kwarg_refused", func=name, name=k)
 
     def _call_spec(self, spec: Spec, f: Any, args: tuple, kwargs: dict) -> Any:
         if kwargs:
@@ -585,8 +606,13 @@ class Runtime:
             if spec.name != "torch.autograd.Variable":
                 n = math.prod(a for a in args if isinstance(a, int)) if all(isinstance(a, int) for a in args) else 0
                 if n > MAX_TENSOR_ELEMENTS:
-                    raise SandboxError("limit", f"{spec.name}({', '.join(map(str, args))}) would have {n:,} elements;"
-                                                f" the limit is {MAX_TENSOR_ELEMENTS:,}")  # fmt: skip
+                    raise SandboxError.of(
+                        "limit",
+                        "sb_call_elements",
+                        call=f"{spec.name}({', '.join(map(str, args))})",
+                        n=n,
+                        limit=MAX_TENSOR_ELEMENTS,
+                    )
             out = f(*args, **kwargs)
             self.budget.after(spec.name, out)
             return out
@@ -622,14 +648,13 @@ class Runtime:
         else:
             return
         if n > MAX_TENSOR_ELEMENTS:
-            raise SandboxError("limit", f"{name} would make an array of {n:,} elements; the limit is "
-                                        f"{MAX_TENSOR_ELEMENTS:,}")  # fmt: skip
+            raise SandboxError.of("limit", "sb_array_elements", op=name, n=n, limit=MAX_TENSOR_ELEMENTS)
 
     def _call_plain(self, spec: Spec, f: Any, args: tuple, kwargs: dict) -> Any:
         name = spec.name
         if name == "torch.utils.data.DataLoader":
             if kwargs.get("num_workers", 0) not in (0, None):
-                raise _refuse("DataLoader(num_workers=...) starts processes; only num_workers=0 runs in this sandbox")
+                raise SandboxError.of("refused", "sb_num_workers")
             if "collate_fn" in kwargs and kwargs["collate_fn"] is not None:
                 kwargs["collate_fn"] = self._guarded_callable(kwargs["collate_fn"])
         elif name.startswith("optim.") and args:
@@ -661,8 +686,7 @@ class Runtime:
             elif isinstance(a, (tuple, list)) and all(isinstance(v, int) for v in a):
                 n *= max(math.prod(a), 1)
         if n > MAX_TENSOR_ELEMENTS:
-            raise SandboxError("limit", f"{spec.name} would have about {n:,} weights; the limit is "
-                                        f"{MAX_TENSOR_ELEMENTS:,}")  # fmt: skip
+            raise SandboxError.of("limit", "sb_weights", op=spec.name, n=n, limit=MAX_TENSOR_ELEMENTS)
         return cls(*args, **kwargs)
 
     def _call_module(self, m: nn.Module, args: tuple, kwargs: dict) -> Any:
@@ -676,9 +700,9 @@ class Runtime:
             return self._tensor_method(obj, name, args, kwargs)
         if t is list:
             if name == "append" and len(obj) >= MAX_LIST_LEN or name == "insert" and len(obj) >= MAX_LIST_LEN:
-                raise SandboxError("limit", f"a list longer than {MAX_LIST_LEN:,} items")
+                raise SandboxError.of("limit", "sb_list_long", limit=MAX_LIST_LEN)
             if name == "extend" and args and len(obj) + _length(args[0]) > MAX_LIST_LEN:
-                raise SandboxError("limit", f"a list longer than {MAX_LIST_LEN:,} items")
+                raise SandboxError.of("limit", "sb_list_long", limit=MAX_LIST_LEN)
             if name == "index":  # list.index puts repr(value) in its error: that text could be enormous
                 if len(args) > 1:
                     start = operator.index(args[1])
@@ -702,10 +726,9 @@ class Runtime:
             args = (self._guarded_callable(args[0]),)
         elif isinstance(obj, np.ndarray) and name in ("reshape", "repeat"):
             if name == "repeat" and args and isinstance(args[0], int) and obj.size * args[0] > MAX_TENSOR_ELEMENTS:
-                raise SandboxError("limit", f"repeating an array {args[0]:,} times; the limit is "
-                                            f"{MAX_TENSOR_ELEMENTS:,} elements")  # fmt: skip
+                raise SandboxError.of("limit", "sb_repeat_array", n=args[0], limit=MAX_TENSOR_ELEMENTS)
         elif isinstance(obj, np.ndarray) and name == "tolist" and obj.size > MAX_TOLIST_ELEMENTS:
-            raise SandboxError("limit", f".tolist() of {obj.size:,} elements; the limit is {MAX_TOLIST_ELEMENTS:,}")
+            raise SandboxError.of("limit", "sb_tolist", n=obj.size, limit=MAX_TOLIST_ELEMENTS)
         return builtins.getattr(obj, name)(*args, **kwargs)
 
     def _str_method(self, s: str, name: str, args: tuple, kwargs: dict) -> Any:
@@ -713,23 +736,23 @@ class Runtime:
             out = _FORMATTER.vformat(s, args, kwargs)
         elif name in ("ljust", "rjust", "center", "zfill") and args and isinstance(args[0], int) and \
                 args[0] > MAX_TEXT_CHARS:  # fmt: skip
-            raise SandboxError("limit", f"str.{name}() to {args[0]:,} characters; the limit is {MAX_TEXT_CHARS:,}")
+            raise SandboxError.of("limit", "sb_str_pad", name=name, n=args[0], limit=MAX_TEXT_CHARS)
         elif name == "replace" and len(args) >= 2 and isinstance(args[0], str) and isinstance(args[1], str):
             grow = (s.count(args[0]) if args[0] else len(s) + 1) * max(0, len(args[1]) - len(args[0]))
             if len(s) + grow > MAX_TEXT_CHARS:
-                raise SandboxError("limit", f"a text longer than {MAX_TEXT_CHARS:,} characters")
+                raise SandboxError.of("limit", "sb_text_long", limit=MAX_TEXT_CHARS)
             out = s.replace(*args)
         elif name == "join" and args:
             items = list(args[0]) if not isinstance(args[0], (list, tuple)) else args[0]
             _check_items(items)
             total = sum(len(x) if isinstance(x, str) else 0 for x in items) + len(s) * max(0, len(items) - 1)
             if total > MAX_TEXT_CHARS:
-                raise SandboxError("limit", f"a text longer than {MAX_TEXT_CHARS:,} characters")
+                raise SandboxError.of("limit", "sb_text_long", limit=MAX_TEXT_CHARS)
             out = s.join(items)
         else:
             out = builtins.getattr(s, name)(*args, **kwargs)
         if isinstance(out, str) and len(out) > MAX_TEXT_CHARS:
-            raise SandboxError("limit", f"a text longer than {MAX_TEXT_CHARS:,} characters")
+            raise SandboxError.of("limit", "sb_text_long", limit=MAX_TEXT_CHARS)
         return out
 
     def _tensor_method(self, x: Tensor, name: str, args: tuple, kwargs: dict) -> Any:
@@ -737,7 +760,14 @@ class Runtime:
         if kw is None:
             if name in table.TENSOR_PROPERTIES:
                 return self.call(self.getattr(x, name), *args, **kwargs)
-            raise _refuse(f".{name} is not available on a tensor in this sandbox")
+            raise _unknown(
+                "tensor",
+                name,
+                Tensor,
+                [*table.TENSOR_METHODS, *table.TENSOR_PROPERTIES],
+                "sb_tensor_attr_refused",
+                name=name,
+            )
         if kwargs:
             self._check_kwargs(name, kw, kwargs)
         if args or kwargs:
@@ -750,9 +780,9 @@ class Runtime:
                 return x.register_hook(*args)
             return x.register_hook(self._guarded_callable(args[0]))
         if name == "tolist" and x.numel() > MAX_TOLIST_ELEMENTS:
-            raise SandboxError("limit", f".tolist() of {x.numel():,} elements; the limit is {MAX_TOLIST_ELEMENTS:,}")
+            raise SandboxError.of("limit", "sb_tolist", n=x.numel(), limit=MAX_TOLIST_ELEMENTS)
         if name == "cuda" and not torch.cuda.is_available():
-            raise SandboxError("runtime", "this server has no GPU, so .cuda() cannot work; use .to(device)")
+            raise SandboxError.of("runtime", "sb_no_gpu_cuda")
         if name == "new_tensor" and args:
             check_tensor_data(args[0])
         planned = self.budget.plan(name, _method_caller(name), (x, *args), kwargs, name in table._CUBIC)
@@ -808,7 +838,7 @@ class Runtime:
                 self.on_value(out)
             return out
         if t is Namespace:
-            raise _refuse(f"cannot index {_type_name(obj)}")
+            raise SandboxError.of("refused", "sb_cannot_index", what=_type_name(obj))
         if isinstance(obj, np.ndarray) and isinstance(index, (list, tuple, np.ndarray)):
             out = obj[index]
             _check_np_result("indexing", out)
@@ -826,28 +856,28 @@ class Runtime:
             if isinstance(index, slice):
                 removed = len(range(*index.indices(len(obj))))
                 if len(obj) - removed + _length(value) > MAX_LIST_LEN:
-                    raise SandboxError("limit", f"a list longer than {MAX_LIST_LEN:,} items")
+                    raise SandboxError.of("limit", "sb_list_long", limit=MAX_LIST_LEN)
             obj[index] = value
             return
         if type(obj) is dict and len(obj) >= MAX_LIST_LEN and index not in obj:
-            raise SandboxError("limit", f"a dict with more than {MAX_LIST_LEN:,} entries")
+            raise SandboxError.of("limit", "sb_dict_long", limit=MAX_LIST_LEN)
         if isinstance(obj, (Namespace, type)) and not (isinstance(obj, type) and obj in self.classes):
-            raise _refuse(f"cannot assign items of {_type_name(obj)}")
+            raise SandboxError.of("refused", "sb_cannot_setitem", what=_type_name(obj))
         obj[index] = value
 
     def delitem(self, obj: Any, index: Any) -> None:
         if isinstance(obj, (Namespace, type)):
-            raise _refuse(f"cannot delete items of {_type_name(obj)}")
+            raise SandboxError.of("refused", "sb_cannot_delitem", what=_type_name(obj))
         del obj[index]
 
     def iter(self, x: Any) -> Any:
         t = type(x)
         if t is Tensor or t is nn.Parameter:
             if x.dim() == 0:
-                raise SandboxError("runtime", "iteration over a 0-d tensor")
+                raise SandboxError.of("runtime", "sb_iter_0d")
             check_pieces("iterating a tensor", x.shape[0])
         elif t is Namespace:
-            raise _refuse(f"cannot loop over {_type_name(x)}")
+            raise SandboxError.of("refused", "sb_cannot_loop", what=_type_name(x))
         return x
 
     # --- operators -------------------------------------------------------------------------------------------
@@ -860,7 +890,7 @@ class Runtime:
                 check_python_op(code, a, b)
             out = _OPS[code](a, b)
             if type(out) is int and out.bit_length() > MAX_INT_BITS:
-                raise SandboxError("limit", f"an integer with more than {MAX_INT_BITS:,} bits")
+                raise SandboxError.of("limit", "sb_int_bits", limit=MAX_INT_BITS)
             return out
         if ta is np.ndarray or tb is np.ndarray:
             self._np_binop(code, a, b)
@@ -886,8 +916,9 @@ class Runtime:
             return
         n = _np_binop_size(a, b)
         if n > MAX_TENSOR_ELEMENTS:
-            raise SandboxError("limit", f"'{_OP_NAMES[code]}' would make an array of {n:,} elements; the limit is "
-                                        f"{MAX_TENSOR_ELEMENTS:,}")  # fmt: skip
+            raise SandboxError.of(
+                "limit", "sb_array_elements", op=f"'{_OP_NAMES[code]}'", n=n, limit=MAX_TENSOR_ELEMENTS
+            )
         self.budget.add_flops(n * ELEMENTWISE_COST)
 
     def _tensor_binop(self, op: Callable[[Any, Any], Any], code: int, a: Any, b: Any) -> Any:
@@ -960,18 +991,18 @@ class Runtime:
     # --- imports, classes, exceptions, with, format, decorators -------------------------------------------------
     def import_(self, name: str, full: str | None = None) -> Any:
         if (full or name) not in table.IMPORTABLE:
-            raise _refuse(f"import {full or name}: not available in this sandbox")
+            raise _refused("sb_import_unavailable", name=full or name)
         return table.IMPORTABLE[name]
 
     def importfrom(self, module: str, name: str) -> Any:
         ns = table.IMPORTABLE.get(module)
         if ns is None:
-            raise _refuse(f"from {module} import ...: not available in this sandbox")
+            raise _refused("sb_import_from_unavailable", module=module)
         full = f"{module}.{name}"
         if full in table.IMPORTABLE:
             return table.IMPORTABLE[full]
         if name.startswith("_"):
-            raise _refuse(f"from {module} import {name}: {name} is not available in this sandbox")
+            raise _refused("sb_import_name_unavailable", module=module, name=name)
         return self._namespace_attr(ns, name)
 
     def bases(self, *bases: Any) -> tuple[type, ...]:
@@ -982,9 +1013,9 @@ class Runtime:
                 or any(issubclass(b, s) for s in table.SUBCLASSABLE if s is not object)
             )
             if not ok or (isinstance(b, type) and issubclass(b, (Tensor, type))):
-                raise _refuse(f"classes cannot derive from {_type_name(b) if not isinstance(b, type) else b.__name__} "
-                              "in this sandbox (nn.Module, Dataset, autograd.Function, exceptions and your own classes "
-                              "can be)")  # fmt: skip
+                raise SandboxError.of(
+                    "refused", "sb_base_class", what=_type_name(b) if not isinstance(b, type) else b.__name__
+                )
         return bases
 
     def class_(self, cls: type) -> None:
@@ -1001,30 +1032,29 @@ class Runtime:
             if e is BaseException:
                 e = Exception
             if not (isinstance(e, type) and issubclass(e, Exception)):
-                raise _refuse(f"except {_type_name(e)}: only exception classes can be caught")
+                raise SandboxError.of("refused", "sb_except_class", what=_type_name(e))
             out.append(e)
         return tuple(out) if isinstance(spec, tuple) else out[0]
 
     def caught(self, e: BaseException) -> None:
         if isinstance(e, RecursionError):
-            raise self._fail(SandboxError("limit", "the program nests too deeply (recursion)"))
+            raise self._fail(SandboxError.of("limit", "sb_recursion"))
         if isinstance(e, MemoryError):
-            raise self._fail(SandboxError("limit", "out of memory"))
+            raise self._fail(SandboxError.of("limit", "sb_out_of_memory"))
         if isinstance(e, RuntimeError) and "can't allocate memory" in str(e):
-            raise self._fail(SandboxError("limit", "out of memory: " + str(e)[:200]))
+            raise self._fail(SandboxError.of("limit", "sb_out_of_memory_detail", what=str(e)[:200]))
 
     def raise_(self, e: Any) -> Any:
         if isinstance(e, type) and issubclass(e, Exception) or isinstance(e, Exception):
             return e
-        raise _refuse(f"raise {_type_name(e)}: only exceptions can be raised in this sandbox")
+        raise SandboxError.of("refused", "sb_raise_class", what=_type_name(e))
 
     def with_(self, m: Any) -> Any:
         if isinstance(m, GradMode.ALLOWED) or self._is_user_class(type(m)):
             return m
         if isinstance(m, type) and issubclass(m, GradMode.ALLOWED):
-            raise _refuse(f"write `with {m.__name__}():` (with the parentheses)")
-        raise _refuse(f"`with` takes torch.no_grad(), torch.enable_grad() or your own context managers, not a "
-                      f"{_type_name(m)}")  # fmt: skip
+            raise SandboxError.of("refused", "sb_with_parens", name=m.__name__)
+        raise SandboxError.of("refused", "sb_with_what", what=_type_name(m))
 
     def format_(self, value: Any, conversion: str | None, spec: str) -> str:
         return format_value(value, conversion, spec)
@@ -1036,18 +1066,17 @@ class Runtime:
             return d
         if type(d) is Method and isinstance(d.obj, property):
             return lambda f: self._call_method(d.obj, d.name, frozenset(), (f,), {})
-        raise _refuse(f"@{_type_name(d)} cannot decorate in this sandbox (staticmethod, classmethod, property, "
-                      "torch.no_grad() and your own functions can)")  # fmt: skip
+        raise SandboxError.of("refused", "sb_decorator", what=_type_name(d))
 
     # --- built-ins that need a bound -------------------------------------------------------------------------
     def _print(self, *args: Any, sep: str | None = " ", end: str | None = "\n", flush: bool = False,
                file: Any = None) -> None:  # fmt: skip
         if file is not None:
-            raise _refuse("print(file=...) is not available: output goes to the page")
+            raise SandboxError.of("refused", "sb_print_file")
         sep = " " if sep is None else sep
         end = "\n" if end is None else end
         if not isinstance(sep, str) or not isinstance(end, str):
-            raise SandboxError("runtime", "print(): sep and end must be text")
+            raise SandboxError.of("runtime", "sb_print_sep")
         if self._stdout_chars >= MAX_PRINT_CHARS:
             return  # already cut, with its note
         budget = MAX_PRINT_CHARS - self._stdout_chars + 1  # one over: enough to know it must be cut
@@ -1067,15 +1096,15 @@ class Runtime:
 
     def _range(self, *args: Any) -> range:
         if not all(isinstance(a, int) or isinstance(a, Tensor) and a.numel() == 1 for a in args):
-            raise SandboxError("runtime", "range() takes whole numbers")
+            raise SandboxError.of("runtime", "sb_range_ints")
         r = range(*[operator.index(a) for a in args])
         if len(r) > MAX_RANGE:
-            raise SandboxError("limit", f"range() of {len(r):,} numbers; the limit is {MAX_RANGE:,}")
+            raise SandboxError.of("limit", "sb_range_long", n=len(r), limit=MAX_RANGE)
         return r
 
     def _str(self, *args: Any, **kwargs: Any) -> str:
         if len(args) > 1 or kwargs:
-            raise _refuse("str() takes one value in this sandbox")
+            raise SandboxError.of("refused", "sb_str_one")
         return bounded_text(args[0]) if args else ""
 
     def _repr(self, value: Any) -> str:
@@ -1115,7 +1144,7 @@ class Runtime:
 
     def _sum(self, iterable: Any, start: Any = 0) -> Any:
         if isinstance(start, (str, list, tuple)):  # sum(lists, []) concatenates without any bound
-            raise _refuse("sum() adds numbers and tensors; a list or text start value is not allowed")
+            raise SandboxError.of("refused", "sb_sum_start")
         _check_items(iterable)
         total = start
         for item in iterable:
@@ -1141,7 +1170,7 @@ class Runtime:
 
     def _getattr_builtin(self, obj: Any, name: str, *default: Any) -> Any:
         if not isinstance(name, str):
-            raise SandboxError("runtime", "getattr(): attribute name must be a string")
+            raise SandboxError.of("runtime", "sb_getattr_name")
         try:
             return self.getattr(obj, name)
         except AttributeError:
@@ -1151,7 +1180,7 @@ class Runtime:
 
     def _setattr_builtin(self, obj: Any, name: str, value: Any) -> None:
         if not isinstance(name, str):
-            raise SandboxError("runtime", "setattr(): attribute name must be a string")
+            raise SandboxError.of("runtime", "sb_setattr_name")
         self.setattr(obj, name, value)
 
     def _hasattr(self, obj: Any, name: str) -> bool:
@@ -1169,23 +1198,20 @@ class Runtime:
     # --- torch.save / torch.load: a per-run store, never the disk ------------------------------------------------
     def save(self, obj: Any, f: Any, **kwargs: Any) -> None:
         if not isinstance(f, str):
-            raise _refuse("torch.save(obj, 'name.pt'): the file is a name in this run's memory, never on disk")
+            raise SandboxError.of("refused", "sb_save_name")
         buf = io.BytesIO()
         torch.save(obj, buf)
         data = buf.getvalue()
         self.store_bytes += len(data) - len(self.store.get(f, b""))
         if self.store_bytes > MAX_UPLOAD_BYTES * 4:
-            raise SandboxError("limit", f"torch.save: more than {MAX_UPLOAD_BYTES * 4 // 2**20} MiB saved in one run")
+            raise SandboxError.of("limit", "sb_save_limit", mib=MAX_UPLOAD_BYTES * 4 // 2**20)
         self.store[f] = data
 
     def load(self, f: Any, map_location: Any = None, weights_only: bool = True, **kwargs: Any) -> Any:
         if not isinstance(f, str) or f not in self.store:
-            raise SandboxError("runtime", f"torch.load: no file {f!r} was saved in this run (files live only in this "
-                                          "run's memory: torch.save it first)")  # fmt: skip
+            raise SandboxError.of("runtime", "sb_load_missing", name=repr(f))
         if weights_only is False:
-            raise _refuse(
-                "torch.load(weights_only=False) unpickles arbitrary objects; only weights_only=True runs here"
-            )
+            raise SandboxError.of("refused", "sb_load_pickle")
         _check_devices((map_location,), {})
         return torch.load(io.BytesIO(self.store[f]), map_location=map_location, weights_only=True)
 
@@ -1200,7 +1226,7 @@ class _Unbound:
 
     def __call__(self, obj: Any, *args: Any, **kwargs: Any) -> Any:
         if not isinstance(obj, Tensor):
-            raise SandboxError("runtime", f"torch.Tensor.{self.name}() needs a tensor first")
+            raise SandboxError.of("runtime", "sb_unbound_method", name=self.name)
         return _CURRENT[0].callattr(obj, self.name, *args, **kwargs)
 
     def __repr__(self) -> str:
@@ -1225,18 +1251,18 @@ def _index_of(seq: list[Any], value: Any) -> int:
     try:
         return operator.indexOf(seq, value)
     except ValueError:
-        raise SandboxError("runtime", "list.index(x): x is not in the list") from None
+        raise SandboxError.of("runtime", "sb_list_index") from None
 
 
 def _type(*args: Any) -> type:
     if len(args) != 1:
-        raise _refuse("type() takes one value in this sandbox (classes are made with `class`)")
+        raise SandboxError.of("refused", "sb_type_one")
     return type(args[0])
 
 
 def _round(number: Any, ndigits: Any = None) -> Any:
     if isinstance(ndigits, int) and ndigits < 0 and -ndigits * 10 // 3 > MAX_INT_BITS:  # round(5, -n) builds 10**n
-        raise SandboxError("limit", f"round() to {ndigits:,} digits; at most {MAX_INT_BITS * 3 // 10:,}")
+        raise SandboxError.of("limit", "sb_round_digits", n=ndigits, limit=MAX_INT_BITS * 3 // 10)
     return round(number) if ndigits is None else round(number, ndigits)
 
 
@@ -1245,11 +1271,10 @@ _MAX_INT_DIGITS = MAX_INT_BITS * 3 // 10 + 2  # decimal digits of a MAX_INT_BITS
 
 def _int(*args: Any, **kwargs: Any) -> int:
     if args and isinstance(args[0], str) and len(args[0].strip().replace("_", "")) > _MAX_INT_DIGITS:
-        raise SandboxError("limit", f"int() of a {len(args[0]):,}-character text; integers are limited to "
-                                    f"{MAX_INT_BITS:,} bits")  # fmt: skip
+        raise SandboxError.of("limit", "sb_int_text", n=len(args[0]), limit=MAX_INT_BITS)
     out = int(*args, **kwargs)
     if out.bit_length() > MAX_INT_BITS:
-        raise SandboxError("limit", f"an integer with more than {MAX_INT_BITS:,} bits")
+        raise SandboxError.of("limit", "sb_int_bits", limit=MAX_INT_BITS)
     return out
 
 
@@ -1267,9 +1292,9 @@ def _check_devices(args: Iterable[Any], kwargs: dict[str, Any]) -> None:
         else:
             continue
         if dev.type == "cuda" and not torch.cuda.is_available():
-            raise SandboxError("runtime", f"device '{v}' asked for, but this server has no GPU; use 'cpu'")
+            raise SandboxError.of("runtime", "sb_no_gpu_device", device=v)
         if dev.type not in ("cpu", "cuda"):
-            raise _refuse(f"device '{v}' is not available in this sandbox; use 'cpu' or 'cuda'")
+            raise SandboxError.of("refused", "sb_device_refused", device=v)
 
 
 def _as_list(x: Any) -> list[Tensor]:
@@ -1300,17 +1325,17 @@ def math_bounded() -> dict[str, Any]:
 
     def factorial(n: int) -> int:
         if isinstance(n, int) and n > 1_000:
-            raise SandboxError("limit", f"math.factorial({n:,}): at most 1,000 here (the result would be huge)")
+            raise SandboxError.of("limit", "sb_factorial", n=n)
         return math.factorial(n)
 
     def comb(n: int, k: int) -> int:
         if isinstance(n, int) and n > 10_000:
-            raise SandboxError("limit", f"math.comb({n:,}, k): n is at most 10,000 here")
+            raise SandboxError.of("limit", "sb_comb", n=n)
         return math.comb(n, k)
 
     def perm(n: int, k: int | None = None) -> int:
         if isinstance(n, int) and n > 1_000:
-            raise SandboxError("limit", f"math.perm({n:,}): n is at most 1,000 here")
+            raise SandboxError.of("limit", "sb_perm", n=n)
         return math.perm(n, k)
 
     def prod(iterable: Any, start: Any = 1) -> Any:
@@ -1323,12 +1348,12 @@ def math_bounded() -> dict[str, Any]:
     def lcm(*ints: int) -> int:
         out = math.lcm(*ints)
         if out.bit_length() > MAX_INT_BITS:
-            raise SandboxError("limit", f"an integer with more than {MAX_INT_BITS:,} bits")
+            raise SandboxError.of("limit", "sb_int_bits", limit=MAX_INT_BITS)
         return out
 
     def choices(population: Any, weights: Any = None, *, cum_weights: Any = None, k: int = 1) -> list[Any]:
         if k > MAX_LIST_LEN:
-            raise SandboxError("limit", f"random.choices(k={k:,}); the limit is {MAX_LIST_LEN:,}")
+            raise SandboxError.of("limit", "sb_choices", k=k, limit=MAX_LIST_LEN)
         return random.choices(population, weights, cum_weights=cum_weights, k=k)
 
     def sample(population: Any, k: int) -> list[Any]:
@@ -1336,7 +1361,7 @@ def math_bounded() -> dict[str, Any]:
 
     def getrandbits(k: int) -> int:
         if k > MAX_INT_BITS:
-            raise SandboxError("limit", f"random.getrandbits({k:,}); at most {MAX_INT_BITS:,} bits")
+            raise SandboxError.of("limit", "sb_randbits", k=k, limit=MAX_INT_BITS)
         return random.getrandbits(k)
 
     return {"factorial": factorial, "comb": comb, "perm": perm, "prod": prod, "lcm": lcm, "choices": choices,
@@ -1371,14 +1396,13 @@ def bounded_text(value: Any, limit: int = MAX_TEXT_CHARS, as_repr: bool = False,
     A tensor whose printed form would list too many numbers is refused before torch formats it.
     """
     if isinstance(value, Tensor) and _tensor_text_size(value) > _PRINT_ELEMENTS:
-        raise SandboxError("limit", f"printing a tensor of shape {list(value.shape)} would list "
-                                    f"{_tensor_text_size(value):,} numbers; print a slice or its shape")  # fmt: skip
+        raise SandboxError.of("limit", "sb_print_tensor", shape=str(list(value.shape)), n=_tensor_text_size(value))
     if isinstance(value, np.ndarray) and value.size > _PRINT_ELEMENTS and value.ndim > 3:
-        raise SandboxError("limit", f"printing an array of shape {list(value.shape)}: print a slice or its shape")
+        raise SandboxError.of("limit", "sb_print_array", shape=str(list(value.shape)))
     if type(value) not in (list, tuple):
         text = repr(value) if as_repr else str(value)
         if len(text) > limit and complete:
-            raise SandboxError("limit", f"a text longer than {limit:,} characters")
+            raise SandboxError.of("limit", "sb_text_long", limit=limit)
         return text[:limit]
     out: list[str] = []
     size = 0
@@ -1399,7 +1423,7 @@ def bounded_text(value: Any, limit: int = MAX_TEXT_CHARS, as_repr: bool = False,
         size += len(piece)
         if size > limit:
             if complete:
-                raise SandboxError("limit", f"a text longer than {limit:,} characters")
+                raise SandboxError.of("limit", "sb_text_long", limit=limit)
             return "".join(out)[:limit]
         if not stack:
             return "".join(out)
@@ -1418,6 +1442,6 @@ def bounded_text(value: Any, limit: int = MAX_TEXT_CHARS, as_repr: bool = False,
         else:
             if id(item) not in reprs:
                 if isinstance(item, Tensor) and _tensor_text_size(item) > _PRINT_ELEMENTS:
-                    raise SandboxError("limit", "printing a list of big tensors: print their shapes")
+                    raise SandboxError.of("limit", "sb_print_big_list")
                 reprs[id(item)] = repr(item)
             piece += reprs[id(item)]

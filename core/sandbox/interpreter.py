@@ -14,12 +14,13 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from core.sandbox import guard, guards
+from core.sandbox import guard, guards, pymessages, suggest
 from core.sandbox.compiler import GUARD_NAMES, PROGRAM, compile_program
 from core.sandbox.errors import SandboxError
 from core.sandbox.guard import Budget, key_part
 from core.sandbox.guards import bounded_text
 from core.sandbox.table import Namespace
+from core.sandbox.validate import syntax_error
 
 __all__ = ["Interpreter", "StopProgram", "bounded_text"]
 
@@ -53,6 +54,34 @@ def _message(e: BaseException) -> str:
     if len(text) > 1_500:
         text = text[:1_500] + " ..."
     return f"{type(e).__name__}: {text}" if not isinstance(e, RuntimeError) else text
+
+
+def _program_names(tb: Any) -> set[str]:
+    """The names the program's innermost frame had bound (its own locals): candidates for "did you mean"."""
+    names: set[str] = set()
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == PROGRAM:
+            names = set(tb.tb_frame.f_locals)
+        tb = tb.tb_next
+    return names
+
+
+def runtime_error(e: Exception, g: dict[str, Any], line: int | None) -> SandboxError:
+    """A Python or torch error in the program as the sandbox's runtime error: a NameError names the closest names
+    the program can reach; a common message gets its catalog key (Python's words kept as the detail)."""
+    text = _message(e)
+    name = getattr(e, "name", None)
+    if type(e) is NameError and isinstance(name, str):
+        reachable = set(g) | set(g.get("__builtins__") or ()) | _program_names(e.__traceback__)
+        close = suggest.close(name, reachable - _HIDDEN)
+        if close:
+            return SandboxError.of("runtime", "sb_unknown_name_hint", line, name=name, hint=suggest.hint(close))
+        return SandboxError.of("runtime", "sb_unknown_name", line, name=name)
+    found = pymessages.runtime(text)
+    if found is not None:
+        key, args = found
+        return SandboxError.of("runtime", key, line, detail=text, **args)
+    return SandboxError("runtime", text, line)
 
 
 class Interpreter:
@@ -114,7 +143,10 @@ class Interpreter:
 
             g["__sb_assigned__"] = assigned
         self.namespace = g
-        code = compile_program(tree, assign_hook=self.on_assign is not None)
+        try:
+            code = compile_program(tree, assign_hook=self.on_assign is not None)
+        except SyntaxError as e:  # found only when compiling ('return' outside a function, 'break' outside a loop)
+            raise syntax_error(e) from None
         previous = guards._CURRENT[0]
         guards._CURRENT[0] = rt
         hooks = _ModuleHooks(rt)
@@ -126,16 +158,16 @@ class Interpreter:
             raise
         except RecursionError as e:
             line = _program_line(e.__traceback__)
-            raise SandboxError("limit", "the program nests too deeply (recursion)", line) from None
+            raise SandboxError.of("limit", "sb_recursion", line) from None
         except MemoryError as e:
-            raise SandboxError("limit", "out of memory", _program_line(e.__traceback__)) from None
+            raise SandboxError.of("limit", "sb_out_of_memory", _program_line(e.__traceback__)) from None
         except (KeyboardInterrupt, SystemExit, GeneratorExit) as e:
-            raise SandboxError("runtime", "the program was interrupted", _program_line(e.__traceback__)) from None
+            raise SandboxError.of("runtime", "sb_interrupted", _program_line(e.__traceback__)) from None
         except Exception as e:  # a torch or Python error inside the user's program
             line = _program_line(e.__traceback__)
             if isinstance(e, RuntimeError) and "can't allocate memory" in str(e):
-                raise SandboxError("limit", f"out of memory: {_message(e)[:300]}", line) from None
-            raise SandboxError("runtime", _message(e), line) from None
+                raise SandboxError.of("limit", "sb_out_of_memory_detail", line, what=_message(e)[:300]) from None
+            raise runtime_error(e, g, line) from None
         finally:
             hooks.remove()
             guards._CURRENT[0] = previous

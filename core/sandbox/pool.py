@@ -28,6 +28,7 @@ from core.limits import (
     WALL_TIMEOUT_S,
     WORKER_RSS_CAP_BYTES,
 )
+from core.sandbox.errors import SandboxError
 from core.sandbox.wire import ACK, recv_exact, recv_message, send_message
 
 MAX_ANSWER_BYTES = 256 * 1024**2  # a worker's JSON answer; more means something went wrong
@@ -291,13 +292,9 @@ class WorkerPool:
         """
         state = self.admission.acquire(session or f"anonymous-{threading.get_ident()}-{time.monotonic_ns()}", on_wait)
         if state == "replaced":
-            return _error("limit", "a newer run from this session replaced this one in the queue", code="replaced")
+            return _error("limit", "sb_queue_replaced", code="replaced")
         if state != "admitted":
-            return _error(
-                "limit",
-                "the server is busy: every worker is taken and the queue is full; try again in a moment",
-                code="busy",
-            )
+            return _error("limit", "sb_queue_busy", code="busy")
         demoted = [False]
         try:
             if blob is not None:
@@ -314,14 +311,14 @@ class WorkerPool:
             try:
                 w = self._take()
             except (OSError, EOFError, RuntimeError) as e:
-                return _error("runtime", f"could not start a sandbox worker ({type(e).__name__})")
+                return _error("runtime", "sb_worker_start", what=type(e).__name__)
             self._refill()
             try:
                 if _hand_over(w, data, blob):
                     return self._answer(w, timeout, demoted)
             finally:
                 w.kill()
-        return _error("runtime", "could not start a sandbox worker (each one died before taking the request)")
+        return _error("runtime", "sb_worker_died")
 
     def _answer(self, w: _Worker, timeout: float, demoted: list[bool] | None = None) -> dict[str, Any]:
         """Wait for the worker's answer within `timeout` seconds, watching its memory; a long run is demoted."""
@@ -341,21 +338,15 @@ class WorkerPool:
                     demoted[0] = True
                     _renice(w.pid, LONG_RUN_NICE)
                 if time.monotonic() > deadline:
-                    return _error("timeout", f"the program ran longer than {timeout:g} s and was stopped")
+                    return _error("timeout", "sb_timeout", seconds=timeout)
                 if _rss(w.pid) > RSS_CAP_BYTES:
-                    return _error(
-                        "limit", f"the program used more than {RSS_CAP_BYTES / 2**30:.0f} GiB of memory and was stopped"
-                    )
+                    return _error("limit", "sb_worker_memory", gib=RSS_CAP_BYTES / 2**30)
             w.sock.settimeout(max(1.0, deadline - time.monotonic()))
             return json.loads(recv_message(w.sock, MAX_ANSWER_BYTES).decode())
         except EOFError:
-            return _error(
-                "limit",
-                "the program stopped its worker process (a hard limit: memory or CPU time); "
-                "try smaller tensors or fewer steps",
-            )
+            return _error("limit", "sb_worker_killed")
         except (OSError, ValueError, RecursionError) as e:  # RecursionError: JSON nested too deep to read
-            return _error("limit", f"the worker stopped before answering ({type(e).__name__})")
+            return _error("limit", "sb_worker_no_answer", what=type(e).__name__)
 
     def devices(self) -> list[dict[str, str]]:
         """The devices a program can run on (asked of a worker, so this process never initialises CUDA)."""
@@ -402,8 +393,9 @@ def _hand_over(w: _Worker, data: bytes, blob: bytes | None = None) -> bool:
         return False
 
 
-def _error(kind: str, message: str, code: str | None = None) -> dict[str, Any]:
-    error: dict[str, Any] = {"kind": kind, "message": message, "line": None}
+def _error(kind: str, key: str, /, code: str | None = None, **args: Any) -> dict[str, Any]:
+    """A pool-made answer for a run that never finished: the error object with its catalog key (errors.py)."""
+    error = SandboxError.of(kind, key, **args).to_json()
     if code is not None:
         error["code"] = code  # "busy" | "replaced": the pages show these in the user's language
     return {"ok": False, "error": error}

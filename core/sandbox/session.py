@@ -97,14 +97,14 @@ def resolve_device(name: str) -> torch.device:
     try:
         dev = torch.device(name or "cpu")
     except (RuntimeError, TypeError):
-        raise SandboxError("runtime", f"unknown device '{name}'") from None
+        raise SandboxError.of("runtime", "sb_unknown_device", device=name) from None
     if dev.type == "cuda":
         if not torch.cuda.is_available():
-            raise SandboxError("runtime", "this server has no GPU; choose the 'cpu' device")
+            raise SandboxError.of("runtime", "sb_no_gpu")
         if dev.index is not None and dev.index >= torch.cuda.device_count():
-            raise SandboxError("runtime", f"there is no GPU {dev.index}; this server has {torch.cuda.device_count()}")
+            raise SandboxError.of("runtime", "sb_no_such_gpu", index=dev.index, count=torch.cuda.device_count())
     elif dev.type != "cpu":
-        raise SandboxError("runtime", f"device '{name}' is not supported; use 'cpu' or 'cuda'")
+        raise SandboxError.of("runtime", "sb_device_unsupported", device=name)
     return dev
 
 

@@ -9,6 +9,7 @@ import re
 import tokenize
 
 from core.limits import MAX_AST_DEPTH, MAX_AST_NODES, MAX_INT_BITS, MAX_SOURCE_CHARS, MAX_STRING_CHARS
+from core.sandbox import pymessages
 from core.sandbox.errors import SandboxError
 from core.sandbox.table import ATTRIBUTE_DUNDERS, CLASS_DUNDERS, IMPORTABLE, PRELUDE, RUNTIME_BUILTINS, SAFE_BUILTINS
 
@@ -50,13 +51,24 @@ def _construct(node: ast.AST) -> str:
     return _CONSTRUCT_NAMES.get(type(node), type(node).__name__)
 
 
+def syntax_error(e: SyntaxError) -> SandboxError:
+    """Python's SyntaxError as the sandbox's: a common message in the catalog (Python's own words kept as the
+    detail), any other as Python wrote it."""
+    text = str(e.msg)
+    found = pymessages.syntax(text)
+    if found is None:
+        return SandboxError("syntax", text, e.lineno)
+    key, args = found
+    return SandboxError.of("syntax", key, e.lineno, detail=text, **args)
+
+
 def decode(data: bytes) -> str:
     """Program bytes (a file, the CLI's stdin) as text: UTF-8 with or without a BOM; anything else is refused."""
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as e:
         bad = data[e.start : e.start + 1]
-        raise SandboxError("syntax", f"the program is not valid UTF-8 text (byte {e.start}: {bad!r})") from None
+        raise SandboxError.of("syntax", "sb_not_utf8", pos=e.start, byte=repr(bad)) from None
 
 
 def parse(source: str) -> ast.Module:
@@ -64,23 +76,22 @@ def parse(source: str) -> ast.Module:
     if isinstance(source, bytes):
         source = decode(source)
     if not isinstance(source, str):
-        raise SandboxError("refused", "the program must be text")
+        raise SandboxError.of("refused", "sb_not_text")
     if source.startswith("\ufeff"):
         source = source[1:]  # a UTF-8 byte-order mark, as some editors save files
     if len(source) > MAX_SOURCE_CHARS:
-        n = len(source)
-        raise SandboxError("limit", f"the program is {n:,} characters long; the limit is {MAX_SOURCE_CHARS:,}")
+        raise SandboxError.of("limit", "sb_too_long", n=len(source), limit=MAX_SOURCE_CHARS)
     if "\x00" in source:
-        raise SandboxError("syntax", "the program contains a NUL character")
+        raise SandboxError.of("syntax", "sb_nul")
     depth = _bracket_depth(source)
     if depth > MAX_AST_DEPTH:
-        raise SandboxError("limit", f"brackets nest {depth} deep; the limit is {MAX_AST_DEPTH}")
+        raise SandboxError.of("limit", "sb_brackets_deep", depth=depth, limit=MAX_AST_DEPTH)
     try:
         tree = ast.parse(source, mode="exec")
     except SyntaxError as e:
-        raise SandboxError("syntax", f"{e.msg}", e.lineno) from None
+        raise syntax_error(e) from None
     except (RecursionError, MemoryError, ValueError) as e:
-        raise SandboxError("limit", f"the program is too deeply nested to read ({type(e).__name__})") from None
+        raise SandboxError.of("limit", "sb_unreadable_deep", what=type(e).__name__) from None
     check(tree)
     return tree
 
@@ -122,11 +133,11 @@ def check(tree: ast.Module) -> None:
         line = getattr(node, "lineno", line)
         count += 1
         if count > MAX_AST_NODES:
-            raise SandboxError("limit", f"the program has more than {MAX_AST_NODES:,} syntax nodes", line)
+            raise SandboxError.of("limit", "sb_too_many_nodes", line, limit=MAX_AST_NODES)
         if depth > MAX_AST_DEPTH:
-            raise SandboxError("limit", f"the program nests deeper than {MAX_AST_DEPTH} levels", line)
+            raise SandboxError.of("limit", "sb_nests_deep", line, limit=MAX_AST_DEPTH)
         if not isinstance(node, ALLOWED_NODES):
-            raise SandboxError("refused", f"{_construct(node)} is not part of this sandbox's language", line)
+            raise SandboxError.of("refused", "sb_construct", line, construct=_construct(node))
         _check_node(node, line, in_class)
         if isinstance(node, ast.Name):
             if not isinstance(node.ctx, ast.Load):
@@ -146,12 +157,13 @@ def check(tree: ast.Module) -> None:
             stack.append((child, depth + 1, line, child_in_class and child in node.body))  # type: ignore[attr-defined]
     for line, name in sorted(foreign):
         if name not in bound:
-            raise SandboxError("refused", f"'{name}' is a Python built-in that this sandbox does not offer", line)
+            raise SandboxError.of("refused", "sb_foreign_builtin", line, name=name)
 
 
 def _check_name(name: str, line: int, what: str) -> None:
+    """`what` is "names", "class_names", "argument_names" or "keyword_names" (catalog sb_dunder_<what>)."""
     if name.startswith("__"):
-        raise SandboxError("refused", f"{what} starting with '__' ({name}) are not allowed", line)
+        raise SandboxError.of("refused", f"sb_dunder_{what}", line, name=name)
 
 
 def _check_node(node: ast.AST, line: int, in_class: bool) -> None:
@@ -159,19 +171,18 @@ def _check_node(node: ast.AST, line: int, in_class: bool) -> None:
         _check_name(node.id, line, "names")
     elif isinstance(node, ast.Attribute):
         if node.attr.startswith("_") and node.attr not in ATTRIBUTE_DUNDERS:
-            raise SandboxError("refused", f"attributes starting with '_' (.{node.attr}) are not allowed", line)
+            raise SandboxError.of("refused", "sb_private_attr", line, name=node.attr)
     elif isinstance(node, ast.FunctionDef):
         if node.name.startswith("__"):
             if not (in_class and node.name in CLASS_DUNDERS):
-                where = "in a class" if in_class else "outside a class"
-                raise SandboxError("refused", f"def {node.name}: this special method cannot be defined {where} in "
-                                              "this sandbox", line)  # fmt: skip
+                key = "sb_dunder_def_in_class" if in_class else "sb_dunder_def_outside"
+                raise SandboxError.of("refused", key, line, name=node.name)
     elif isinstance(node, ast.ClassDef):
-        _check_name(node.name, line, "class names")
+        _check_name(node.name, line, "class_names")
         if node.keywords:
-            raise SandboxError("refused", "class keywords (metaclass=...) are not allowed", line)
+            raise SandboxError.of("refused", "sb_class_keywords", line)
     elif isinstance(node, ast.arg):
-        _check_name(node.arg, line, "argument names")
+        _check_name(node.arg, line, "argument_names")
     elif isinstance(node, (ast.Global, ast.Nonlocal)):
         for n in node.names:
             _check_name(n, line, "names")
@@ -180,53 +191,49 @@ def _check_node(node: ast.AST, line: int, in_class: bool) -> None:
             _check_name(node.name, line, "names")
     elif isinstance(node, ast.keyword):
         if node.arg is not None:
-            _check_name(node.arg, line, "keyword names")
+            _check_name(node.arg, line, "keyword_names")
     elif isinstance(node, ast.Constant):
         if isinstance(node.value, (str, bytes)) and len(node.value) > MAX_STRING_CHARS:
-            raise SandboxError("limit", f"a string literal is longer than {MAX_STRING_CHARS} characters", line)
+            raise SandboxError.of("limit", "sb_string_long", line, limit=MAX_STRING_CHARS)
         if isinstance(node.value, bytes):
-            raise SandboxError("refused", "bytes literals are not part of this sandbox's language", line)
+            raise SandboxError.of("refused", "sb_bytes", line)
         if isinstance(node.value, int) and not isinstance(node.value, bool) and node.value.bit_length() > MAX_INT_BITS:
-            raise SandboxError("limit", f"an integer literal with more than {MAX_INT_BITS:,} bits", line)
+            raise SandboxError.of("limit", "sb_int_literal", line, limit=MAX_INT_BITS)
     elif isinstance(node, ast.FormattedValue):
         spec = node.format_spec
         parts = [v for v in spec.values if isinstance(v, ast.Constant)] if isinstance(spec, ast.JoinedStr) else []
         if isinstance(spec, ast.JoinedStr) and len(parts) == len(spec.values):
             text = "".join(str(v.value) for v in parts)  # a fixed spec: checked now (dynamic ones at run time)
             if not _FORMAT_SPEC.match(text):
-                raise SandboxError("refused", f"format spec ':{text}' is not allowed (width and precision at most 99)",
-                                   line)  # fmt: skip
+                raise SandboxError.of("refused", "sb_format_spec", line, spec=text)
     elif isinstance(node, (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)):
         for gen in node.generators:
             if gen.is_async:
-                raise SandboxError("refused", "async comprehensions are not part of this sandbox's language", line)
+                raise SandboxError.of("refused", "sb_async_comp", line)
             if any(isinstance(n, (ast.Attribute, ast.Subscript)) for n in ast.walk(gen.target)):
-                raise SandboxError("refused", "a comprehension's loop variable must be a plain name", line)
+                raise SandboxError.of("refused", "sb_comp_target", line)
     elif isinstance(node, ast.With):
         for item in node.items:
             v = item.optional_vars
             if v is not None and any(isinstance(n, (ast.Attribute, ast.Subscript)) for n in ast.walk(v)):
-                raise SandboxError("refused", "`with ... as` binds plain names only", line)
+                raise SandboxError.of("refused", "sb_with_as", line)
     elif isinstance(node, ast.NamedExpr):
         pass
     elif isinstance(node, ast.Import):
         for alias in node.names:
             if alias.name not in IMPORTABLE:
-                raise SandboxError("refused", f"import {alias.name}: only torch, numpy, math and random modules "
-                                              "can be imported", line)  # fmt: skip
+                raise SandboxError.of("refused", "sb_import", line, name=alias.name)
             if alias.asname:
                 _check_name(alias.asname, line, "names")
     elif isinstance(node, ast.ImportFrom):
         if node.module == "__future__":
             return
         if node.level or node.module not in IMPORTABLE:
-            raise SandboxError("refused", f"from {node.module} import ...: only torch, numpy, math and random modules "
-                                          "can be imported", line)  # fmt: skip
+            raise SandboxError.of("refused", "sb_import_from", line, name=node.module)
         for a in node.names:
             if a.name == "*":
-                raise SandboxError("refused", "`import *` is not allowed", line)
+                raise SandboxError.of("refused", "sb_import_star", line)
             if a.name.startswith("_"):
-                raise SandboxError("refused", f"from {node.module} import {a.name}: names starting with '_' are not "
-                                              "allowed", line)  # fmt: skip
+                raise SandboxError.of("refused", "sb_import_private", line, module=node.module, name=a.name)
             if a.asname:
                 _check_name(a.asname, line, "names")

@@ -155,7 +155,7 @@ def main(conn: Any) -> None:
         except SandboxError as e:
             answer = {"ok": False, "error": e.to_json()}
         except MemoryError:
-            answer = {"ok": False, "error": {"kind": "limit", "message": "out of memory", "line": None}}
+            answer = {"ok": False, "error": SandboxError.of("limit", "sb_out_of_memory").to_json()}
         except BaseException as e:  # the worker must answer, whatever happened
             answer = {"ok": False, "error": {"kind": "runtime", "message": f"{type(e).__name__}: {e}", "line": None}}
         try:

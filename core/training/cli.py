@@ -9,6 +9,7 @@ from typing import Any
 
 from core.i18n import t
 from core.limits import MAX_TRAIN_STEPS
+from core.numfmt import fmt_number, fmt_tensor
 from core.tensorjson import finite_or_str
 from core.training.models import n_parameters
 from core.training.presets import PRESETS
@@ -69,8 +70,8 @@ def summary(trainer: Trainer) -> dict[str, Any]:
 
 
 def _text(result: dict[str, Any]) -> str:
-    def num(v: Any) -> str:
-        return f"{v:.6g}" if isinstance(v, float) else str(v)
+    def num(v: Any) -> str:  # the Trainer's models, losses and parameters are float32
+        return fmt_tensor(v, "float32") if isinstance(v, float | list) and not isinstance(v, bool) else str(v)
 
     lines = [
         f"preset {result['preset']}: {result['steps']} steps, {result['epochs']} epochs on {result['device']}",
@@ -82,7 +83,7 @@ def _text(result: dict[str, Any]) -> str:
     if "params" in result:
         lines.append("params: " + ", ".join(f"{k} = {num(v)}" for k, v in result["params"].items()))
     if "prediction" in result:
-        lines.append(f"prediction at x = {result['predict_x']:g}: {num(result['prediction'])}")
+        lines.append(f"prediction at x = {fmt_number(result['predict_x'])}: {num(result['prediction'])}")
     if result["diverged"]:
         lines.append(f"diverged: {result['diverged']['message']}")
     return "\n".join(lines)

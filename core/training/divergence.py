@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from core.messages import Message
+from core.numfmt import fmt_number
 
 GROWTH = 10.0  # the loss is called "growing" when the last finite value is this many times its best value
 
@@ -58,10 +59,10 @@ def diagnose(
     recent = losses[-50:]
     args = {
         **where,
-        "lr": f"{lr:g}",
+        "lr": f"{lr:g}",  # a setting as the user typed it (50, not 50.0)
         "suggest": f"{suggestion:g}",
-        "best": f"{best:.3g}",
-        "last": f"{last:.3g}",
+        "best": fmt_number(best, "float32", digits=3),
+        "last": fmt_number(last, "float32", digits=3),
         "n": len(recent),
     }
     if what == "loss" or last > GROWTH * best:

@@ -47,7 +47,13 @@ def step_view(trainer: Trainer, k: int, budget: int = DEFAULT_NODE_BUDGET, lang:
         replay.loss.backward(retain_graph=True)
     g = core_graph.build(replay.loss, names=replay.names, grads=recorder.grads, saved=recorder.saved)
     params = [
-        {"name": name, "shape": list(p.shape), "value": _brief(p.detach()), "grad": _brief(p.grad)}
+        {
+            "name": name,
+            "shape": list(p.shape),
+            "dtype": tensorjson.dtype_name(p.dtype),
+            "value": _brief(p.detach()),
+            "grad": _brief(p.grad),
+        }
         for name, p in replay.names.items()
     ]
     return StepView(k, replay.loss.item(), g.to_dot(max_nodes=budget, lang=lang), len(g), params)
