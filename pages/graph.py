@@ -92,7 +92,7 @@ with right:
         help=tr("gx_budget_help"),
     )
 
-    state.share("graph")
+    share = state.share_slot()
 
 arrived = state.arrived("graph")
 if st.session_state.get(RESULT_KEY) is None or st.session_state.get(RUN_FOR) != _wanted():
@@ -193,4 +193,4 @@ if graph and graph.get("nodes"):
 elif result.get("ok"):
     st.info(tr("gx_no_graph"))
 
-state.save("graph")  # the address bar is a link to what is on screen
+state.save("graph", share)  # the address bar is a link to what is on screen

@@ -226,7 +226,7 @@ st.selectbox(tr("ls_pick"), list(titles), key=PICK_KEY, on_change=_pick, format_
 step = lesson.steps[k]
 st.caption(lesson.summary.get(lang()))
 st.progress((k + 1) / len(lesson.steps), text=tr("ls_progress", k=k + 1, n=len(lesson.steps)))
-state.share("lessons")
+share = state.share_slot()
 
 result = ss.get(RESULTS_KEY, {}).get(_slot(lesson, k))
 left, right = st.columns([3, 2], gap="large")
@@ -246,4 +246,4 @@ with left:
     _quiz(lesson, k, step, result)
     _nav(lesson, k)
 
-state.save("lessons")  # the address bar is a link to what is on screen
+state.save("lessons", share)  # the address bar is a link to what is on screen

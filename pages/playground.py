@@ -57,7 +57,7 @@ st.text_area(
 c1, c2 = st.columns([1, 5])
 c1.button(tr("run"), type="primary", on_click=_run, key="pg_run")
 with c2:
-    state.share("playground")
+    share = state.share_slot()
 export_buttons.playground()
 
 if state.arrived("playground") or (
@@ -123,4 +123,4 @@ with st.expander(tr("pg_timing_title")):
                 )
                 st.success(tr("pg_timing_speedup", x=timing["cpu_ms"] / timing["gpu_ms"], n=timing["n"]))
 
-state.save("playground")  # the address bar is a link to what is on screen
+state.save("playground", share)  # the address bar is a link to what is on screen

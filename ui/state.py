@@ -25,6 +25,7 @@ import streamlit as st
 from core import lessons, links
 from core.examples import GRAPH, PLAYGROUND, by_key
 from core.i18n import LANGS, t
+from core.limits import DEFAULT_NODE_BUDGET
 from core.training.presets import PRESETS
 from ui import urls
 from ui.common import devices, lang
@@ -105,7 +106,7 @@ PAGES: dict[str, tuple[Prop, ...]] = {
         Prop("pass", "gx_detail_pass", "int", 0, 10**6, base=1),
         Prop("step", "gx_step", "int", 0, 10**6),
         Prop("node", "gx_node", "name"),
-        Prop("budget", "gx_budget", "int", 10, 2000),
+        Prop("budget", "gx_budget", "int", 10, 2000, default=lambda s: DEFAULT_NODE_BUDGET),
         Prop("expand", "gx_expand", "names"),
         LANG,
     ),
@@ -202,9 +203,14 @@ def share_url(page: str) -> str:
     return base + ("?" + urlencode(q) if q else "")
 
 
-def share(page: str) -> None:
+def share_slot() -> Any:
+    """Where the "share" control goes; `save` fills it once the page has drawn (so its link has the final step)."""
+    return st.empty()
+
+
+def _share(page: str, slot: Any) -> None:
     """The "share" control: a popover with the link to this screen, ready to copy (st.code has a copy button)."""
-    with st.popover(t("share", lang()), icon=":material/link:"):
+    with slot.container(), st.popover(t("share", lang()), icon=":material/link:"):
         st.caption(t("share_help", lang()))
         st.code(share_url(page), language=None, wrap_lines=True)
 
@@ -254,10 +260,13 @@ def arrived(page: str) -> bool:
     return bool(ss.get(ARRIVED, {}).pop(page, False))
 
 
-def save(page: str) -> None:
-    """Write the page's state into the URL when it changed (a new browser history entry)."""
+def save(page: str, slot: Any = None) -> None:
+    """Write the page's state into the URL when it changed (a new browser history entry), and fill the page's
+    share slot with the link."""
     if page in PAGES:
         write(page, query(page))
+        if slot is not None:
+            _share(page, slot)
 
 
 def write(page: str, q: dict[str, str]) -> None:
