@@ -20,6 +20,7 @@ from core.limits import DEFAULT_NODE_BUDGET, DOT_BRIEF_ELEMENTS, DOT_TIMEOUT_S, 
 
 MORE_ID = "more"
 MODULE_PREFIX = "mod:"  # a folded nn.Module call's box: "mod:m3"
+MODULE_PARAMS_SHOWN = 3  # parameter names written on a module's box
 
 WORDS: dict[str, dict[str, str]] = {
     "en": {
@@ -30,7 +31,7 @@ WORDS: dict[str, dict[str, str]] = {
         "nodes": "{k} nodes",
         "leaves": "+{k} leaves",
         "constant": "constant, no grad",
-        "params": "{k} parameters",
+        "more_params": "+{k} more",
     },
     "zh": {
         "value": "值",
@@ -40,7 +41,7 @@ WORDS: dict[str, dict[str, str]] = {
         "nodes": "{k} 个节点",
         "leaves": "+{k} 个叶子",
         "constant": "常量，无梯度",
-        "params": "{k} 个参数",
+        "more_params": "等另外 {k} 个",
     },
 }
 
@@ -97,7 +98,7 @@ class ModuleBox:
     name: str
     cls: str
     members: list[str]
-    params: int = 0
+    params: list[str] = field(default_factory=list)  # its parameters' names, without the module's own prefix
 
 
 @dataclass
@@ -207,9 +208,11 @@ def _fold_modules(
             if bid not in boxes:
                 entry = table[g]
                 boxes[bid] = ModuleBox(bid, entry["name"], entry.get("class") or "", members[g])
-                out_nodes.append({"id": bid, "kind": "module", "name": entry.get("class") or "", "label": entry["name"]})
+                cls = entry.get("class") or ""
+                out_nodes.append({"id": bid, "kind": "module", "name": cls, "label": entry["name"]})
             if nd["kind"] == "leaf":
-                boxes[bid].params += 1
+                name = nd.get("label") or nd.get("name") or ""
+                boxes[bid].params.append(name.removeprefix(boxes[bid].name + "."))
         else:
             key[nd["id"]] = nd["id"]
             out_nodes.append(nd)
@@ -510,7 +513,9 @@ def _cluster_label(c: Cluster, nodes: list[dict[str, Any]], words: dict[str, str
 def _module_label(box: ModuleBox, words: dict[str, str]) -> str:
     sub = words["nodes"].format(k=len(box.members))
     if box.params:
-        sub += " · " + words["params"].format(k=box.params)
+        shown = ", ".join(box.params[:MODULE_PARAMS_SHOWN])
+        more = len(box.params) - MODULE_PARAMS_SHOWN
+        sub += " · " + (shown if more <= 0 else f"{shown} " + words["more_params"].format(k=more))
     return f"<B>{_html(box.name)}</B><BR/>{_html(box.cls)}{_SUB}{sub}</FONT>"
 
 

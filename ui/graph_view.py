@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import streamlit as st
@@ -31,18 +32,39 @@ def graph_at_step(
     return {**graph, "nodes": nodes}, current, done
 
 
+GRAPH_CSS = """<style>
+.ae-graph { overflow: auto; max-height: 75vh; cursor: grab; border: 1px solid #e5e7eb; border-radius: 6px; }
+.ae-graph svg { max-width: 100%; height: auto; display: block; margin: 0 auto; }
+.ae-graph g.node { cursor: pointer; }
+.ae-graph-wrap:fullscreen { background: #fff; padding: 8px; }
+.ae-graph-wrap:fullscreen .ae-graph { max-height: calc(100vh - 56px) !important; }
+.ae-graph-tools { display: flex; gap: 4px; justify-content: flex-end; align-items: center; margin-bottom: 4px; }
+.ae-graph-tools button { font: inherit; font-size: 0.85rem; padding: 1px 10px; border: 1px solid #9ca3af;
+  border-radius: 4px; background: #fff; color: #111827; cursor: pointer; }
+.ae-graph-tools span { font-size: 0.8rem; color: #4b5563; margin-right: auto; }
+</style>"""
+
+
 def show_graph(
     graph: dict[str, Any], budget: int, current: str | None, done: list[str], expand: list[str], language: str, key: str
 ) -> None:
-    """The graph within the node budget; SVG laid out on the server, or by the browser when `dot` is absent."""
+    """The graph within the node budget, fitted to its column (zoom, pan and full screen through ui.bridge);
+    SVG laid out on the server, or by the browser when `dot` is absent."""
     dot = render.to_dot(graph, max_nodes=budget, step=current, done=done, expand=expand, lang=language)
     svg = _svg(dot)
     if svg is None:
         st.graphviz_chart(dot, width="stretch")
         return
     start = svg.find("<svg")
+    tools = "".join(
+        f'<button type="button" data-zoom="{how}" title="{html.escape(tr(tip))}">{text}</button>'
+        for how, text, tip in (("fit", html.escape(tr("gx_fit")), "gx_fit"), ("out", "−", "gx_zoom_out"),
+                               ("in", "+", "gx_zoom_in"), ("full", "⛶", "gx_full"))
+    )  # fmt: skip
+    st.html(GRAPH_CSS)
     st.markdown(
-        f'<div class="ae-graph" data-graph="{key}" style="overflow:auto;max-height:900px">{svg[start:]}</div>',
+        f'<div class="ae-graph-wrap"><div class="ae-graph-tools"><span>{html.escape(tr("gx_drag"))}</span>{tools}</div>'
+        f'<div class="ae-graph" data-graph="{key}">{svg[start:]}</div></div>',
         unsafe_allow_html=True,
     )
 

@@ -17,14 +17,38 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh": "更大的计算图会把重复的结构（循环体、网络层）折叠成一个标有 xN 的框，然后隐藏离输出最远的节点。",
     },
     "gx_why": {"en": "What happened:", "zh": "发生了什么："},
-    "gx_expand": {"en": "Expand folded blocks", "zh": "展开折叠的结构"},
+    "gx_expand": {"en": "Expand folded boxes (or click them)", "zh": "展开折叠的框（也可直接点击）"},
     "gx_graph": {"en": "Computation graph", "zh": "计算图"},
     "gx_legend": {
-        "en": "Blue: leaves (your tensors). Grey: operations, named by their grad_fn. Amber: outputs. "
-        "Green: gradient already computed. Red: the step backward is at now. Blue numbers are values, red are grads.",
-        "zh": "蓝色：叶子张量（你创建的张量）。灰色：运算，以其 grad_fn 命名。琥珀色：输出。"
-        "绿色：梯度已计算。红色：反向传播当前所在的一步。蓝色数字是值，红色数字是梯度。",
+        "en": "Blue: leaves (your tensors and the model's parameters). Grey: operations, named by their grad_fn. "
+        "Orange, double border: outputs. Purple 3-D boxes: a module call or a repeated block, folded (click to open). "
+        "✓ green, dashed: gradient already computed. ▶ vermillion, thick double border: the step backward is at now. "
+        "Blue numbers are values, brown are grads. Click a box to inspect it; ← → (or a clicker) step.",
+        "zh": "蓝色：叶子张量（你的张量和模型的参数）。灰色：运算，以其 grad_fn 命名。橙色双边框：输出。"
+        "紫色立体框：折叠起来的模块调用或重复结构（点击展开）。✓ 绿色虚线框：梯度已计算。"
+        "▶ 朱红色粗双边框：反向传播当前所在的一步。蓝色数字是值，棕色数字是梯度。点击一个框查看详情；← →（或翻页笔）逐步前进。",
     },
+    "gx_present": {"en": "Presentation mode", "zh": "演示模式"},
+    "gx_present_help": {
+        "en": "Large type, the graph and the stepper filling the screen; ← → or PageUp/PageDown step. Kept in the "
+        "URL (?present=1), so a reload or a shared link stays in it.",
+        "zh": "大字号，计算图和逐步面板铺满屏幕；← → 或 PageUp/PageDown 逐步前进。保存在网址中（?present=1），"
+        "刷新或分享链接后仍保持。",
+    },
+    "gx_program_box": {"en": "Program and settings", "zh": "程序与设置"},
+    "gx_play": {"en": "Auto-play", "zh": "自动播放"},
+    "gx_play_help": {
+        "en": "Steps the backward pass forward by itself at the chosen pace, and stops at the last step.",
+        "zh": "按所选的节奏自动逐步前进，到最后一步停止。",
+    },
+    "gx_pace": {"en": "Seconds per step", "zh": "每步秒数"},
+    "gx_fit": {"en": "Fit to width", "zh": "适应宽度"},
+    "gx_zoom_in": {"en": "Zoom in (or Ctrl + wheel)", "zh": "放大（或 Ctrl + 滚轮）"},
+    "gx_zoom_out": {"en": "Zoom out (or Ctrl + wheel)", "zh": "缩小（或 Ctrl + 滚轮）"},
+    "gx_full": {"en": "Full screen", "zh": "全屏"},
+    "gx_drag": {"en": "drag to pan", "zh": "拖动以平移"},
+    "gx_module_box": {"en": "{name} · {cls} (module)", "zh": "{name} · {cls}（模块）"},
+    "gx_opened_box": {"en": "{name} (opened)", "zh": "{name}（已展开）"},
     "gx_stepper": {"en": "Backward, step by step", "zh": "逐步反向传播"},
     "gx_prev": {"en": "Previous step", "zh": "上一步"},
     "gx_next": {"en": "Next step", "zh": "下一步"},

@@ -3,12 +3,12 @@
 STRINGS: dict[str, dict[str, str]] = {
     # --- presets (one line each; the CLI prints the English one) -------------------------------------------
     "tr_preset_linear": {
-        "en": "seed 000: y = 1 + 2x + noise fitted with two raw parameters a, b (MSE, SGD)",
-        "zh": "种子 000：用两个原始参数 a、b 拟合 y = 1 + 2x + 噪声（均方误差，SGD）",
+        "en": "article 000: y = 1 + 2x + noise fitted with two raw parameters a, b (MSE, SGD)",
+        "zh": "文章 000：用两个原始参数 a、b 拟合 y = 1 + 2x + 噪声（均方误差，SGD）",
     },
     "tr_preset_linear_nn": {
-        "en": "seed 001: nn.Linear(1, 1) on y = 5x + 1.75 + noise, SGD lr 0.011 momentum 0.89, predicts x = 4.0",
-        "zh": "种子 001：nn.Linear(1, 1) 拟合 y = 5x + 1.75 + 噪声，SGD 学习率 0.011 动量 0.89，预测 x = 4.0",
+        "en": "article 001: nn.Linear(1, 1) on y = 5x + 1.75 + noise, SGD lr 0.011 momentum 0.89, predicts x = 4.0",
+        "zh": "文章 001：nn.Linear(1, 1) 拟合 y = 5x + 1.75 + 噪声，SGD 学习率 0.011 动量 0.89，预测 x = 4.0",
     },
     "tr_preset_circle": {"en": "2-D: a disc inside a ring (MLP classifier)", "zh": "二维：圆环包围的圆盘（MLP 分类）"},
     "tr_preset_xor": {
@@ -18,12 +18,12 @@ STRINGS: dict[str, dict[str, str]] = {
     "tr_preset_gauss": {"en": "2-D: two Gaussian blobs (MLP classifier)", "zh": "二维：两团高斯点（MLP 分类）"},
     "tr_preset_spiral": {"en": "2-D: two interleaved spirals (deeper MLP)", "zh": "二维：两条交错的螺旋（更深的 MLP）"},
     "tr_preset_digits": {
-        "en": "scikit-learn 8x8 digits through a DataLoader; seed 003's Flatten + Linear/ReLU net, 10 logits",
-        "zh": "scikit-learn 的 8x8 手写数字，经 DataLoader 分批；种子 003 的 Flatten + Linear/ReLU 网络，10 个 logits",
+        "en": "scikit-learn 8x8 digits through a DataLoader; article 003's Flatten + Linear/ReLU net, 10 logits",
+        "zh": "scikit-learn 的 8x8 手写数字，经 DataLoader 分批；文章 003 的 Flatten + Linear/ReLU 网络，10 个 logits",
     },
     "tr_preset_cifar10": {
-        "en": "seed 003: CIFAR-10 from a local folder of its python batches (nothing is downloaded)",
-        "zh": "种子 003：从本地文件夹读取 CIFAR-10 的 python 批次文件（不会下载任何东西）",
+        "en": "article 003: CIFAR-10 from a local folder of its python batches (nothing is downloaded)",
+        "zh": "文章 003：从本地文件夹读取 CIFAR-10 的 python 批次文件（不会下载任何东西）",
     },
     # --- settings -------------------------------------------------------------------------------------------
     "tr_set_seed": {"en": "Random seed", "zh": "随机种子"},

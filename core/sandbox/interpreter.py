@@ -14,9 +14,9 @@ from typing import Any
 import torch
 import torch.nn as nn
 
+from core.limits import MAX_MODULE_CALLS
 from core.sandbox import guard, guards
 from core.sandbox.compiler import GUARD_NAMES, PROGRAM, compile_program
-from core.limits import MAX_MODULE_CALLS
 from core.sandbox.errors import SandboxError
 from core.sandbox.guard import Budget, key_part
 from core.sandbox.guards import bounded_text
