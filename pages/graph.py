@@ -11,6 +11,7 @@ from core.pitfalls import explain
 from ui import present
 from ui.bridge import apply_event, bridge
 from ui.common import device, ensure_shell, lang, sandboxed, show_error, tr
+from ui.editor import code_area, error_line
 from ui.graph_view import graph_at_step, show_check, show_graph, show_node, show_step
 
 CODE_KEY = "gx_code"
@@ -32,6 +33,7 @@ def _run(detail_pass: int | None = None) -> None:
         sandbox.run_program, st.session_state.get(CODE_KEY, ""), device=device(), graph=True, detail_pass=detail_pass
     )
     st.session_state[RESULT_KEY] = result
+    st.session_state["gx_ran"] = st.session_state.get(CODE_KEY, "")
     st.session_state[STEP_KEY] = len(result.get("backward_steps") or [])
     st.session_state.pop("gx_check", None)
     st.session_state.pop("gx_expand", None)
@@ -85,9 +87,10 @@ def _editor(budget_default: int) -> int:
             format_func=lambda k: by_key(GRAPH, k).title(lang()),
             on_change=_load_preset,
         )
-        st.text_area(
+        code_area(
             tr("pg_editor"),
-            key=CODE_KEY,
+            CODE_KEY,
+            error_line(st.session_state.get(RESULT_KEY), st.session_state.get("gx_ran") == st.session_state[CODE_KEY]),
             height=230,
             max_chars=MAX_SOURCE_CHARS,
             help=tr("pg_editor_help"),
@@ -115,7 +118,7 @@ ensure_shell()
 presenting = present.presenting()
 if presenting:
     present.style()
-t_col, p_col = st.columns([4, 1], vertical_alignment="bottom")
+t_col, p_col = st.columns([3, 1], vertical_alignment="bottom")
 t_col.title(tr("gx_title"))
 with p_col:
     presenting = present.toggle(tr("gx_present"), tr("gx_present_help"))

@@ -59,7 +59,7 @@ def show_graph(
     tools = "".join(
         f'<button type="button" data-zoom="{how}" title="{html.escape(tr(tip))}">{text}</button>'
         for how, text, tip in (("fit", html.escape(tr("gx_fit")), "gx_fit"), ("out", "−", "gx_zoom_out"),
-                               ("in", "+", "gx_zoom_in"), ("full", "⛶", "gx_full"))
+                               ("in", "+", "gx_zoom_in"), ("full", html.escape(tr("gx_full")), "gx_full"))
     )  # fmt: skip
     st.html(GRAPH_CSS)
     st.markdown(
