@@ -7,13 +7,14 @@ import json
 import subprocess
 import sys
 
+import jsonschema
 import pytest
 
 from core import render
 from core.limits import FOLD_MODULES_ABOVE
 from core.sandbox import session
 from core.training.charts import log_ticks
-from tests.conftest import open_page
+from tests.conftest import ROOT, open_page
 from ui.bridge import apply_event
 from ui.editor import editor_css, error_line, gutter_svg
 
@@ -71,6 +72,7 @@ def test_parameters_are_named_like_named_parameters(program):
 
 def test_mlp20_folds_one_box_per_layer_and_opens():
     r = session.execute(MLP20)
+    jsonschema.validate(r, json.loads((ROOT / "docs" / "result.schema.json").read_text()))
     g = r["graph"]
     assert len(g["nodes"]) > FOLD_MODULES_ABOVE
     names = {m["name"] for m in g["modules"].values()}
