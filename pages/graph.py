@@ -118,11 +118,13 @@ ensure_shell()
 presenting = present.presenting()
 if presenting:
     present.style()
-t_col, p_col = st.columns([3, 1], vertical_alignment="bottom")
-t_col.title(tr("gx_title"))
-with p_col:
+if presenting:  # no title: the graph and the stepper get the screen
     presenting = present.toggle(tr("gx_present"), tr("gx_present_help"))
-if not presenting:
+else:
+    t_col, p_col = st.columns([3, 1], vertical_alignment="bottom")
+    t_col.title(tr("gx_title"))
+    with p_col:
+        presenting = present.toggle(tr("gx_present"), tr("gx_present_help"))
     st.caption(tr("gx_intro"))
 
 st.session_state.setdefault("gx_preset", GRAPH[0].key)

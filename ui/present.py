@@ -31,7 +31,7 @@ PRESENT_CSS = """<style>
 html { font-size: 20px; }
 [data-testid="stSidebar"], [data-testid="stSidebarCollapsedControl"] { display: none; }
 [data-testid="stMainBlockContainer"] { padding-top: 1.2rem; max-width: 100%; }
-.ae-graph { max-height: 82vh !important; }
+.ae-graph { max-height: calc(100vh - 200px) !important; }
 </style>"""
 
 
