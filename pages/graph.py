@@ -174,7 +174,7 @@ if graph and graph.get("nodes"):
     with g_col:
         if not presenting:
             st.subheader(tr("gx_graph"))
-        show_graph(shown, budget, current, done, st.session_state.get("gx_expand", []), lang(), key="main")
+        show_graph(shown, budget, current, done, st.session_state.get("gx_expand", []), lang(), key="main", zoom=True)
         st.caption(tr("gx_legend"))
     with i_col:
         st.subheader(tr("gx_stepper"))
@@ -237,7 +237,7 @@ if graph and graph.get("nodes"):
     if result.get("grad_graph"):
         with st.expander(tr("gx_higher"), expanded=True):
             st.caption(tr("gx_higher_help"))
-            show_graph(result["grad_graph"], budget, None, [], [], lang(), key="higher")
+            show_graph(result["grad_graph"], budget, None, [], [], lang(), key="higher", zoom=True)
 
     if not presenting:
         st.subheader(tr("gx_check"))

@@ -18,6 +18,7 @@ SIZES = {"720p": (1280, 720), "laptop": (1400, 1000)}
 STEP = {"en": "Step {k} of {n}", "zh": "第 {k} / {n} 步"}
 PRESENT = {"en": "Presentation mode", "zh": "演示模式"}
 RUN = {"en": "Run and draw", "zh": "运行并绘图"}
+PLAY = {"en": "Auto-play", "zh": "自动播放"}
 DOCS = ROOT / "docs" / "screenshots"
 
 MLP20 = """import torch.nn as nn
@@ -156,6 +157,10 @@ def test_presentation_mode_hides_editor_and_stays_in_url(sized, server, lang, si
         page.keyboard.press("PageUp")
     expect(main.get_by_text(STEP[lang].format(k=5, n=6))).to_be_visible()
     page.screenshot(path=str(ROOT / "test-results" / f"present_{lang}.png"))
+    with app_run(page):  # auto-play from step 5: one paced step to the end, then it stops
+        main.get_by_text(PLAY[lang]).click()
+    expect(main.get_by_text(STEP[lang].format(k=6, n=6))).to_be_visible()
+    expect(main.get_by_role("checkbox", name=PLAY[lang])).not_to_be_checked()
     page.reload()  # the mode is in the URL
     wait_for_run(page)
     expect(main.locator(".ae-graph svg").first).to_be_visible()
