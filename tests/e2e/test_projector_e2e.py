@@ -160,7 +160,7 @@ def test_presentation_mode_hides_editor_and_stays_in_url(sized, server, lang, si
     with app_run(page):  # auto-play from step 5: one paced step to the end, then it stops
         main.get_by_text(PLAY[lang]).click()
     expect(main.get_by_text(STEP[lang].format(k=6, n=6))).to_be_visible()
-    expect(main.get_by_role("checkbox", name=PLAY[lang])).not_to_be_checked()
+    expect(main.locator(".st-key-gx_playing input")).not_to_be_checked()
     page.reload()  # the mode is in the URL
     wait_for_run(page)
     expect(main.locator(".ae-graph svg").first).to_be_visible()
