@@ -141,6 +141,14 @@ class Graph:
         i = self._find(obj)
         return None if i is None else f"n{i}"
 
+    def sequence_numbers(self) -> list[int | None]:
+        """Each node's autograd sequence number (creation order; None for a leaf), as "n<i>" is listed."""
+        return [None if n.kind == "leaf" or n.fn is None else n.fn._sequence_nr() for n in self._nodes]
+
+    def leaf_tensors(self) -> list[torch.Tensor | None]:
+        """Each node's leaf tensor (None for an op or output), as "n<i>" is listed."""
+        return [n.leaf for n in self._nodes]
+
     # --- building ---------------------------------------------------------------------------
     def _find(self, obj: Any) -> int | None:
         if isinstance(obj, torch.Tensor):

@@ -141,5 +141,7 @@ BOUNDARY_GRID = 60  # decision-boundary heatmap is BOUNDARY_GRID^2 model evaluat
 DEFAULT_NODE_BUDGET = 200  # nodes drawn on screen; repeated blocks collapse beyond it
 DOT_TIMEOUT_S = 5.0  # `dot` layout of a budgeted graph
 DOT_BRIEF_ELEMENTS = 6  # a node label lists at most this many numbers; bigger tensors show shape + min/max
+FOLD_MODULES_ABOVE = 40  # a bigger graph draws each nn.Module call as one box (expandable); smaller: in full
+MAX_MODULE_CALLS = 20_000  # module calls remembered per run (a long loop keeps its latest: the graph is the last pass)
 MAX_REPEAT_PERIOD = 24  # longest op sequence searched as a repeated block (loop body, layer) when collapsing
 DEEP_FREE_STACK_BYTES = 512 * 1024**2  # C stack for freeing seen autograd chains: torch 2.13 frees them recursively

@@ -13,7 +13,7 @@ from typing import Any
 
 from core.gcpause import gc_paused
 from core.i18n import LANGS, t
-from core.limits import DEFAULT_NODE_BUDGET, DOT_BRIEF_ELEMENTS, DOT_TIMEOUT_S, MAX_REPEAT_PERIOD
+from core.limits import DEFAULT_NODE_BUDGET, DOT_BRIEF_ELEMENTS, DOT_TIMEOUT_S, FOLD_MODULES_ABOVE, MAX_REPEAT_PERIOD
 from core.numfmt import fmt_number
 
 # The DOT text is built as strings, not with graphviz.Digraph: Digraph quotes every attribute with a
@@ -21,30 +21,45 @@ from core.numfmt import fmt_number
 # goes through _html(), so there is nothing left for Digraph to protect us from.
 
 MORE_ID = "more"
+MODULE_PREFIX = "mod:"  # a folded nn.Module call's box: "mod:m3"
+MODULE_PARAMS_SHOWN = 3  # parameter names written on a module's box
 
-_WORD_KEYS = ("value", "grad", "scalar", "more", "nodes", "leaves", "constant")
+_WORD_KEYS = ("value", "grad", "scalar", "more", "nodes", "leaves", "constant", "more_params")
 # The words on graph boxes, per language, from the catalog (graph_word_<name> in core/i18n).
 WORDS: dict[str, dict[str, str]] = {lang: {w: t(f"graph_word_{w}", lang) for w in _WORD_KEYS} for lang in LANGS}
 
-# (fill, border) per kind of box: leaves blue, ops grey, outputs amber, collapsed repeats violet.
+# (fill, border) per kind of box, from the Okabe-Ito colour-blind-safe palette: leaves blue, ops grey, outputs
+# orange, folded repeats and modules reddish purple. The backward state never relies on hue alone: the current
+# node has a thick double border and a "▶", done nodes a dashed border and a "✓"; borders are dark enough to
+# read on a washed-out projector (each at least 4.5:1 against white).
 PALETTE: dict[str, tuple[str, str]] = {
-    "leaf": ("#dbeafe", "#2563eb"),
-    "op": ("#f3f4f6", "#6b7280"),
-    "output": ("#fef3c7", "#d97706"),
-    "cluster": ("#ede9fe", "#7c3aed"),
-    "more": ("#ffffff", "#9ca3af"),
-    "cut": ("#ffffff", "#dc2626"),  # a constant cut from the graph by no_grad / detach
-    "done": ("#dcfce7", "#16a34a"),  # gradient already computed in the step-through
-    "step": ("#fecaca", "#dc2626"),  # the node backward is at now
+    "leaf": ("#d6eaf8", "#0072b2"),
+    "op": ("#f2f2f2", "#555555"),
+    "output": ("#fde9c4", "#a36b00"),
+    "cluster": ("#f6e1ee", "#a3487d"),
+    "module": ("#f6e1ee", "#a3487d"),
+    "more": ("#ffffff", "#767676"),
+    "cut": ("#ffffff", "#b84700"),  # a constant cut from the graph by no_grad / detach
+    "done": ("#c9f0e2", "#007a5a"),  # gradient already computed in the step-through (bluish green)
+    "step": ("#ffd2b3", "#b84700"),  # the node backward is at now (vermillion)
 }
-SHAPES = {"leaf": "box", "op": "ellipse", "output": "box", "cluster": "box3d", "more": "note", "cut": "box"}
-CUT_EDGE = 'style=dashed, color="#dc2626", fontcolor="#dc2626", arrowhead=tee'  # no gradient flows back here
-VALUE_COLOR, GRAD_COLOR, SUB_COLOR = "#1e40af", "#b91c1c", "#6b7280"
+MARKS = {"step": "▶ ", "done": "✓ "}  # the second cue, drawn before the box's title
+SHAPES = {
+    "leaf": "box",
+    "op": "ellipse",
+    "output": "box",
+    "cluster": "box3d",
+    "module": "box3d",
+    "more": "note",
+    "cut": "box",
+}
+CUT_EDGE = 'style=dashed, color="#b84700", fontcolor="#b84700", arrowhead=tee'  # no gradient flows back here
+VALUE_COLOR, GRAD_COLOR, SUB_COLOR = "#0b4f8a", "#9c3100", "#444444"
 
 HEADER = """digraph autograd {
   graph [rankdir=TB, bgcolor="transparent", nodesep=0.25, ranksep=0.35];
-  node [fontname="Helvetica", fontsize=10, margin="0.10,0.04", penwidth=1.2];
-  edge [color="#9ca3af", fontcolor="#6b7280", fontname="Helvetica", fontsize=8, arrowsize=0.6];
+  node [fontname="Helvetica", fontsize=12, margin="0.10,0.04", penwidth=1.4];
+  edge [color="#767676", fontcolor="#444444", fontname="Helvetica", fontsize=10, arrowsize=0.6];
 """
 
 
@@ -59,13 +74,44 @@ class Cluster:
 
 
 @dataclass
+class ModuleBox:
+    """One nn.Module call drawn as one box: its name (`layers.3`), class and the graph nodes it made."""
+
+    id: str
+    name: str
+    cls: str
+    members: list[str]
+    params: list[str] = field(default_factory=list)  # its parameters' names, without the module's own prefix
+
+
+@dataclass
 class Plan:
-    """What gets drawn: for each node (by position) the id of the box it is drawn in."""
+    """What gets drawn: for each node (by position) the id of the box it is drawn in.
+
+    When module calls are folded, positions and ids are those of `skeleton` (the graph with one node per folded
+    call); `origin` maps a skeleton id back to the graph's node ids.
+    """
 
     ids: list[str]
     key: list[str]
     clusters: dict[str, Cluster] = field(default_factory=dict)
     hidden: int = 0  # nodes summarised in the "... K more nodes" box
+    modules: dict[str, ModuleBox] = field(default_factory=dict)  # folded module calls, by box id
+    opened: dict[str, str] = field(default_factory=dict)  # boxes the reader expanded: id -> what it was
+    skeleton: dict[str, Any] | None = None
+
+    def origin(self, sid: str) -> list[str]:
+        """The graph's node ids a skeleton node stands for."""
+        box = self.modules.get(sid)
+        return box.members if box is not None else [sid]
+
+    def box_of(self) -> dict[str, str]:
+        """Each of the graph's node ids -> the id of the box it is drawn in (itself, a module, a cluster, more)."""
+        out = {}
+        for sid, k in zip(self.ids, self.key, strict=True):
+            for nid in self.origin(sid):
+                out[nid] = k
+        return out
 
     def drawn_nodes(self) -> list[int]:
         """Positions of the nodes drawn as their own box."""
@@ -81,7 +127,94 @@ class Plan:
 
 @gc_paused()
 def fit(graph_json: dict[str, Any], max_nodes: int | None = DEFAULT_NODE_BUDGET, expand: Iterable[str] = ()) -> Plan:
-    """Fit a graph into max_nodes boxes: collapse repeated blocks, then keep the nodes nearest the outputs."""
+    """Fit a graph into max_nodes boxes: fold module calls (big graphs), collapse repeated blocks, then keep the
+    nodes nearest the outputs. `expand` names boxes the reader opened (clusters, modules); they stay open."""
+    expand = set(expand)
+    folded = _fold_modules(graph_json, expand)
+    if folded is None:
+        return _fit(graph_json, max_nodes, expand)
+    skeleton, boxes, opened = folded
+    p = _fit(skeleton, max_nodes, expand)
+    p.modules, p.skeleton = boxes, skeleton
+    p.opened.update(opened)
+    return p
+
+
+def _fold_modules(
+    graph_json: dict[str, Any], expand: set[str]
+) -> tuple[dict[str, Any], dict[str, ModuleBox], dict[str, str]] | None:
+    """The graph with each module call (below the program's top-level modules) as one node; None: nothing folds.
+
+    A node belongs to the outermost call on its chain of calls, below the top level, that the reader has not
+    opened; an opened call shows its own child calls folded. Graphs of FOLD_MODULES_ABOVE nodes or fewer are
+    drawn in full.
+    """
+    table = graph_json.get("modules")
+    nodes = graph_json["nodes"]
+    if not table or len(nodes) <= FOLD_MODULES_ABOVE:
+        return None
+    chains: dict[str, list[str]] = {}
+
+    def chain(cid: str) -> list[str]:  # root first
+        got = chains.get(cid)
+        if got is None:
+            parent = table[cid].get("parent")
+            got = chains[cid] = [*(chain(parent) if parent in table else []), cid]
+        return got
+
+    group: list[str | None] = []
+    opened: dict[str, str] = {}
+    for nd in nodes:
+        cid = nd.get("module")
+        g = None
+        if cid in table:
+            for c in chain(cid)[1:]:
+                if MODULE_PREFIX + c not in expand:
+                    g = c
+                    break
+                opened[MODULE_PREFIX + c] = table[c]["name"]
+        group.append(g)
+    members: dict[str, list[str]] = {}
+    for nd, g in zip(nodes, group, strict=True):
+        if g is not None:
+            members.setdefault(g, []).append(nd["id"])
+    members = {g: m for g, m in members.items() if len(m) > 1}  # a one-node call is drawn as that node
+    if not members:
+        return None
+    boxes: dict[str, ModuleBox] = {}
+    key: dict[str, str] = {}
+    out_nodes: list[dict[str, Any]] = []
+    for nd, g in zip(nodes, group, strict=True):
+        if g in members:
+            bid = MODULE_PREFIX + g
+            key[nd["id"]] = bid
+            if bid not in boxes:
+                entry = table[g]
+                boxes[bid] = ModuleBox(bid, entry["name"], entry.get("class") or "", members[g])
+                cls = entry.get("class") or ""
+                out_nodes.append({"id": bid, "kind": "module", "name": cls, "label": entry["name"]})
+            if nd["kind"] == "leaf":
+                name = nd.get("label") or nd.get("name") or ""
+                boxes[bid].params.append(name.removeprefix(boxes[bid].name + "."))
+        else:
+            key[nd["id"]] = nd["id"]
+            out_nodes.append(nd)
+    edges: list[dict[str, Any]] = []
+    seen: set[tuple[str, str]] = set()
+    for e in graph_json["edges"]:
+        src, dst = key.get(e["src"], e["src"]), key.get(e["dst"], e["dst"])
+        if src == dst:
+            continue
+        if src != e["src"] or dst != e["dst"]:
+            if (src, dst) in seen:
+                continue
+            seen.add((src, dst))
+            e = {**e, "src": src, "dst": dst}
+        edges.append(e)
+    return {"nodes": out_nodes, "edges": edges}, boxes, opened
+
+
+def _fit(graph_json: dict[str, Any], max_nodes: int | None, expand: set[str]) -> Plan:
     nodes = graph_json["nodes"]
     ids = [nd["id"] for nd in nodes]
     budget = max(2, DEFAULT_NODE_BUDGET if max_nodes is None else max_nodes)
@@ -96,7 +229,7 @@ def fit(graph_json: dict[str, Any], max_nodes: int | None = DEFAULT_NODE_BUDGET,
         inputs[d].append(s)
         consumers[s] += 1
     order = _preorder(inputs, consumers)
-    count = _collapse(nodes, order, p, budget, set(expand))
+    count = _collapse(nodes, order, p, budget, expand)
     if count > budget:
         _keep_nearest_outputs(inputs, consumers, p, budget)
     return p
@@ -176,9 +309,10 @@ def _collapse(nodes: list[dict[str, Any]], order: list[int], p: Plan, budget: in
 
     if expand:  # clusters the reader opened stay open, and nothing else may swallow their nodes
         for c in found:
-            a, b, _ = span(c)
+            a, b, reps = span(c)
             if cid(a, c[1]) in expand and free(a, b):
                 take(a, b)
+                p.opened[cid(a, c[1])] = f"x{reps}"
     count = len(nodes)
     for c in found:
         if count <= budget:
@@ -299,8 +433,8 @@ def _attrs(kind: str) -> str:
 ATTRS = {kind: _attrs(kind) for kind in SHAPES}
 STATE_ATTRS = {  # added to a box whose gradient is computed ("done") or being computed ("step")
     "plain": "",
-    "done": ', fillcolor="{}", color="{}", penwidth=1.6'.format(*PALETTE["done"]),
-    "step": ', fillcolor="{}", color="{}", penwidth=3'.format(*PALETTE["step"]),
+    "done": ', fillcolor="{}", color="{}", penwidth=2, style="rounded,filled,dashed"'.format(*PALETTE["done"]),
+    "step": ', fillcolor="{}", color="{}", penwidth=4, peripheries=2'.format(*PALETTE["step"]),
 }
 
 
@@ -313,7 +447,7 @@ def _state(ids: Iterable[str], step: str | None, done: set[str]) -> str:
     return "plain"
 
 
-_SUB = f'<BR/><FONT POINT-SIZE="8" COLOR="{SUB_COLOR}">'
+_SUB = f'<BR/><FONT POINT-SIZE="10" COLOR="{SUB_COLOR}">'
 _VALUE = f'<BR/><FONT COLOR="{VALUE_COLOR}">'
 _GRAD = f'<BR/><FONT COLOR="{GRAD_COLOR}">'
 
@@ -359,6 +493,20 @@ def _cluster_label(c: Cluster, nodes: list[dict[str, Any]], words: dict[str, str
     return f"<B>x{c.reps}</B><BR/>{_html(body)}{_SUB}{words['nodes'].format(k=len(c.members))}</FONT>"
 
 
+def _module_label(box: ModuleBox, words: dict[str, str]) -> str:
+    sub = words["nodes"].format(k=len(box.members))
+    if box.params:
+        shown = ", ".join(box.params[:MODULE_PARAMS_SHOWN])
+        more = len(box.params) - MODULE_PARAMS_SHOWN
+        sub += " · " + (shown if more <= 0 else f"{shown} " + words["more_params"].format(k=more))
+    return f"<B>{_html(box.name)}</B><BR/>{_html(box.cls)}{_SUB}{sub}</FONT>"
+
+
+def _marked(label: str, state: str) -> str:
+    mark = MARKS.get(state)
+    return f"<B>{mark}</B>{label}" if mark else label
+
+
 @gc_paused()
 def to_dot(
     graph_json: dict[str, Any],
@@ -371,22 +519,32 @@ def to_dot(
 ) -> str:
     """DOT source of a graph JSON: leaves, ops and outputs styled apart, values and grads on the boxes."""
     words = WORDS.get(lang, WORDS["en"])
-    nodes = graph_json["nodes"]
     p = plan if plan is not None else fit(graph_json, max_nodes, expand)
+    if p.skeleton is not None:
+        graph_json = p.skeleton
+    nodes = graph_json["nodes"]
     done = set(done)
     out = [HEADER]
-    boxes: dict[str, list[str]] = {"output": [], "op": [], "leaf": [], "cluster": [], "more": [], "cut": []}
+    boxes: dict[str, list[str]] = {k: [] for k in ("output", "op", "leaf", "cluster", "module", "more", "cut")}
     for nd, k in zip(nodes, p.key, strict=True):
         if k == nd["id"]:
-            state = STATE_ATTRS["step" if k == step else "done" if k in done else "plain"]
-            boxes[nd["kind"]].append(f'    "{k}" [label=<{_node_label(nd, words)}>{state}];')
+            if nd["kind"] == "module":
+                box = p.modules[k]
+                st = _state(box.members, step, done)
+                label = _module_label(box, words)
+            else:
+                st = "step" if k == step else "done" if k in done else "plain"
+                label = _node_label(nd, words)
+            boxes[nd["kind"]].append(f'    "{k}" [label=<{_marked(label, st)}>{STATE_ATTRS[st]}];')
     for c in p.clusters.values():
-        state = STATE_ATTRS[_state((p.ids[i] for i in c.members), step, done)]
-        boxes["cluster"].append(f'    "{c.id}" [label=<{_cluster_label(c, nodes, words)}>{state}];')
+        st = _state((n for i in c.members for n in p.origin(p.ids[i])), step, done)
+        label = _marked(_cluster_label(c, nodes, words), st)
+        boxes["cluster"].append(f'    "{c.id}" [label=<{label}>{STATE_ATTRS[st]}];')
     if p.hidden:
-        state = STATE_ATTRS[_state((i for i, k in zip(p.ids, p.key, strict=True) if k == MORE_ID), step, done)]
+        hid = (n for i, k in zip(p.ids, p.key, strict=True) if k == MORE_ID for n in p.origin(i))
+        st = _state(hid, step, done)
         text = _html(words["more"].format(k=p.hidden))
-        boxes["more"].append(f'    "{MORE_ID}" [label=<<B>{text}</B>>{state}];')
+        boxes["more"].append(f'    "{MORE_ID}" [label=<{_marked(f"<B>{text}</B>", st)}>{STATE_ATTRS[st]}];')
     for kind, lines in boxes.items():
         if lines:  # an anonymous subgraph scopes the kind's style to its boxes, without changing the layout
             out.append(f"  {{ node [{ATTRS[kind]}];")

@@ -69,6 +69,7 @@ class GraphNode(TypedDict, total=False):
     grad_summary: Summary
     saved: dict[str, Any] | None
     value_note: str
+    module: str  # the innermost nn.Module call that created it: a key of Graph.modules
 
 
 class GraphEdge(TypedDict, total=False):
@@ -78,9 +79,16 @@ class GraphEdge(TypedDict, total=False):
     cut: str
 
 
-class Graph(TypedDict):
+class ModuleCallInfo(TypedDict):
+    name: str  # "layers.3": named_modules() of the program's module variables (the variable for a root)
+    # "class" in JSON: the module's class name
+    parent: str | None
+
+
+class Graph(TypedDict, total=False):
     nodes: list[GraphNode]
     edges: list[GraphEdge]
+    modules: dict[str, ModuleCallInfo]  # nn.Module calls that made nodes, for folding (core/render.py)
 
 
 class BackwardStep(TypedDict, total=False):

@@ -11,6 +11,7 @@ from core.numfmt import fmt_number
 from ui import export as export_buttons
 from ui import state
 from ui.common import device, ensure_shell, lang, sandboxed, show_error, tr
+from ui.editor import code_area, error_line
 from ui.tensor_view import show_values, variables_table
 from ui.text import code as code_span
 from ui.text import esc
@@ -51,8 +52,16 @@ st.selectbox(
     format_func=titles.__getitem__,
     on_change=_load_example,
 )
-st.text_area(
-    tr("pg_editor"), key=CODE_KEY, height=260, max_chars=MAX_SOURCE_CHARS, help=tr("pg_editor_help"), on_change=_run
+code_area(
+    tr("pg_editor"),
+    CODE_KEY,
+    error_line(
+        st.session_state.get(RESULT_KEY), st.session_state.get("pg_run_key", ("",))[0] == st.session_state[CODE_KEY]
+    ),
+    height=260,
+    max_chars=MAX_SOURCE_CHARS,
+    help=tr("pg_editor_help"),
+    on_change=_run,
 )
 c1, c2 = st.columns([1, 5])
 c1.button(tr("run"), type="primary", on_click=_run, key="pg_run")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import streamlit as st
@@ -32,18 +33,47 @@ def graph_at_step(
     return {**graph, "nodes": nodes}, current, done
 
 
+GRAPH_CSS = """<style>
+.ae-graph { overflow: auto; max-height: 75vh; border: 1px solid #e5e7eb; border-radius: 6px; }
+.ae-graph svg { max-width: 100%; height: auto; display: block; margin: 0 auto; }
+.ae-graph-wrap:has(.ae-graph-tools) .ae-graph { cursor: grab; }
+.ae-graph-wrap:has(.ae-graph-tools) .ae-graph g.node { cursor: pointer; }
+.ae-graph-wrap:fullscreen { background: #fff; padding: 8px; }
+.ae-graph-wrap:fullscreen .ae-graph { max-height: calc(100vh - 56px) !important; }
+.ae-graph-tools { display: flex; gap: 4px; justify-content: flex-end; align-items: center; margin-bottom: 4px; }
+.ae-graph-tools button { font: inherit; font-size: 0.85rem; padding: 1px 10px; border: 1px solid #9ca3af;
+  border-radius: 4px; background: #fff; color: #111827; cursor: pointer; }
+.ae-graph-tools span { font-size: 0.8rem; color: #4b5563; margin-right: auto; }
+</style>"""
+
+
 def show_graph(
-    graph: dict[str, Any], budget: int, current: str | None, done: list[str], expand: list[str], language: str, key: str
+    graph: dict[str, Any],
+    budget: int,
+    current: str | None,
+    done: list[str],
+    expand: list[str],
+    language: str,
+    key: str,
+    zoom: bool = False,
 ) -> None:
-    """The graph within the node budget; SVG laid out on the server, or by the browser when `dot` is absent."""
+    """The graph within the node budget, fitted to its column (zoom, pan and full screen through ui.bridge);
+    SVG laid out on the server, or by the browser when `dot` is absent."""
     dot = render.to_dot(graph, max_nodes=budget, step=current, done=done, expand=expand, lang=language)
     svg = _svg(dot)
     if svg is None:
         st.graphviz_chart(dot, width="stretch")
         return
     start = svg.find("<svg")
+    tools = "".join(
+        f'<button type="button" data-zoom="{how}" title="{html.escape(tr(tip))}">{text}</button>'
+        for how, text, tip in (("fit", html.escape(tr("gx_fit")), "gx_fit"), ("out", "−", "gx_zoom_out"),
+                               ("in", "+", "gx_zoom_in"), ("full", html.escape(tr("gx_full")), "gx_full"))
+    )  # fmt: skip
+    bar = f'<div class="ae-graph-tools"><span>{html.escape(tr("gx_drag"))}</span>{tools}</div>' if zoom else ""
+    st.html(GRAPH_CSS)
     st.markdown(
-        f'<div class="ae-graph" data-graph="{key}" style="overflow:auto;max-height:900px">{svg[start:]}</div>',
+        f'<div class="ae-graph-wrap">{bar}<div class="ae-graph" data-graph="{key}">{svg[start:]}</div></div>',
         unsafe_allow_html=True,
     )
 
@@ -70,7 +100,7 @@ def show_step(steps: list[dict[str, Any]], k: int, graph: dict[str, Any]) -> Non
     rule = s.get("rule")
     if rule:
         st.markdown(rule.get(lang()) or rule["en"])
-        st.code(rule["formula"], language=None)
+        st.code(rule["formula"], language=None, wrap_lines=True)  # a narrow column (720p) wraps, never cuts
     else:
         st.caption(tr("gx_no_rule"))
     show_substituted(s.get("substituted"))
@@ -89,7 +119,7 @@ def show_substituted(sub: dict[str, Any] | None) -> None:
         return
     if sub.get("text"):
         st.caption(tr("gx_substituted"))
-        st.code(sub["text"], language=None)
+        st.code(sub["text"], language=None, wrap_lines=True)
         if not sub.get("complete", True):
             st.caption(tr("gx_substituted_partial"))
     if sub.get("agrees"):

@@ -105,9 +105,10 @@ PAGES: dict[str, tuple[Prop, ...]] = {
         DEVICE,
         Prop("pass", "gx_detail_pass", "int", 0, 10**6, base=1),
         Prop("step", "gx_step", "int", 0, 10**6),
-        Prop("node", "gx_node", "name"),
+        Prop("node", "gx_pick", "name"),
         Prop("budget", "gx_budget", "int", 10, 2000, default=lambda s: DEFAULT_NODE_BUDGET),
         Prop("expand", "gx_expand", "names"),
+        Prop("present", "gx_present", "flag"),
         LANG,
     ),
     "lessons": (

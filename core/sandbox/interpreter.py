@@ -14,6 +14,7 @@ from typing import Any
 import torch
 import torch.nn as nn
 
+from core.limits import MAX_MODULE_CALLS
 from core.sandbox import guard, guards, pymessages, suggest
 from core.sandbox.compiler import GUARD_NAMES, PROGRAM, compile_program
 from core.sandbox.errors import SandboxError
@@ -107,6 +108,7 @@ class Interpreter:
         self.line: int | None = None
         self.tree: ast.Module | None = None  # the program, when the caller keeps it (its own backward() rules)
         self.source = ""
+        self.module_calls: list[ModuleCall] = []  # every nn.Module call, for the graph's module boxes
 
     @property
     def env(self) -> dict[str, Any]:
@@ -149,7 +151,7 @@ class Interpreter:
             raise syntax_error(e) from None
         previous = guards._CURRENT[0]
         guards._CURRENT[0] = rt
-        hooks = _ModuleHooks(rt)
+        hooks = _ModuleHooks(rt, self.module_calls)
         try:
             exec(code, g)  # noqa: S102  compiled from a validated, guard-rewritten tree; globals are the runtime's
         except SandboxError as e:
@@ -181,12 +183,41 @@ class Interpreter:
         raise e.with_traceback(None) from None
 
 
-class _ModuleHooks:
-    """While a program runs, every built-in nn layer call is planned (size, FLOPs) and its output recorded."""
+class ModuleCall:
+    """One nn.Module call: the autograd nodes created during it have sequence numbers strictly between lo and hi."""
 
-    def __init__(self, rt: guards.Runtime) -> None:
+    __slots__ = ("module", "lo", "hi", "parent")
+
+    def __init__(self, module: nn.Module, lo: int, parent: ModuleCall | None) -> None:
+        self.module = module
+        self.lo = lo
+        self.hi = lo
+        self.parent = parent
+
+
+def _sequence_now() -> int | None:
+    """The autograd engine's sequence number now (each new node takes the next); None with grad mode off."""
+    if not torch.is_grad_enabled():
+        return None
+    probe = _PROBE.view_as(_PROBE).grad_fn
+    return probe._sequence_nr() if probe is not None else None
+
+
+_PROBE = torch.empty((), requires_grad=True)
+
+
+class _ModuleHooks:
+    """While a program runs, every built-in nn layer call is planned (size, FLOPs) and its output recorded.
+
+    Every module call (the program's own modules too) is also noted in `calls` with the range of autograd
+    sequence numbers it created, so the graph can fold one module call into one box and name it.
+    """
+
+    def __init__(self, rt: guards.Runtime, calls: list[ModuleCall] | None = None) -> None:
         self.rt = rt
         self.planning = False
+        self.calls = calls
+        self.stack: list[ModuleCall] = []
         reg = nn.modules.module
         self.handles = [reg.register_module_forward_pre_hook(self.before),
                         reg.register_module_forward_hook(self.after)]  # fmt: skip
@@ -195,8 +226,29 @@ class _ModuleHooks:
         for h in self.handles:
             h.remove()
 
+    def _enter(self, module: nn.Module) -> None:
+        lo = _sequence_now()
+        if lo is not None:
+            self.stack.append(ModuleCall(module, lo, self.stack[-1] if self.stack else None))
+
+    def _leave(self, module: nn.Module) -> None:
+        while self.stack:  # a call that raised never reached its post hook: drop it with its children
+            call = self.stack.pop()
+            if call.module is module:
+                hi = _sequence_now()
+                if hi is not None and hi > call.lo + 1 and self.calls is not None:
+                    call.hi = hi
+                    self.calls.append(call)
+                    if len(self.calls) > MAX_MODULE_CALLS:  # a long loop: the graph shows the last calls
+                        del self.calls[: MAX_MODULE_CALLS // 2]
+                return
+
     def before(self, module: nn.Module, args: tuple) -> None:
-        if self.planning or self.rt._is_user_class(type(module)) or module._modules:
+        if self.planning:
+            return
+        if self.calls is not None:
+            self._enter(module)
+        if self.rt._is_user_class(type(module)) or module._modules:
             return  # the program's own modules run guarded op by op; containers' layers come one by one
         cfg = tuple((k, v) for k, v in module.__dict__.items() if type(v) in (int, float, bool, str, tuple))
         fid = ("module", type(module).__name__, id(module), cfg)
@@ -214,5 +266,9 @@ class _ModuleHooks:
         self.rt.budget.plan(fid, on_meta, args, {})
 
     def after(self, module: nn.Module, args: tuple, out: Any) -> None:
-        if not self.planning and self.rt.on_value is not None:
+        if self.planning:
+            return
+        if self.calls is not None:
+            self._leave(module)
+        if self.rt.on_value is not None:
             self.rt.on_value(out)

@@ -20,7 +20,7 @@ from core.limits import (
     MAX_VARIABLE_ELEMENTS,
     WALL_TIMEOUT_S,
 )
-from core.sandbox import guard
+from core.sandbox import guard, modules
 from core.sandbox.errors import SandboxError
 from core.sandbox.guard import Budget
 from core.sandbox.interpreter import Interpreter, bounded_text
@@ -287,7 +287,9 @@ def graph_json(
         for node, items in p["recorder"].saved.items():
             saved.setdefault(node, items)
     forward = values.values()
-    graph = gr.build(roots, names=tensors, values=forward, grads=grads, saved=saved or None)
+    module_names, params = modules.qualified_names(interp.env)
+    labels = {**tensors, **{k: p for k, p in params.items() if k not in tensors}}  # the user's own names first
+    graph = gr.build(roots, names=labels, values=forward, grads=grads, saved=saved or None)
     steps: list[dict[str, Any]] = []
     passes: list[dict[str, Any]] = []
     last = recorded[-1]["index"] if recorded else -1
@@ -319,6 +321,7 @@ def graph_json(
                 for nd in graph_dict["nodes"]:
                     if nd["id"] == gid and nd.get("value") is None:
                         nd["value_note"] = "changed in place after this op ran: its forward value is gone"
+    _add_modules(graph_dict, graph, interp, module_names, {id(p) for p in params.values()})
     _add_cuts(graph_dict, graph, tensors, cuts)
     out: dict[str, Any] = {
         "graph": graph_dict,
@@ -360,6 +363,29 @@ def _own_backward_rules(steps: list[dict[str, Any]], interp: Interpreter) -> Non
                 "formula": sources[name],
                 "own": True,
             }
+
+
+def _add_modules(graph_dict: dict[str, Any], graph: Any, interp: Interpreter, names: dict[int, str],
+                 params: set[int]) -> None:  # fmt: skip
+    """Each node's module call (`module`: "m3") and the calls (`modules`: name, class, parent) for folding."""
+    if not interp.module_calls:
+        return
+    n = len(graph)
+    pos = {f"n{i}": i for i in range(n)}
+    consumers: list[list[int]] = [[] for _ in range(n)]
+    for e in graph_dict["edges"]:
+        s, d = pos.get(e["src"]), pos.get(e["dst"])
+        if s is not None and d is not None:
+            consumers[s].append(d)
+    leaves = graph.leaf_tensors()
+    owner, table = modules.assign(interp.module_calls, graph.sequence_numbers(),
+                                  [t is not None and id(t) in params for t in leaves], consumers, names)  # fmt: skip
+    if not table:
+        return
+    for nd, call in zip(graph_dict["nodes"][:n], owner, strict=True):
+        if call is not None:
+            nd["module"] = call
+    graph_dict["modules"] = table
 
 
 def _add_cuts(graph_dict: dict[str, Any], graph: Any, tensors: dict[str, torch.Tensor],

@@ -20,6 +20,32 @@ def strided(n: int, max_points: int = MAX_CHART_POINTS) -> range:
     return range((n - 1) % stride, n, stride)
 
 
+def log_ticks(values: Sequence[float]) -> dict[str, list]:
+    """Tick values and texts for a log axis over `values`: every digit within one decade, 1-2-5 steps within
+    three, decades beyond, each
+    written in full ("0.02", "5", "1e-05"), never Plotly's bare minor digits ("1, 5, 2, 0.1, 5, 2")."""
+    pos = [v for v in values if isinstance(v, (int, float)) and math.isfinite(v) and v > 0]
+    if not pos:
+        return {}
+    lo, hi = math.floor(math.log10(min(pos))), math.ceil(math.log10(max(pos)))
+    if hi == lo:
+        hi += 1
+    steps = (1,) if hi - lo > 3 else (1, 2, 5) if hi - lo > 1 else (1, 2, 3, 4, 5, 6, 7, 8, 9)
+    stride = max(1, math.ceil((hi - lo) / 8))
+    ticks = [m * 10.0**e for e in range(lo, hi + 1, stride if len(steps) == 1 else 1) for m in steps]
+    ticks = [t for t in ticks if 10.0**lo <= t <= 10.0**hi]
+    return {"tickvals": ticks, "ticktext": [format(t, ".3g") for t in ticks]}
+
+
+def _axes(fig: go.Figure, xs: Sequence[float], ys: Sequence[float]) -> None:
+    """Log y with readable ticks; before any step the x axis starts at 0 (not Plotly's empty -1..1)."""
+    fig.update_yaxes(type="log", **log_ticks(ys))
+    if not xs:
+        fig.update_xaxes(range=[0, 1])
+    else:
+        fig.update_xaxes(rangemode="tozero")
+
+
 def loss_figure(trainer: Trainer, labels: Mapping[str, str]) -> go.Figure:
     """Per-step training loss and the test loss at each evaluation, log scale."""
     h = trainer.history
@@ -37,7 +63,8 @@ def loss_figure(trainer: Trainer, labels: Mapping[str, str]) -> go.Figure:
             name=labels["test"],
             marker={"size": 4},
         )
-    fig.update_layout(title=labels["title"], xaxis_title=labels["x"], yaxis_type="log", **LAYOUT)
+    fig.update_layout(title=labels["title"], xaxis_title=labels["x"], **LAYOUT)
+    _axes(fig, list(idx), [h.loss[i] for i in idx] + [e.test_loss for e in evals if e.test_loss is not None])
     fig.update_layout(hovermode="x", clickmode="event+select")  # a click anywhere picks that step's points
     return fig
 
@@ -64,7 +91,8 @@ def norms_figure(trainer: Trainer, labels: Mapping[str, str]) -> go.Figure:
     fig = go.Figure()
     for j, layer in enumerate(h.layers):
         fig.add_scatter(x=[i for i in idx], y=[h.grad_norms[i][j] for i in idx], mode="lines", name=layer)
-    fig.update_layout(title=labels["title"], xaxis_title=labels["x"], yaxis_type="log", **LAYOUT)
+    fig.update_layout(title=labels["title"], xaxis_title=labels["x"], **LAYOUT)
+    _axes(fig, list(idx), [v for i in idx for v in h.grad_norms[i]])
     return fig
 
 
