@@ -29,6 +29,10 @@ WORDS: dict[str, dict[str, str]] = {
         "nodes": "{k} nodes",
         "leaves": "+{k} leaves",
         "constant": "constant, no grad",
+        "changed": "changed later",
+        "at_forward": "value at forward",
+        "now": "now",
+        "by_backward": "made by backward",
     },
     "zh": {
         "value": "值",
@@ -38,6 +42,10 @@ WORDS: dict[str, dict[str, str]] = {
         "nodes": "{k} 个节点",
         "leaves": "+{k} 个叶子",
         "constant": "常量，无梯度",
+        "changed": "之后被修改",
+        "at_forward": "前向时的值",
+        "now": "现在",
+        "by_backward": "由反向传播创建",
     },
 }
 
@@ -318,6 +326,8 @@ STATE_ATTRS = {  # added to a box whose gradient is computed ("done") or being c
     "step": ', fillcolor="{}", color="{}", penwidth=3'.format(*PALETTE["step"]),
 }
 
+BY_BACKWARD_ATTRS = {"op": ', style="filled,dashed"', "output": ', style="rounded,filled,dashed"'}
+
 
 def _state(ids: Iterable[str], step: str | None, done: set[str]) -> str:
     ids = list(ids)
@@ -342,19 +352,26 @@ def _node_label(nd: dict[str, Any], words: dict[str, str]) -> str:
     shape = get("shape")
     shape_s = "?" if shape is None else str(shape) if shape else words["scalar"]
     name = get("name") or ""
+    changed = bool(get("changed_later"))
     if nd["kind"] == "leaf":
-        head = f"<B>{_html(name)}</B>{_SUB}{shape_s} {get('dtype') or ''}</FONT>"
+        title = _html(f"{name} ({words['changed']})" if changed else name)
+        head = f"<B>{title}</B>{_SUB}{shape_s} {get('dtype') or ''}</FONT>"
     elif nd["kind"] == "cut":  # a constant: its name, and that no gradient reaches it
         head = f"<B>{_html(get('label') or '')}</B>{_SUB}{words['constant']} · {shape_s}</FONT>"
     else:
         label = get("label")
         title = _html(f"{label} = {name}" if label else name)
-        head = f"<B>{title}</B>{_SUB}{_html(get('grad_fn') or '')} · {shape_s}</FONT>"
+        made = f" · {words['by_backward']}" if get("by_backward") else ""  # a create_graph pass made this node
+        head = f"<B>{title}</B>{_SUB}{_html(get('grad_fn') or '')} · {shape_s}{made}</FONT>"
     value, grad = get("value"), get("grad")
     if value is not None or "summary" in nd:
         text = brief(value, get("summary"), shape_s)
         if text is not None:
-            head = f"{head}{_VALUE}{words['value']} {text}</FONT>"
+            head = f"{head}{_VALUE}{words['at_forward' if changed else 'value']} {text}</FONT>"
+    if changed and (get("now") is not None or "now_summary" in nd):
+        text = brief(get("now"), get("now_summary"), shape_s)
+        if text is not None:
+            head = f"{head}{_VALUE}{words['now']} {text}</FONT>"
     if grad is not None or "grad_summary" in nd:
         text = brief(grad, get("grad_summary"), shape_s)
         if text is not None:
@@ -394,6 +411,8 @@ def to_dot(
     for nd, k in zip(nodes, p.key, strict=True):
         if k == nd["id"]:
             state = STATE_ATTRS["step" if k == step else "done" if k in done else "plain"]
+            if nd.get("by_backward"):  # made by a create_graph backward pass: a dashed border
+                state += BY_BACKWARD_ATTRS.get(nd["kind"], "")
             boxes[nd["kind"]].append(f'    "{k}" [label=<{_node_label(nd, words)}>{state}];')
     for c in p.clusters.values():
         state = STATE_ATTRS[_state((p.ids[i] for i in c.members), step, done)]

@@ -61,7 +61,11 @@ class GraphNode(TypedDict, total=False):
     grad: Nested | None
     grad_summary: Summary
     saved: dict[str, Any] | None
-    value_note: str
+    value_note: str  # why value is null when there is no summary either (not recorded, changed in place ...)
+    changed_later: Literal[True]  # a leaf changed in place after forward: value is at forward, now is now
+    now: Nested | None
+    now_summary: Summary
+    by_backward: Literal[True]  # made by a backward pass with create_graph=True
 
 
 class GraphEdge(TypedDict, total=False):

@@ -77,6 +77,23 @@ STRINGS: dict[str, dict[str, str]] = {
     "gx_node": {"en": "Node", "zh": "节点"},
     "gx_value": {"en": "Forward value", "zh": "前向值"},
     "gx_grad": {"en": "Gradient", "zh": "梯度"},
+    "gx_value_at_forward": {"en": "Value at forward", "zh": "前向时的值"},
+    "gx_value_now": {"en": "Now (changed later)", "zh": "现在的值（之后被修改）"},
+    "gx_changed_later": {
+        "en": "This leaf was changed in place after the forward pass (an update like `a -= lr * a.grad`): the ops "
+        "above were computed from its value at forward, not from its value now.",
+        "zh": "这个叶子在前向传播之后被原地修改过（例如 `a -= lr * a.grad` 这样的更新）："
+        "图中的运算用的是它前向时的值，而不是现在的值。",
+    },
+    "gx_by_backward": {
+        "en": "Made by a backward pass with create_graph=True: it computes a gradient, and can be differentiated "
+        "again.",
+        "zh": "由 create_graph=True 的反向传播创建：它计算的是梯度，还可以再次求导。",
+    },
+    "gx_value_note_missing": {
+        "en": "Its forward value was not recorded (computed inside a library call, or beyond the recording budget).",
+        "zh": "它的前向值没有被记录（在库函数内部计算，或超出了记录预算）。",
+    },
     "gx_saved": {"en": "Saved for backward", "zh": "为反向传播保存的张量"},
     "gx_saved_freed": {"en": "Its saved tensors were already freed.", "zh": "它保存的张量已被释放。"},
     "gx_kind_leaf": {"en": "leaf", "zh": "叶子"},

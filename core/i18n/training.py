@@ -21,6 +21,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "scikit-learn 8x8 digits through a DataLoader; seed 003's Flatten + Linear/ReLU net, 10 logits",
         "zh": "scikit-learn 的 8x8 手写数字，经 DataLoader 分批；种子 003 的 Flatten + Linear/ReLU 网络，10 个 logits",
     },
+    "tr_preset_digits_cnn": {
+        "en": "8x8 digits, a small CNN: conv2d → relu → max_pool2d → batch_norm → dropout → linear",
+        "zh": "8x8 手写数字，小型卷积网络：conv2d → relu → max_pool2d → batch_norm → dropout → linear",
+    },
     "tr_preset_cifar10": {
         "en": "seed 003: CIFAR-10 from a local folder of its python batches (nothing is downloaded)",
         "zh": "种子 003：从本地文件夹读取 CIFAR-10 的 python 批次文件（不会下载任何东西）",
@@ -43,6 +47,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "tr_set_hidden": {"en": "Hidden layer widths (e.g. 16,16)", "zh": "隐藏层宽度（如 16,16）"},
     "tr_set_activation": {"en": "Activation", "zh": "激活函数"},
     "tr_set_loss": {"en": "Loss", "zh": "损失函数"},
+    "tr_set_channels": {"en": "Convolution channels", "zh": "卷积通道数"},
+    "tr_set_batch_norm": {"en": "Batch norm after pooling", "zh": "池化后做批归一化"},
+    "tr_set_dropout": {"en": "Dropout probability", "zh": "Dropout 概率"},
     "tr_set_folder": {"en": "CIFAR-10 folder on the server", "zh": "服务器上的 CIFAR-10 文件夹"},
     "tr_set_max_train": {"en": "Training images to use", "zh": "使用的训练图片数"},
     "tr_choice_sgd": {"en": "SGD", "zh": "SGD（随机梯度下降）"},
