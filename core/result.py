@@ -66,6 +66,7 @@ class GraphNode(TypedDict, total=False):
     now: Nested | None
     now_summary: Summary
     by_backward: Literal[True]  # made by a backward pass with create_graph=True
+    input: Literal[True]  # kind "cut": a batch of data in a training step's graph (x batch, y batch)
 
 
 class GraphEdge(TypedDict, total=False):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 from typing import Any
 
@@ -11,12 +10,13 @@ import streamlit as st
 from core.limits import DEFAULT_NODE_BUDGET, MAX_CHUNK_SECONDS, MAX_STEPS_PER_FRAME, PAGE_REFRESH_S
 from core.training import admission, charts
 from core.training.cli import CIFAR_ENV
-from core.training.inspect import StepView, step_view
+from core.training.inspect import StepGraph, step_graph
 from core.training.models import n_parameters
 from core.training.presets import PRESETS, Preset, Setting
 from core.training.trainer import Trainer, create
 from ui import urls
 from ui.common import device, ensure_shell, lang, sandboxed, session_id, tr
+from ui.graph_view import graph_at_step, show_graph, show_node, show_step, stepper
 from ui.text import message
 
 SPEEDS = [1, 5, 25, 100, MAX_STEPS_PER_FRAME]  # steps per frame (one fragment run)
@@ -229,11 +229,12 @@ def _inspector(trainer: Trainer) -> None:
     if ss.get("tr_inspect_k") is None or ss.tr_inspect_k > last:
         ss.tr_inspect_k = last
     k = int(st.number_input(tr("tr_inspect_step"), min_value=0, max_value=last, step=1, key="tr_inspect_k"))
-    cache_key = (id(trainer), trainer.generation, k, lang())
+    cache_key = (id(trainer), trainer.generation, k)
     if ss.get("tr_view_key") != cache_key:
-        ss.tr_view, ss.tr_view_key = step_view(trainer, k, DEFAULT_NODE_BUDGET, lang()), cache_key
+        ss.tr_view, ss.tr_view_key = step_graph(trainer, k), cache_key
+        ss.pop("tr_gstep", None)  # a new step's graph opens at the end of its backward pass
     view = ss.tr_view
-    if not isinstance(view, StepView):
+    if not isinstance(view, StepGraph):
         st.warning(message(view, lang()))
         return
     st.caption(
@@ -245,20 +246,27 @@ def _inspector(trainer: Trainer) -> None:
             nodes=view.nodes,
         )
     )
-    st.graphviz_chart(view.dot)
-    st.caption(tr("tr_inspect_params"))
-    st.dataframe(
-        [
-            {
-                "name": r["name"],
-                "shape": str(r["shape"]),
-                "value": json.dumps(r["value"]),
-                "grad": json.dumps(r["grad"]),
-            }
-            for r in view.params
-        ],
-        hide_index=True,
-    )
+    st.caption(tr("tr_inspect_help"))
+    graph, steps = view.result["graph"], view.result.get("backward_steps") or []
+    g_col, i_col = st.columns([3, 2], gap="large")
+    with i_col:
+        st.subheader(tr("gx_stepper"))
+        shown_k = stepper(len(steps), "tr_gstep")
+        shown, current, done = graph_at_step(graph, steps, shown_k)
+        show_step(steps, shown_k, graph)
+        st.subheader(tr("gx_inspector"))
+        ids = [n["id"] for n in graph["nodes"]]
+        labels = {
+            n["id"]: f"{n['id']} · {n.get('label') or n['name']} ({n['grad_fn'] or tr('gx_kind_' + n['kind'])})"
+            for n in graph["nodes"]
+        }
+        if ss.get("tr_node") not in labels:
+            ss.pop("tr_node", None)
+        node_id = st.selectbox(tr("gx_node"), ids, format_func=labels.get, key="tr_node")
+        show_node(shown, node_id, steps)
+    with g_col:
+        show_graph(shown, DEFAULT_NODE_BUDGET, current, done, [], lang(), key="training")
+        st.caption(tr("gx_legend"))
 
 
 # --- weights in and out -------------------------------------------------------------------------------------------

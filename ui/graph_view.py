@@ -125,7 +125,7 @@ def show_node(graph: dict[str, Any], node_id: str, steps: list[dict[str, Any]]) 
         f"{esc(node.get('shape'))} {esc(node.get('dtype') or '')}"
     )
     if node["kind"] == "cut":
-        st.info(tr("gx_cut_note", how=esc(node["name"])))
+        st.info(tr("gx_input_note") if node.get("input") else tr("gx_cut_note", how=esc(node["name"])))
     if node.get("by_backward"):
         st.info(tr("gx_by_backward"))
     dtype = node.get("dtype") or "float32"
@@ -133,10 +133,12 @@ def show_node(graph: dict[str, Any], node_id: str, steps: list[dict[str, Any]]) 
     title = tr("gx_value_at_forward") if changed else tr("gx_value")
     _values(title, node.get("value"), node.get("summary"), node.get("shape"), dtype, key=f"v_{node_id}")
     if node.get("value") is None and not node.get("summary") and node.get("value_note"):
-        st.caption(tr("gx_value_note_missing") if node["value_note"].startswith("not recorded") else esc(node["value_note"]))
+        note = node["value_note"]
+        st.caption(tr("gx_value_note_missing") if note.startswith("not recorded") else esc(note))
     if changed:
         st.warning(tr("gx_changed_later"))
-        _values(tr("gx_value_now"), node.get("now"), node.get("now_summary"), node.get("shape"), dtype, f"now_{node_id}")
+        now, now_summary = node.get("now"), node.get("now_summary")
+        _values(tr("gx_value_now"), now, now_summary, node.get("shape"), dtype, key=f"now_{node_id}")
     _values(tr("gx_grad"), node.get("grad"), node.get("grad_summary"), node.get("shape"), dtype, key=f"g_{node_id}")
     saved = node.get("saved")
     if saved:

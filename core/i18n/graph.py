@@ -105,6 +105,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "constant and no gradient flows back through the dashed edge.",
         "zh": "这个张量是在 {how} 下由计算图中的值算出的：它没有 grad_fn，自动求导把它当作常量，梯度不会沿虚线边传回。",
     },
+    "gx_input_note": {
+        "en": "A batch of training data: a constant for autograd, so no gradient is computed for it.",
+        "zh": "一批训练数据：对自动求导来说是常量，因此不会为它计算梯度。",
+    },
     "gx_higher": {"en": "Graph of the gradients (create_graph=True)", "zh": "梯度的计算图（create_graph=True）"},
     "gx_higher_help": {
         "en": "With create_graph=True the backward pass was itself recorded: these gradients can be differentiated "

@@ -236,7 +236,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "the graph has {nodes} nodes.",
         "zh": "从第 {step} 步之前的参数重放：损失 {loss}（记录值 {recorded}）；计算图有 {nodes} 个节点。",
     },
-    "tr_inspect_params": {"en": "Parameters before the step, and their gradients", "zh": "该步之前的参数及其梯度"},
+    "tr_inspect_help": {
+        "en": "The same graph as the Graph Explorer draws for a program: every node's value at this step's forward, "
+        "its gradient, and the backward pass step by step in the engine's order. Parameters carry their names "
+        "from model.named_parameters(), each layer's output its layer's name.",
+        "zh": "与“计算图浏览器”为程序画的图相同：每个节点在这一步前向时的值、它的梯度，"
+        "以及按引擎顺序逐步进行的反向传播。参数使用 model.named_parameters() 中的名字，"
+        "每层的输出使用该层的名字。",
+    },
     "tr_graph_unavailable": {
         "en": "The graph view is not available yet (core.graph could not be imported: {detail}).",
         "zh": "计算图视图暂不可用（无法导入 core.graph：{detail}）。",

@@ -1,4 +1,4 @@
-"""Models: seed 000's raw (a, b) line, seed 001's nn.Linear(1, 1), an MLP builder (seed 003's net is one), a small CNN."""
+"""Models: seed 000's (a, b) line, seed 001's nn.Linear(1, 1), an MLP builder (seed 003's net), a small CNN."""
 
 from __future__ import annotations
 
