@@ -145,7 +145,10 @@ def test_trimmed_answer_keeps_summaries():
         )
 
 
-SECOND = "x = torch.tensor(2.0, requires_grad=True)\ny = x**3\ng, = torch.autograd.grad(y, x, create_graph=True)\ng.backward()\n"
+SECOND = (
+    "x = torch.tensor(2.0, requires_grad=True)\ny = x**3\ng, = torch.autograd.grad(y, x, create_graph=True)\n"
+    "g.backward()\n"
+)
 
 
 def test_create_graph_nodes_are_marked():

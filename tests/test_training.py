@@ -196,7 +196,8 @@ def test_step_graph_is_the_programs_pipeline_with_values_at_forward():
     assert _close(nodes["loss"]["value"], loss) and nodes["loss"]["grad_fn"] == "MseLossBackward0"
     assert _close(nodes["x batch"]["value"], x) and _close(nodes["y batch"]["value"], y)
     edges = {(e["src"], e["dst"]) for e in view.result["graph"]["edges"]}
-    assert (nodes["x batch"]["id"], ops["mul"]["id"]) in edges and (nodes["y batch"]["id"], nodes["loss"]["id"]) in edges
+    assert (nodes["x batch"]["id"], ops["mul"]["id"]) in edges
+    assert (nodes["y batch"]["id"], nodes["loss"]["id"]) in edges
     steps = view.result["backward_steps"]
     assert [s["grad_fn"] for s in steps][0] == "MseLossBackward0" and all(s["rule"] for s in steps)
     assert view.result["backward_order"] == [s["node"] for s in steps]
@@ -227,14 +228,17 @@ def test_cnn_step_graph_against_torch_directly():
     nodes = _graph_nodes(view)
     for name, want in (("conv", conv), ("act", act), ("pool", pool), ("bn", bn), ("drop", drop), ("out", out)):
         got = nodes[name]
-        assert _close(got["value"], want) if got["value"] is not None else got["summary"]["max"] == pytest.approx(
-            want.max().item(), rel=1e-5
+        assert (
+            _close(got["value"], want)
+            if got["value"] is not None
+            else got["summary"]["max"] == pytest.approx(want.max().item(), rel=1e-5)
         ), name
     assert _close(nodes["loss"]["value"], loss)
     for name, g in grads.items():
         assert _close(nodes[name]["value"], p[name]) and _close(nodes[name]["grad"], g), name
     classes = {s["grad_fn"] for s in view.result["backward_steps"]}
-    assert {"ConvolutionBackward0", "ReluBackward0", "MaxPool2DWithIndicesBackward0", "NativeBatchNormBackward0"} <= classes
+    want = {"ConvolutionBackward0", "ReluBackward0", "MaxPool2DWithIndicesBackward0", "NativeBatchNormBackward0"}
+    assert want <= classes
     for s in view.result["backward_steps"]:
         assert s["rule"], s["grad_fn"]
         if s.get("substituted"):

@@ -444,6 +444,7 @@ def fit_answer(result: dict[str, Any]) -> dict[str, Any]:
 
 def _list_summary(nested: Any, dtype: str) -> dict[str, Any]:
     """The summary of listed numbers (as tensorjson writes them: NaN/inf as strings, complex as [re, im])."""
+
     def floats(v: Any) -> Any:
         return [floats(x) for x in v] if isinstance(v, list) else float(v)
 
