@@ -51,25 +51,35 @@ def _read_url() -> None:
     ss.tr_url_problems = problems
 
 
+def _keep(key: str) -> None:
+    """A widget's value into its plain copy (on change): the copy is the truth."""
+    ss[f"{key}_kept"] = ss[key]
+
+
 def _widget(p: Preset, s: Setting, where: Any) -> Any:
+    # A widget's label changes with the language, and Streamlit then makes it a new widget whose state starts
+    # over: the value lives in a plain key, copied into the widget before it is drawn and back on change.
     key = _key(p, s)
-    if key not in ss:
-        ss[key] = _widget_value(s, s.default)
+    kept = f"{key}_kept"
+    if kept not in ss:
+        ss[kept] = ss.get(key, _widget_value(s, s.default))  # the URL may have seeded the widget's key
+    ss[key] = ss[kept]
     label = tr(s.label_key)
+    on = {"key": key, "on_change": _keep, "args": (key,)}
     if s.type == "choice":
-        return where.selectbox(label, s.choices, format_func=lambda c: tr(f"tr_choice_{c}"), key=key)
+        return where.selectbox(label, s.choices, format_func=lambda c: tr(f"tr_choice_{c}"), **on)
     if s.type == "bool":
-        return where.checkbox(label, key=key)
+        return where.checkbox(label, **on)
     if s.type == "int":
-        return where.number_input(label, min_value=int(s.low), max_value=int(s.high), step=1, key=key)
+        return where.number_input(label, min_value=int(s.low), max_value=int(s.high), step=1, **on)
     if s.type == "float":
         return where.number_input(
-            label, min_value=float(s.low), max_value=float(s.high), step=s.step, format="%g", key=key
+            label, min_value=float(s.low), max_value=float(s.high), step=s.step, format="%g", **on
         )
     if s.type == "path":  # a server folder: only the one the operator configured, never typed in a browser
         ss[key] = os.environ.get(CIFAR_ENV, "")
         return where.text_input(label, key=key, disabled=True, help=tr("tr_folder_help", env=CIFAR_ENV))
-    return where.text_input(label, key=key)
+    return where.text_input(label, **on)
 
 
 def _settings(p: Preset) -> dict[str, Any]:
@@ -308,13 +318,21 @@ ensure_shell()
 st.title(tr("tr_title"))
 st.caption(tr("tr_intro"))
 _read_url()
-if "tr_preset" not in ss:
+if ss.get("tr_preset") not in PRESETS:  # the plain key is the truth (lessons set it); the widget mirrors it
     ss.tr_preset = next(iter(PRESETS))
+ss.tr_preset_pick = ss.tr_preset
+
+
+def _pick_preset() -> None:
+    ss.tr_preset = ss.tr_preset_pick
+
+
 preset = PRESETS[
     st.selectbox(
         tr("tr_preset_label"),
         list(PRESETS),
-        key="tr_preset",
+        key="tr_preset_pick",
+        on_change=_pick_preset,
         format_func=lambda n: f"{n} — {tr(PRESETS[n].description_key)}",
     )
 ]

@@ -50,7 +50,7 @@ def test_play_step_pause_reset():
 
 def test_step_inspector_and_digits_charts():
     at = _page(preset="digits", steps="50")
-    assert at.selectbox(key="tr_preset").value == "digits"
+    assert at.selectbox(key="tr_preset_pick").value == "digits"
     at.button(key="tr_play").click().run()
     assert _step(at) > 0
     at.button(key="tr_pause").click().run()

@@ -77,11 +77,13 @@ def test_cnn_step_graph_with_stepper(page, server, shots, lang, width, height):
     wait_for_run(page)
     main = page.locator('[data-testid="stMain"]')
     words = {"en": ("Step", "Back", "Node inspector"), "zh": ("单步", "后退", "节点详情")}[lang]
+    expect(main.get_by_text("1386 parameters")).to_be_attached()  # the CNN's settings are in
     if lang == "zh":
         with app_run(page):
             page.locator('[data-testid="stSidebar"]').get_by_text("中文").click()
         expect(page.locator("h1").first).to_have_text("训练工作室")
         wait_for_run(page)
+        expect(main.get_by_text("1386 个参数")).to_be_attached()  # the language changed, not the preset
     for _ in range(2):
         with app_run(page):
             main.get_by_role("button", name=words[0], exact=True).click()
