@@ -186,7 +186,7 @@ ALIASES: dict[str, str] = {
     "convolution": "conv2d",
     "native_batch_norm": "batch_norm",
     "native_dropout": "dropout",
-    "nll_loss2_d": "nll_loss",
+    "nll_loss2d": "nll_loss",
     "amax": "max",
     "amin": "min",
     "alias": "clone",
@@ -355,16 +355,27 @@ def _aliases(grads: tuple[torch.Tensor | None, ...]) -> list[torch.Tensor | None
 class BackwardRecorder:
     """Hooks every node reachable from the roots; create it before .backward() / autograd.grad()."""
 
-    def __init__(self, roots: torch.Tensor | list[torch.Tensor]) -> None:
+    def __init__(self, roots: torch.Tensor | list[torch.Tensor], grad_outputs: Iterable[Any] = ()) -> None:
         self.steps: list[Step] = []
         self.saved: dict[Node, dict[str, Any] | None] = {}  # snapshot, since backward frees them
         self.grads: dict[Node, torch.Tensor | None] = {}  # gradient w.r.t. each node's (first) output
+        self.outputs: dict[Node, torch.Tensor] = {}  # a node's forward output, as a consumer saved it (a copy)
+        self._made: list[Node] = []  # grad_fns of differentiable gradients (create_graph=True)
         self._running: dict[int, list[Step]] = {}  # node position -> steps waiting for their post-hook
         self._handles: list[Any] = []
         self._nodes = reachable(roots)
+        extra = [g for g in grad_outputs if isinstance(g, torch.Tensor) and g.grad_fn is not None]
+        self._before = set(self._nodes) | set(reachable(extra) if extra else ())  # what existed before the pass
         for k, node in enumerate(self._nodes):
             live = read_saved(node) if type(node).__name__ != "AccumulateGrad" else {}
-            self.saved[node] = None if live is None else dict(zip(live, bookkeeping_copies(live.values()), strict=True))
+            if live is None:
+                self.saved[node] = None
+            else:
+                copies = dict(zip(live, bookkeeping_copies(live.values()), strict=True))
+                self.saved[node] = copies
+                for name, v in live.items():  # an input's value as saved at forward (torch checks its version)
+                    if isinstance(v, torch.Tensor) and v.grad_fn is not None and v.output_nr == 0:
+                        self.outputs.setdefault(v.grad_fn, copies[name])
             self._handles.append(node.register_prehook(self._before_hook(k)))
             self._handles.append(node.register_hook(self._after_hook(k)))
 
@@ -388,8 +399,22 @@ class BackwardRecorder:
             waiting = self._running.get(k)
             if waiting:
                 waiting.pop().outgoing = _aliases(grad_inputs)
+            self._made.extend(g.grad_fn for g in grad_inputs if isinstance(g, torch.Tensor) and g.grad_fn is not None)
 
         return after
+
+    def created(self) -> set[Node]:
+        """The nodes this pass made (create_graph=True): reachable from the differentiable gradients it sent,
+        short of the nodes that existed before it (the forward graph and the given gradients' graphs)."""
+        found: set[Node] = set()
+        todo = [fn for fn in self._made if fn not in self._before]
+        while todo:
+            fn = todo.pop()
+            if fn in found or fn in self._before or type(fn).__name__ == "AccumulateGrad":
+                continue
+            found.add(fn)
+            todo.extend(nxt for nxt, _ in fn.next_functions if nxt is not None)
+        return found
 
     def remove(self) -> None:
         """Take every hook off the graph (the recorded steps stay)."""
@@ -399,7 +424,8 @@ class BackwardRecorder:
 
     def __del__(self) -> None:
         """Let go of the nodes outputs first (see core.graph.release): each drop then frees at most one node."""
-        self._running, self.grads, self.saved = {}, {}, {}
+        self._running, self.grads, self.saved, self.outputs = {}, {}, {}, {}
+        self._made, self._before = [], set()
         nodes = getattr(self, "_nodes", [])
         for k in range(len(nodes)):
             nodes[k] = None

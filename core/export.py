@@ -257,7 +257,7 @@ def program_ipynb(
 
 def can_export_training(preset: Preset) -> bool:
     """Whether `training_py` can write this preset (CIFAR-10 reads the server's folder: not exported)."""
-    return preset.data in TRAINABLE_DATA and preset.model in ("line_ab", "linear_1x1", "mlp")
+    return preset.data in TRAINABLE_DATA and preset.model in ("line_ab", "linear_1x1", "mlp", "cnn")
 
 
 def _literal(value: Any) -> str:
@@ -348,6 +348,20 @@ model = LineAB()
 torch.manual_seed(S["seed"])
 model = nn.Sequential(OrderedDict(linear=nn.Linear(1, 1)))
 """
+    if preset.model == "cnn":
+        c_in, h, w = (int(d) for d in input_shape)
+        ch = int(values["channels"])
+        rows = [f'("conv", nn.Conv2d({c_in}, {ch}, 3, padding=1))', '("act", nn.ReLU())', '("pool", nn.MaxPool2d(2))']
+        if values["batch_norm"]:
+            rows.append(f'("bn", nn.BatchNorm2d({ch}))')
+        rows += [f'("drop", nn.Dropout({float(values["dropout"])!r}))', '("flatten", nn.Flatten())']
+        rows.append(f'("out", nn.Linear({ch * (h // 2) * (w // 2)}, {n_out}))')
+        layers = "".join(f"    {r},\n" for r in rows)
+        return f"""
+torch.manual_seed(S["seed"])
+model = nn.Sequential(OrderedDict([
+{layers}]))
+"""
     act = {"relu": "nn.ReLU()", "tanh": "nn.Tanh()", "sigmoid": "nn.Sigmoid()"}[values["activation"]]
     rows = []
     if len(input_shape) != 1:
@@ -383,8 +397,20 @@ def data_loss(out, y):
     return F.cross_entropy(out, y)
 
 
-def objective(x, y):
-    loss = data_loss(model(x), y)
+RANDOM_LAYERS = any(isinstance(m, nn.Dropout) and m.p > 0 for m in model.modules())
+
+
+def forward(x, step):
+    """The model's output; with dropout, the step's masks come from a generator seeded by the step (as the app)."""
+    if not RANDOM_LAYERS:
+        return model(x)
+    with torch.random.fork_rng(devices=[torch.device(DEVICE).index or 0] if DEVICE.startswith("cuda") else []):
+        torch.manual_seed(S["seed"] * 1_000_003 + step + 1)
+        return model(x)
+
+
+def objective(x, y, step):
+    loss = data_loss(forward(x, step), y)
     rate = S.get("reg_rate", 0.0)
     if S.get("reg", "none") == "l1" and rate != 0.0:
         loss = loss + rate * sum(p.abs().sum() for p in reg_params)
@@ -415,7 +441,7 @@ losses = []
 for step in range(STEPS):
     x, y = batch(step)
     opt.zero_grad(set_to_none=True)
-    loss = objective(x, y)
+    loss = objective(x, y, step)
     loss.backward()
     grads_finite = all(torch.isfinite(p.grad).all() for p in model.parameters() if p.grad is not None)
     if not (math.isfinite(loss.item()) and grads_finite):

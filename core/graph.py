@@ -25,6 +25,8 @@ AccumulateGrad = torch._C._functions.AccumulateGrad  # type: ignore[attr-defined
 
 SAVED_PREFIX = "_saved_"
 SAVED_FREED = "saved tensors were freed by backward (use retain_graph=True, or record them before backward)"
+NOT_RECORDED = "not recorded: computed inside a library call, or an older node beyond the recording budget"
+LEAF_CHANGED_BIG = "changed in place after the forward pass; its value at forward was too big to keep"
 
 
 @cache
@@ -33,6 +35,7 @@ def op_name(grad_fn_class: str) -> str:
     if grad_fn_class == "AccumulateGrad":
         return "accumulate_grad"
     base = re.sub(r"Backward\d*$", "", grad_fn_class) or grad_fn_class
+    base = re.sub(r"(\d)D(?=[A-Z]|$)", r"\1d", base)  # MaxPool2DWithIndices -> max_pool2d_with_indices
     return re.sub(r"(?<=[a-z0-9])(?=[A-Z])", "_", base).lower()
 
 
@@ -103,7 +106,10 @@ def reachable(roots: torch.Tensor | Sequence[torch.Tensor]) -> list[Node]:
 class _Node:
     """One node while the graph is live: the grad_fn, what it computed, and where its inputs come from."""
 
-    __slots__ = ("fn", "kind", "label", "name", "leaf", "value", "grad", "saved", "inputs", "shape", "dtype")
+    __slots__ = (
+        "fn", "kind", "label", "name", "leaf", "value", "grad", "saved", "inputs", "shape", "dtype", "now",
+        "by_backward",
+    )  # fmt: skip
 
     def __init__(self, fn: Node | None, kind: str, leaf: torch.Tensor | None = None) -> None:
         self.fn = fn
@@ -117,6 +123,8 @@ class _Node:
         self.inputs: list[tuple[int, int]] = []  # (index of the input node, which of its outputs)
         self.shape: list[int] | None = None  # of output 0, read on first use
         self.dtype: str | None = None
+        self.now: torch.Tensor | None = None  # a leaf changed in place after forward: its value now (value: at forward)
+        self.by_backward = False  # created by a backward pass with create_graph=True
 
 
 class Graph:
@@ -134,7 +142,7 @@ class Graph:
         """Let go of the nodes outputs first (see `release`): each drop then frees at most one node."""
         self._index = {}
         for node in getattr(self, "_nodes", []):
-            node.fn = node.value = node.grad = node.saved = None
+            node.fn = node.value = node.grad = node.saved = node.now = None
 
     def id_of(self, obj: Node | torch.Tensor) -> str | None:
         """The node id of an autograd node or a tensor (its grad_fn, or itself when a leaf); None if absent."""
@@ -254,8 +262,18 @@ class Graph:
         budget = [MAX_GRAPH_JSON_ELEMENTS]  # numbers listed in full over the whole graph; summaries after that
         for i, node in enumerate(self._nodes):
             out = self._head(i)
+            if node.now is not None:  # a leaf changed later: its value at forward, and its value now
+                out["changed_later"] = True
+                _put_tensor(out, "now", "now_summary", node.now, budget)
+                if node.value is node.now:
+                    node.value = None
+                    out["value_note"] = LEAF_CHANGED_BIG
             _put_tensor(out, "value", "summary", node.value, budget)
+            if node.value is None and "value_note" not in out and node.kind != "leaf":
+                out["value_note"] = NOT_RECORDED
             _put_tensor(out, "grad", "grad_summary", self._grad_of(node), budget)
+            if node.by_backward:
+                out["by_backward"] = True
             if node.saved is None:
                 out["saved"] = None
                 out["saved_note"] = SAVED_FREED
@@ -389,11 +407,16 @@ def build(
     values: Mapping[Node, torch.Tensor] | None = None,
     grads: Mapping[Node, torch.Tensor | None] | None = None,
     saved: Mapping[Node, Mapping[str, Any] | None] | None = None,
+    changed_leaves: Mapping[int, tuple[torch.Tensor, torch.Tensor | None]] | None = None,
+    by_backward: Iterable[Node] = (),
 ) -> Graph:
     """The graph reachable from the roots, labelled with the user's names, carrying values and grads.
 
     values / grads / saved map autograd nodes to their output, the gradient of that output and their
-    saved values (as recorded by core.backward.BackwardRecorder); nodes missing from `saved` are read live.
+    saved values (as recorded by core.backward.BackwardRecorder); nodes missing from `saved` are read live, and
+    a node with no recorded value shows the tensor a consumer saved of it (that tensor at forward: torch refuses
+    to unpack a saved tensor changed since). changed_leaves: id(leaf) -> (leaf, its copy at forward) for leaves
+    changed in place later (core.trace.ValueLog.changed_leaves). by_backward: nodes a create_graph pass made.
     """
     roots = [roots] if isinstance(roots, torch.Tensor) else list(roots)
     g = Graph()
@@ -442,4 +465,24 @@ def build(
             node.saved = saved[node.fn]  # as given (snapshots); "_saved_" prefixes are dropped in to_json
         else:
             node.saved = read_saved(node.fn)
+            for v in (node.saved or {}).values():  # what a consumer saved of its input is that input's value
+                if isinstance(v, torch.Tensor) and v.grad_fn is not None and v.output_nr == 0:
+                    j = g._index.get(v.grad_fn)
+                    if j is not None and nodes[j].value is None:
+                        nodes[j].value = v
+    for node in nodes:
+        if node.kind == "leaf" and node.leaf is not None and changed_leaves:
+            hit = changed_leaves.get(id(node.leaf))
+            if hit is not None and hit[0] is node.leaf:
+                node.now = node.leaf
+                node.value = hit[1] if hit[1] is not None else node.leaf
+    for node in nodes:  # x.t() inside a library call (nn.Linear): its value is its input's, transposed
+        if node.value is None and type(node.fn).__name__ == "TBackward0" and len(node.inputs) == 1:
+            src = nodes[node.inputs[0][0]]
+            if src.value is not None and src.value is not src.now and src.value.dim() <= 2:
+                node.value = src.value.detach().t()
+    for fn in by_backward:
+        i = g._index.get(fn)
+        if i is not None and nodes[i].kind != "leaf":
+            nodes[i].by_backward = True
     return g

@@ -121,6 +121,7 @@ MAX_WEIGHTS_ZIP_ENTRIES = 10_000  # entries in a .pt zip (one per tensor + a few
 MAX_TRAIN_POINTS = 5_000  # generated regression / 2-D sets; a full-batch step on them stays around a millisecond
 MAX_HIDDEN_LAYERS = 6  # MLP depth; deeper nets teach nothing new here and slow every chunk
 MAX_LAYER_WIDTH = 1_024  # MLP width; 3072 x 1024 (CIFAR-10 input) is about 3M weights, 12 MB
+MAX_CNN_CHANNELS = 32  # the small CNN's conv channels; 32 x 8 x 8 maps per image keep a step under ~10 ms
 MAX_BATCH_SIZE = 1_024  # mini-batch rows; one step's activations stay small on a 2-core CPU
 MAX_SNAPSHOT_BYTES = 64 * 1024**2  # params + optimizer state kept for replay, per trainer (per browser session)
 MAX_SNAPSHOTS = 2_000  # snapshot count cap; the stride doubles (older ones thinned) when it is reached

@@ -24,7 +24,20 @@ MORE_ID = "more"
 MODULE_PREFIX = "mod:"  # a folded nn.Module call's box: "mod:m3"
 MODULE_PARAMS_SHOWN = 3  # parameter names written on a module's box
 
-_WORD_KEYS = ("value", "grad", "scalar", "more", "nodes", "leaves", "constant", "more_params")
+_WORD_KEYS = (
+    "value",
+    "grad",
+    "scalar",
+    "more",
+    "nodes",
+    "leaves",
+    "constant",
+    "more_params",
+    "changed",
+    "at_forward",
+    "now",
+    "by_backward",
+)
 # The words on graph boxes, per language, from the catalog (graph_word_<name> in core/i18n).
 WORDS: dict[str, dict[str, str]] = {lang: {w: t(f"graph_word_{w}", lang) for w in _WORD_KEYS} for lang in LANGS}
 
@@ -437,6 +450,8 @@ STATE_ATTRS = {  # added to a box whose gradient is computed ("done") or being c
     "step": ', fillcolor="{}", color="{}", penwidth=4, peripheries=2'.format(*PALETTE["step"]),
 }
 
+BY_BACKWARD_ATTRS = {"op": ', style="filled,dashed"', "output": ', style="rounded,filled,dashed"'}
+
 
 def _state(ids: Iterable[str], step: str | None, done: set[str]) -> str:
     ids = list(ids)
@@ -461,19 +476,26 @@ def _node_label(nd: dict[str, Any], words: dict[str, str]) -> str:
     shape = get("shape")
     shape_s = "?" if shape is None else str(shape) if shape else words["scalar"]
     name = get("name") or ""
+    changed = bool(get("changed_later"))
     if nd["kind"] == "leaf":
-        head = f"<B>{_html(name)}</B>{_SUB}{shape_s} {get('dtype') or ''}</FONT>"
+        title = _html(f"{name} ({words['changed']})" if changed else name)
+        head = f"<B>{title}</B>{_SUB}{shape_s} {get('dtype') or ''}</FONT>"
     elif nd["kind"] == "cut":  # a constant: its name, and that no gradient reaches it
         head = f"<B>{_html(get('label') or '')}</B>{_SUB}{words['constant']} · {shape_s}</FONT>"
     else:
         label = get("label")
         title = _html(f"{label} = {name}" if label else name)
-        head = f"<B>{title}</B>{_SUB}{_html(get('grad_fn') or '')} · {shape_s}</FONT>"
+        made = f" · {words['by_backward']}" if get("by_backward") else ""  # a create_graph pass made this node
+        head = f"<B>{title}</B>{_SUB}{_html(get('grad_fn') or '')} · {shape_s}{made}</FONT>"
     value, grad = get("value"), get("grad")
     if value is not None or "summary" in nd:
         text = brief(value, get("summary"), shape_s, get("dtype"))
         if text is not None:
-            head = f"{head}{_VALUE}{words['value']} {text}</FONT>"
+            head = f"{head}{_VALUE}{words['at_forward' if changed else 'value']} {text}</FONT>"
+    if changed and (get("now") is not None or "now_summary" in nd):
+        text = brief(get("now"), get("now_summary"), shape_s)
+        if text is not None:
+            head = f"{head}{_VALUE}{words['now']} {text}</FONT>"
     if grad is not None or "grad_summary" in nd:
         text = brief(grad, get("grad_summary"), shape_s, get("dtype"))
         if text is not None:
@@ -532,10 +554,12 @@ def to_dot(
                 box = p.modules[k]
                 st = _state(box.members, step, done)
                 label = _module_label(box, words)
+                extra = ""
             else:
                 st = "step" if k == step else "done" if k in done else "plain"
                 label = _node_label(nd, words)
-            boxes[nd["kind"]].append(f'    "{k}" [label=<{_marked(label, st)}>{STATE_ATTRS[st]}];')
+                extra = BY_BACKWARD_ATTRS.get(nd["kind"], "") if nd.get("by_backward") else ""  # made by create_graph
+            boxes[nd["kind"]].append(f'    "{k}" [label=<{_marked(label, st)}>{STATE_ATTRS[st]}{extra}];')
     for c in p.clusters.values():
         st = _state((n for i in c.members for n in p.origin(p.ids[i])), step, done)
         label = _marked(_cluster_label(c, nodes, words), st)

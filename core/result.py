@@ -68,8 +68,13 @@ class GraphNode(TypedDict, total=False):
     grad: Nested | None
     grad_summary: Summary
     saved: dict[str, Any] | None
-    value_note: str
     module: str  # the innermost nn.Module call that created it: a key of Graph.modules
+    value_note: str  # why value is null when there is no summary either (not recorded, changed in place ...)
+    changed_later: Literal[True]  # a leaf changed in place after forward: value is at forward, now is now
+    now: Nested | None
+    now_summary: Summary
+    by_backward: Literal[True]  # made by a backward pass with create_graph=True
+    input: Literal[True]  # kind "cut": a batch of data in a training step's graph (x batch, y batch)
 
 
 class GraphEdge(TypedDict, total=False):

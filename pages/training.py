@@ -11,14 +11,14 @@ from core.limits import DEFAULT_NODE_BUDGET, MAX_CHUNK_SECONDS, MAX_STEPS_PER_FR
 from core.numfmt import fmt_number
 from core.training import admission, charts
 from core.training.cli import CIFAR_ENV
-from core.training.inspect import StepView, step_view
+from core.training.inspect import StepGraph, step_graph
 from core.training.models import n_parameters
 from core.training.presets import PRESETS, Preset, Setting
 from core.training.trainer import Trainer, create
 from ui import export as export_buttons
 from ui import state, urls
 from ui.common import device, ensure_shell, lang, sandboxed, session_id, tr, uploader_words
-from ui.tensor_view import brief_values
+from ui.graph_view import graph_at_step, show_graph, show_node, show_step, stepper
 from ui.text import message
 
 SPEEDS = [1, 5, 25, 100, MAX_STEPS_PER_FRAME]  # steps per frame (one fragment run)
@@ -53,25 +53,35 @@ def _read_url() -> None:
     ss.tr_url_problems = problems
 
 
+def _keep(key: str) -> None:
+    """A widget's value into its plain copy (on change): the copy is the truth."""
+    ss[f"{key}_kept"] = ss[key]
+
+
 def _widget(p: Preset, s: Setting, where: Any) -> Any:
+    # A widget's label changes with the language, and Streamlit then makes it a new widget whose state starts
+    # over: the value lives in a plain key, copied into the widget before it is drawn and back on change.
     key = _key(p, s)
-    if key not in ss:
-        ss[key] = _widget_value(s, s.default)
+    kept = f"{key}_kept"
+    if kept not in ss:
+        ss[kept] = ss.get(key, _widget_value(s, s.default))  # the URL may have seeded the widget's key
+    ss[key] = ss[kept]
     label = tr(s.label_key)
+    on = {"key": key, "on_change": _keep, "args": (key,)}
     if s.type == "choice":
-        return where.selectbox(label, s.choices, format_func=lambda c: tr(f"tr_choice_{c}"), key=key)
+        return where.selectbox(label, s.choices, format_func=lambda c: tr(f"tr_choice_{c}"), **on)
     if s.type == "bool":
-        return where.checkbox(label, key=key)
+        return where.checkbox(label, **on)
     if s.type == "int":
-        return where.number_input(label, min_value=int(s.low), max_value=int(s.high), step=1, key=key)
+        return where.number_input(label, min_value=int(s.low), max_value=int(s.high), step=1, **on)
     if s.type == "float":
         return where.number_input(
-            label, min_value=float(s.low), max_value=float(s.high), step=s.step, format="%g", key=key
+            label, min_value=float(s.low), max_value=float(s.high), step=s.step, format="%g", **on
         )
     if s.type == "path":  # a server folder: only the one the operator configured, never typed in a browser
         ss[key] = os.environ.get(CIFAR_ENV, "")
         return where.text_input(label, key=key, disabled=True, help=tr("tr_folder_help", env=CIFAR_ENV))
-    return where.text_input(label, key=key)
+    return where.text_input(label, **on)
 
 
 def _settings(p: Preset) -> dict[str, Any]:
@@ -236,11 +246,12 @@ def _inspector(trainer: Trainer) -> None:
     if ss.get("tr_inspect_k") is None or ss.tr_inspect_k > last:
         ss.tr_inspect_k = last
     k = int(st.number_input(tr("tr_inspect_step"), min_value=0, max_value=last, step=1, key="tr_inspect_k"))
-    cache_key = (id(trainer), trainer.generation, k, lang())
+    cache_key = (id(trainer), trainer.generation, k)
     if ss.get("tr_view_key") != cache_key:
-        ss.tr_view, ss.tr_view_key = step_view(trainer, k, DEFAULT_NODE_BUDGET, lang()), cache_key
+        ss.tr_view, ss.tr_view_key = step_graph(trainer, k), cache_key
+        ss.pop("tr_gstep", None)  # a new step's graph opens at the end of its backward pass
     view = ss.tr_view
-    if not isinstance(view, StepView):
+    if not isinstance(view, StepGraph):
         st.warning(message(view, lang()))
         return
     st.caption(
@@ -252,20 +263,27 @@ def _inspector(trainer: Trainer) -> None:
             nodes=view.nodes,
         )
     )
-    st.graphviz_chart(view.dot)
-    st.caption(tr("tr_inspect_params"))
-    st.dataframe(
-        [
-            {
-                tr("col_name"): r["name"],
-                tr("col_shape"): str(r["shape"]),
-                tr("tv_value"): brief_values(r["value"], r.get("dtype")),
-                tr("tv_grad"): brief_values(r["grad"], r.get("dtype")),
-            }
-            for r in view.params
-        ],
-        hide_index=True,
-    )
+    st.caption(tr("tr_inspect_help"))
+    graph, steps = view.result["graph"], view.result.get("backward_steps") or []
+    g_col, i_col = st.columns([3, 2], gap="large")
+    with i_col:
+        st.subheader(tr("gx_stepper"))
+        shown_k = stepper(len(steps), "tr_gstep")
+        shown, current, done = graph_at_step(graph, steps, shown_k)
+        show_step(steps, shown_k, graph)
+        st.subheader(tr("gx_inspector"))
+        ids = [n["id"] for n in graph["nodes"]]
+        labels = {
+            n["id"]: f"{n['id']} · {n.get('label') or n['name']} ({n['grad_fn'] or tr('gx_kind_' + n['kind'])})"
+            for n in graph["nodes"]
+        }
+        if ss.get("tr_node") not in labels:
+            ss.pop("tr_node", None)
+        node_id = st.selectbox(tr("gx_node"), ids, format_func=labels.get, key="tr_node")
+        show_node(shown, node_id, steps)
+    with g_col:
+        show_graph(shown, DEFAULT_NODE_BUDGET, current, done, [], lang(), key="training")
+        st.caption(tr("gx_legend"))
 
 
 # --- weights in and out -------------------------------------------------------------------------------------------
@@ -309,13 +327,21 @@ ensure_shell()
 st.title(tr("tr_title"))
 st.caption(tr("tr_intro"))
 _read_url()
-if "tr_preset" not in ss:
+if ss.get("tr_preset") not in PRESETS:  # the plain key is the truth (lessons set it); the widget mirrors it
     ss.tr_preset = next(iter(PRESETS))
+ss.tr_preset_pick = ss.tr_preset
+
+
+def _pick_preset() -> None:
+    ss.tr_preset = ss.tr_preset_pick
+
+
 preset = PRESETS[
     st.selectbox(
         tr("tr_preset_label"),
         list(PRESETS),
-        key="tr_preset",
+        key="tr_preset_pick",
+        on_change=_pick_preset,
         format_func=lambda n: f"{n} — {tr(PRESETS[n].description_key)}",
     )
 ]

@@ -754,7 +754,11 @@ def check_graph_nodes(graph: dict[str, Any], names: dict[str, torch.Tensor], dir
         if t is None:
             continue
         what = f"node {node['id']} ({node['label']}, {node['grad_fn'] or node['kind']})"
-        same_tensor(node["value"], t, f"{what}.value", direct.exact)
+        if node.get("changed_later"):  # a leaf updated after forward: `now` is it; `value` is its value at forward,
+            assert t.is_leaf, what  # checked against torch in tests/test_graph_moment.py
+            same_tensor(node["now"], t, f"{what}.now", direct.exact)
+        else:
+            same_tensor(node["value"], t, f"{what}.value", direct.exact)
         if node["kind"] == "cut":
             assert node["grad"] is None
         elif t.is_leaf:

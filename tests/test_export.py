@@ -236,6 +236,7 @@ RUNS = {
     "xor": {"steps": 20, "loss": "mse", "reg": "l2", "reg_rate": 0.01, "optimizer": "sgd", "momentum": 0.5},
     "spiral": {"steps": 15, "batch_size": 64, "reg": "l1", "reg_rate": 0.001, "activation": "relu"},
     "digits": {"steps": 30},
+    "digits_cnn": {"steps": 12},  # conv, pool, batch norm, and dropout masks seeded per step as the app does
     "gauss": {"steps": 12, "batch_size": 50, "shuffle": False, "activation": "sigmoid", "hidden": "3,2"},
 }
 

@@ -86,3 +86,27 @@ def test_a_training_loop_shows_its_last_pass_and_opens_an_earlier_one():
     assert passes[10]["recorded"] and passes[10]["count"] > 0
     steps = at.session_state["gx_result"]["backward_steps"]
     assert {s["pass"] for s in steps} == {10}
+
+
+def test_leaf_changed_after_forward_shows_both_values():
+    at = _page()
+    at.selectbox(key="gx_preset").set_value("linreg_step").run()
+    assert "a (changed later)" in _html(at) and "value at forward" in _html(at)
+    a = next(n["id"] for n in at.session_state["gx_result"]["graph"]["nodes"] if n["name"] == "a")
+    at.selectbox(key="gx_node").set_value(a).run()
+    titles = [c.value for c in at.caption]
+    assert "Value at forward" in titles and "Now (changed later)" in titles
+    assert any("changed in place after the forward pass" in w.value for w in at.warning)
+
+
+def test_create_graph_nodes_are_explained():
+    at = _page()
+    at.session_state["gx_code"] = (
+        "x = torch.tensor(2.0, requires_grad=True)\ny = x**3\ng, = torch.autograd.grad(y, x, create_graph=True)\n"
+        "g.backward()\n"
+    )
+    at.button(key="gx_run").click().run()
+    assert "made by backward" in _html(at)
+    made = next(n["id"] for n in at.session_state["gx_result"]["graph"]["nodes"] if n.get("by_backward"))
+    at.selectbox(key="gx_node").set_value(made).run()
+    assert any("create_graph=True" in i.value for i in at.info)

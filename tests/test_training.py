@@ -161,17 +161,109 @@ def test_replay_shows_parameters_before_the_step_and_the_regulariser():
     assert trainer.history.loss[0] - trainer.history.data_loss[0] == pytest.approx(penalty, rel=1e-4)
 
 
-def test_step_graph_view():
-    from core.training.inspect import StepView, step_view
+def _graph_nodes(view) -> dict[str, dict]:
+    return {n.get("label") or n["id"]: n for n in view.result["graph"]["nodes"]}
+
+
+def _close(got, want: torch.Tensor, tol: float = 1e-5) -> bool:
+    return torch.allclose(torch.tensor(got, dtype=torch.float64), want.detach().double(), rtol=tol, atol=tol)
+
+
+def _before_step(preset: str, k: int, **settings: object) -> tuple[Trainer, dict[str, torch.Tensor]]:
+    """A trainer that trained k steps (its real run, not a replay): its parameters are those before step k."""
+    ref = _trainer(preset, **settings)
+    ref.advance(k)
+    return ref, {n: p.detach().clone().requires_grad_(True) for n, p in ref.model.named_parameters()}
+
+
+def test_step_graph_is_the_programs_pipeline_with_values_at_forward():
+    from core.training.inspect import StepGraph, step_graph
 
     trainer = _trainer("linear")
     trainer.advance(3)
-    view = step_view(trainer, 2)
-    assert isinstance(view, StepView)
-    assert view.loss == trainer.history.loss[2]
-    assert ">a<" in view.dot and ">b<" in view.dot and "mse_loss" in view.dot
-    grads = {p["name"]: p["grad"] for p in view.params}
-    assert grads["a"] is not None and grads["b"] is not None
+    view = step_graph(trainer, 2)
+    assert isinstance(view, StepGraph) and view.loss == trainer.history.loss[2]
+    ref, p = _before_step("linear", 2)
+    x, y = ref.data.train.batch(ref.batch_indices(2))
+    mul = p["b"] * x  # seed 000's model, by hand
+    yhat = p["a"] + mul
+    loss = torch.nn.functional.mse_loss(yhat, y)
+    ga, gb = torch.autograd.grad(loss, [p["a"], p["b"]])
+    nodes = _graph_nodes(view)
+    assert _close(nodes["a"]["value"], p["a"]) and _close(nodes["a"]["grad"], ga) and _close(nodes["b"]["grad"], gb)
+    ops = {n["name"]: n for n in view.result["graph"]["nodes"] if n["kind"] != "leaf" and n["kind"] != "cut"}
+    assert _close(ops["mul"]["value"], mul) and _close(ops["add"]["value"], yhat)
+    assert _close(nodes["loss"]["value"], loss) and nodes["loss"]["grad_fn"] == "MseLossBackward0"
+    assert _close(nodes["x batch"]["value"], x) and _close(nodes["y batch"]["value"], y)
+    edges = {(e["src"], e["dst"]) for e in view.result["graph"]["edges"]}
+    assert (nodes["x batch"]["id"], ops["mul"]["id"]) in edges
+    assert (nodes["y batch"]["id"], nodes["loss"]["id"]) in edges
+    steps = view.result["backward_steps"]
+    assert [s["grad_fn"] for s in steps][0] == "MseLossBackward0" and all(s["rule"] for s in steps)
+    assert view.result["backward_order"] == [s["node"] for s in steps]
+    assert all(s["substituted"]["agrees"] for s in steps if s.get("substituted"))
+
+
+def test_cnn_step_graph_against_torch_directly():
+    from core.training.inspect import step_graph
+
+    F = torch.nn.functional
+    k = 3
+    trainer = _trainer("digits_cnn", steps=10)
+    trainer.advance(k + 1)
+    view = step_graph(trainer, k)
+    assert view.loss == trainer.history.loss[k]
+    ref, p = _before_step("digits_cnn", k, steps=10)
+    x, y = ref.data.train.batch(ref.batch_indices(k))
+    conv = F.conv2d(x, p["conv.weight"], p["conv.bias"], padding=1)
+    act = F.relu(conv)
+    pool = F.max_pool2d(act, 2)
+    bn = F.batch_norm(pool, None, None, p["bn.weight"], p["bn.bias"], training=True)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(ref.values["seed"]) * 1_000_003 + k + 1)  # the step's own dropout draw
+        drop = F.dropout(bn, ref.values["dropout"], training=True)
+    out = F.linear(drop.flatten(1), p["out.weight"], p["out.bias"])
+    loss = F.cross_entropy(out, y)
+    grads = dict(zip(p, torch.autograd.grad(loss, list(p.values())), strict=True))
+    nodes = _graph_nodes(view)
+    for name, want in (("conv", conv), ("act", act), ("pool", pool), ("bn", bn), ("drop", drop), ("out", out)):
+        got = nodes[name]
+        assert (
+            _close(got["value"], want)
+            if got["value"] is not None
+            else got["summary"]["max"] == pytest.approx(want.max().item(), rel=1e-5)
+        ), name
+    assert _close(nodes["loss"]["value"], loss)
+    for name, g in grads.items():
+        assert _close(nodes[name]["value"], p[name]) and _close(nodes[name]["grad"], g), name
+    classes = {s["grad_fn"] for s in view.result["backward_steps"]}
+    want = {"ConvolutionBackward0", "ReluBackward0", "MaxPool2DWithIndicesBackward0", "NativeBatchNormBackward0"}
+    assert want <= classes
+    for s in view.result["backward_steps"]:
+        assert s["rule"], s["grad_fn"]
+        if s.get("substituted"):
+            assert s["substituted"]["agrees"], s["grad_fn"]
+    assert nodes["pool"]["name"] == "max_pool2d_with_indices"
+
+
+def test_big_weights_get_summaries_in_the_step_graph():
+    from core.training.inspect import step_graph
+
+    trainer = _trainer("digits", hidden="1024", steps=5)
+    trainer.advance(1)
+    _, p = _before_step("digits", 0, hidden="1024", steps=5)
+    node = _graph_nodes(step_graph(trainer, 0))["fc1.weight"]
+    w = p["fc1.weight"].detach().double()
+    assert node["value"] is None and node["shape"] == [1024, 64]
+    assert node["summary"]["mean"] == pytest.approx(w.mean().item(), rel=1e-9)
+    assert node["summary"]["max"] == pytest.approx(w.max().item())
+
+
+def test_dropout_steps_replay_exactly():
+    trainer = _trainer("digits_cnn", steps=6)
+    trainer.advance(6)
+    for k in (0, 5):
+        assert trainer.replay(k).loss.item() == trainer.history.loss[k]
 
 
 # --- divergence -------------------------------------------------------------------------------------------------------

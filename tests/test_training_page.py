@@ -23,6 +23,12 @@ def _plotly_titles(at: AppTest) -> list[str]:
     return [e.proto.spec for e in at.get("plotly_chart")]
 
 
+def _step_graph(at: AppTest) -> str:
+    """The drawn step graph: server-side SVG (Graphviz installed) or the browser's DOT, as text."""
+    svg = [m.value for m in at.markdown if 'data-graph="training"' in m.value]
+    return svg[0] if svg else at.get("graphviz_chart")[0].proto.spec
+
+
 def test_play_step_pause_reset():
     at = _page()
     assert _step(at) == 0
@@ -36,7 +42,7 @@ def test_play_step_pause_reset():
     at.button(key="tr_pause").click().run()
     assert not at.session_state.tr_playing and _step(at) == played
     assert any('"Loss"' in spec for spec in _plotly_titles(at))  # the loss chart
-    assert at.get("graphviz_chart"), "the last step's graph is drawn while paused"
+    assert _step_graph(at), "the last step's graph is drawn while paused"
     assert any("replayed" in c.value for c in at.caption)
     at.button(key="tr_reset").click().run()
     assert _step(at) == 0 and not at.exception
@@ -44,7 +50,7 @@ def test_play_step_pause_reset():
 
 def test_step_inspector_and_digits_charts():
     at = _page(preset="digits", steps="50")
-    assert at.selectbox(key="tr_preset").value == "digits"
+    assert at.selectbox(key="tr_preset_pick").value == "digits"
     at.button(key="tr_play").click().run()
     assert _step(at) > 0
     at.button(key="tr_pause").click().run()
@@ -52,7 +58,35 @@ def test_step_inspector_and_digits_charts():
     assert "Confusion matrix" in specs and "Accuracy per class" in specs and "Gradient norm per layer" in specs
     at.number_input(key="tr_inspect_k").set_value(0).run()
     assert any("Step 0 replayed" in c.value for c in at.caption)
-    assert "fc1.weight" in at.get("graphviz_chart")[0].proto.spec
+    assert "fc1.weight" in _step_graph(at) and "x batch" in _step_graph(at)
+
+
+def test_cnn_step_graph_with_the_explorers_stepper_and_inspector():
+    at = _page(preset="digits_cnn", steps="20")
+    at.button(key="tr_step").click().run()
+    svg = _step_graph(at)
+    for op in ("convolution", "relu", "max_pool2d_with_indices", "native_batch_norm", "conv.weight", "bn.bias"):
+        assert op in svg, op
+    total = at.slider(key="tr_gstep").value
+    assert total == 16  # the whole backward pass, as the Graph Explorer opens it
+    at.button(key="tr_gstep_prev").click().run()
+    assert at.slider(key="tr_gstep").value == total - 1
+    at.slider(key="tr_gstep").set_value(1).run()
+    assert any("Step 1 of 16" in m.value and "NllLossBackward0" in m.value for m in at.markdown)
+    conv = next(o for o in at.selectbox(key="tr_node").options if "· conv (ConvolutionBackward0)" in o)
+    at.selectbox(key="tr_node").set_value(conv.split(" · ")[0]).run()
+    assert not at.exception
+    saved = " ".join(m.value for m in at.markdown)
+    assert "padding" in saved and "ConvolutionBackward0" in saved
+    x_batch = next(o for o in at.selectbox(key="tr_node").options if "x batch" in o)
+    at.selectbox(key="tr_node").set_value(x_batch.split(" · ")[0]).run()
+    assert any("A batch of training data" in i.value for i in at.info)
+    at.session_state["lang"] = "zh"  # the same view in Chinese (AppTest formats widget values in English: last run)
+    at.run()
+    assert not at.exception
+    assert any("第 1 / 16 步" in m.value for m in at.markdown)
+    assert any("一批训练数据" in i.value for i in at.info)
+    assert "前向值" in " ".join(c.value for c in at.caption)
 
 
 def test_url_settings_and_divergence_message():

@@ -177,7 +177,7 @@ def test_editor_step_and_node_survive_a_visit_to_two_pages_and_a_language_switch
 def test_training_preset_and_run_and_lesson_step_survive_page_changes():
     at = open_page("app.py")
     at.switch_page("pages/training.py").run()
-    at.selectbox(key="tr_preset").set_value("xor").run()
+    at.selectbox(key="tr_preset_pick").set_value("xor").run()
     at.button(key="tr_step").click().run()
     trainer = at.session_state["tr_trainer"]
     assert trainer.step == 1
@@ -185,7 +185,7 @@ def test_training_preset_and_run_and_lesson_step_survive_page_changes():
     at.button(key="ls_next").click().run()
     at.switch_page("pages/graph.py").run()
     at.switch_page("pages/training.py").run()
-    assert at.selectbox(key="tr_preset").value == "xor"
+    assert at.selectbox(key="tr_preset_pick").value == "xor"
     assert at.session_state["tr_trainer"] is trainer and trainer.step == 1
     at.switch_page("pages/lessons.py").run()
     assert at.session_state["ls_step"] == 1

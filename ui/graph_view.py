@@ -88,6 +88,24 @@ def _values(
     show_values(value, summary, shape or [], dtype or "float32", key=key)
 
 
+def stepper(total: int, key: str) -> int:
+    """Back / Next buttons and a slider over the backward steps 0..total (state under `key`); the step shown."""
+    ss = st.session_state
+
+    def move(delta: int) -> None:
+        ss[key] = min(total, max(0, int(ss.get(key, total)) + delta))
+
+    if key not in ss or not 0 <= int(ss[key]) <= total:
+        ss[key] = total
+    k = int(ss[key])
+    b1, b2 = st.columns(2)
+    b1.button(tr("gx_prev_btn"), key=f"{key}_prev", on_click=move, args=(-1,), help=tr("gx_prev"),
+              icon=":material/chevron_left:", width="stretch", disabled=k == 0)  # fmt: skip
+    b2.button(tr("gx_next_btn"), key=f"{key}_next", on_click=move, args=(1,), help=tr("gx_next"),
+              icon=":material/chevron_right:", width="stretch", disabled=k == total)  # fmt: skip
+    return int(st.slider(tr("gx_step"), 0, total, key=key))
+
+
 def show_step(steps: list[dict[str, Any]], k: int, graph: dict[str, Any]) -> None:
     """What the engine did at step k: the node, its local rule, the gradients in and out."""
     if k == 0:
@@ -138,9 +156,20 @@ def show_node(graph: dict[str, Any], node_id: str, steps: list[dict[str, Any]]) 
         f"{esc(node.get('shape'))} {esc(node.get('dtype') or '')}"
     )
     if node["kind"] == "cut":
-        st.info(tr("gx_cut_note", how=esc(node["name"])))
+        st.info(tr("gx_input_note") if node.get("input") else tr("gx_cut_note", how=esc(node["name"])))
+    if node.get("by_backward"):
+        st.info(tr("gx_by_backward"))
     dtype = node.get("dtype") or "float32"
-    _values(tr("gx_value"), node.get("value"), node.get("summary"), node.get("shape"), dtype, key=f"v_{node_id}")
+    changed = bool(node.get("changed_later"))
+    title = tr("gx_value_at_forward") if changed else tr("gx_value")
+    _values(title, node.get("value"), node.get("summary"), node.get("shape"), dtype, key=f"v_{node_id}")
+    if node.get("value") is None and not node.get("summary") and node.get("value_note"):
+        note = node["value_note"]
+        st.caption(tr("gx_value_note_missing") if note.startswith("not recorded") else esc(note))
+    if changed:
+        st.warning(tr("gx_changed_later"))
+        now, now_summary = node.get("now"), node.get("now_summary")
+        _values(tr("gx_value_now"), now, now_summary, node.get("shape"), dtype, key=f"now_{node_id}")
     _values(tr("gx_grad"), node.get("grad"), node.get("grad_summary"), node.get("shape"), dtype, key=f"g_{node_id}")
     saved = node.get("saved")
     if saved:

@@ -64,12 +64,12 @@ class BackwardLog:
         if self.on_pass is not None:
             self.on_pass(i, False)
         try:
-            return self._run(i, entry, roots, call)
+            return self._run(i, entry, roots, grad_outputs, call)
         finally:
             if self.on_pass is not None:
                 self.on_pass(i, True)
 
-    def _run(self, i: int, entry: dict[str, Any], roots: list[torch.Tensor], call: Any) -> Any:
+    def _run(self, i: int, entry: dict[str, Any], roots: list[torch.Tensor], grad_outputs: list[Any], call: Any) -> Any:
         if not self._full(i):
             if i == FULL_PASSES and self.target is None and self.on_overflow is not None:
                 self.on_overflow()
@@ -80,7 +80,7 @@ class BackwardLog:
         from core.backward import BackwardRecorder
 
         with _disable_current_modes():
-            recorder = BackwardRecorder(roots)
+            recorder = BackwardRecorder(roots, grad_outputs)
         entry["roots"] = list(roots)
         entry["recorder"] = recorder
         try:
@@ -282,14 +282,21 @@ def graph_json(
             add(src)
     grads: dict[Any, Any] = {}
     saved: dict[Any, Any] = {}
+    forward: dict[Any, Any] = {}
+    made: set[Any] = set()
     for p in recorded:
         grads.update(p["recorder"].grads)
         for node, items in p["recorder"].saved.items():
             saved.setdefault(node, items)
-    forward = values.values()
+        forward.update(p["recorder"].outputs)  # values a consumer saved, for nodes the guards did not see
+        made |= p["recorder"].created()
+    forward.update(values.values())
+    leaves = values.changed_leaves()
     module_names, params = modules.qualified_names(interp.env)
     labels = {**tensors, **{k: p for k, p in params.items() if k not in tensors}}  # the user's own names first
-    graph = gr.build(roots, names=labels, values=forward, grads=grads, saved=saved or None)
+    graph = gr.build(
+        roots, names=labels, values=forward, grads=grads, saved=saved or None, changed_leaves=leaves, by_backward=made
+    )
     steps: list[dict[str, Any]] = []
     passes: list[dict[str, Any]] = []
     last = recorded[-1]["index"] if recorded else -1
@@ -333,7 +340,9 @@ def graph_json(
     if higher:
         names = {f"{n}.grad": t.grad for n, t in tensors.items() if t.is_leaf and t.grad is not None}
         names.update(tensors)
-        out["grad_graph"] = gr.build(higher, names=names, values=forward, grads=grads).to_json()
+        out["grad_graph"] = gr.build(
+            higher, names=names, values=forward, grads=grads, changed_leaves=leaves, by_backward=made
+        ).to_json()
     return out
 
 
@@ -470,8 +479,10 @@ def fit_answer(result: dict[str, Any]) -> dict[str, Any]:
         _summarise_step(st)
     for key in ("graph", "grad_graph"):
         for nd in (result.get(key) or {}).get("nodes", []):
-            for k in ("value", "grad"):
+            for k, skey in (("value", "summary"), ("grad", "grad_summary"), ("now", "now_summary")):
                 if nd.get(k) is not None:
+                    if skey not in nd:  # the numbers give way to their summary, never to nothing
+                        nd[skey] = _list_summary(nd[k], str(nd.get("dtype") or ""))
                     nd[k] = None
                     nd[f"{k}_note"] = "trimmed: the answer would pass its size bound"
             if nd.get("saved"):
@@ -487,6 +498,18 @@ def fit_answer(result: dict[str, Any]) -> dict[str, Any]:
         result["stdout"] = result.get("stdout", "")[:10_000]
         result["backward_steps"] = []
     return result
+
+
+def _list_summary(nested: Any, dtype: str) -> dict[str, Any]:
+    """The summary of listed numbers (as tensorjson writes them: NaN/inf as strings, complex as [re, im])."""
+
+    def floats(v: Any) -> Any:
+        return [floats(x) for x in v] if isinstance(v, list) else float(v)
+
+    t = torch.tensor(floats(nested), dtype=torch.float64)
+    if dtype.startswith("complex"):
+        t = torch.view_as_complex(t.reshape(*t.shape[:-1], 2))
+    return tensorjson.summary(t)
 
 
 def _summarise_step(st: dict[str, Any]) -> None:

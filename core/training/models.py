@@ -1,4 +1,4 @@
-"""Models: seed 000's raw (a, b) line, seed 001's nn.Linear(1, 1), and an MLP builder (seed 003's net is one)."""
+"""Models: seed 000's (a, b) line, seed 001's nn.Linear(1, 1), an MLP builder (seed 003's net), a small CNN."""
 
 from __future__ import annotations
 
@@ -19,9 +19,10 @@ _INIT_LOCK = threading.Lock()
 
 
 @contextmanager
-def seeded(seed: int) -> Iterator[None]:
-    """Run the block with the global torch generator seeded to `seed`, restoring it afterwards."""
-    with _INIT_LOCK, torch.random.fork_rng(devices=[]):
+def seeded(seed: int, devices: Sequence[int] = ()) -> Iterator[None]:
+    """Run the block with the global torch generator (and those of the given CUDA devices) seeded to `seed`,
+    restoring them afterwards."""
+    with _INIT_LOCK, torch.random.fork_rng(devices=list(devices)):
         torch.manual_seed(seed)
         yield
 
@@ -60,6 +61,27 @@ def mlp(input_shape: Sequence[int], hidden: Sequence[int], activation: str, outp
         width = h
     layers["out"] = nn.Linear(width, output_dim)
     return nn.Sequential(layers)
+
+
+def cnn(input_shape: Sequence[int], channels: int, batch_norm: bool, dropout: float, output_dim: int) -> nn.Sequential:
+    """conv2d (3x3, padding 1) -> relu -> max_pool2d (2) -> [batch_norm] -> dropout -> flatten -> linear.
+
+    On the 8x8 digits: (N, 1, 8, 8) -> (N, channels, 8, 8) -> (N, channels, 4, 4) -> 10 logits."""
+    c_in, h, w = input_shape
+    layers: OrderedDict[str, nn.Module] = OrderedDict(
+        conv=nn.Conv2d(c_in, channels, 3, padding=1), act=nn.ReLU(), pool=nn.MaxPool2d(2)
+    )
+    if batch_norm:
+        layers["bn"] = nn.BatchNorm2d(channels)
+    layers["drop"] = nn.Dropout(dropout)
+    layers["flatten"] = nn.Flatten()
+    layers["out"] = nn.Linear(channels * (h // 2) * (w // 2), output_dim)
+    return nn.Sequential(layers)
+
+
+def random_layers(model: nn.Module) -> bool:
+    """Whether a forward pass in training mode draws random numbers (dropout): then each step is seeded."""
+    return any(isinstance(m, nn.Dropout) and m.p > 0 for m in model.modules())
 
 
 def layer_groups(model: nn.Module) -> dict[str, list[str]]:

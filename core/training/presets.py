@@ -9,6 +9,7 @@ from typing import Any
 
 from core.limits import (
     MAX_BATCH_SIZE,
+    MAX_CNN_CHANNELS,
     MAX_HIDDEN_LAYERS,
     MAX_LAYER_WIDTH,
     MAX_PATH_CHARS,
@@ -189,6 +190,18 @@ def loss(default: str = "cross_entropy") -> Setting:
     return Setting("loss", "choice", default, choices=("cross_entropy", "mse"))
 
 
+def channels(default: int) -> Setting:
+    return Setting("channels", "int", default, 1, MAX_CNN_CHANNELS)
+
+
+def batch_norm(default: bool) -> Setting:
+    return Setting("batch_norm", "bool", default)
+
+
+def dropout(default: float) -> Setting:
+    return Setting("dropout", "float", default, 0.0, 0.9, step=0.05)
+
+
 def folder(default: str = "") -> Setting:
     return Setting("folder", "path", default)
 
@@ -225,7 +238,7 @@ class Preset:
     name: str
     task: str  # "regression" | "classification"
     data: str  # "linear" | "linear_nn" | "circle" | "xor" | "gauss" | "spiral" | "digits" | "cifar10"
-    model: str  # "line_ab" | "linear_1x1" | "mlp"
+    model: str  # "line_ab" | "linear_1x1" | "mlp" | "cnn"
     settings: tuple[Setting, ...]
     predict_x: float | None = None  # regressions: the x the CLI and the predict box ask about
 
@@ -330,6 +343,24 @@ PRESETS: dict[str, Preset] = {
                 activation("relu"),
                 loss(),
                 *_optim("sgd", 0.1, 0.9),
+            ),
+        ),
+        Preset(
+            "digits_cnn",
+            "classification",
+            "digits",
+            "cnn",
+            (
+                seed(),
+                steps(300),
+                train_ratio(0.8),
+                batch_size(32),
+                shuffle(),
+                channels(8),
+                batch_norm(True),
+                dropout(0.25),
+                loss(),
+                *_optim("sgd", 0.05, 0.9),
             ),
         ),
         Preset(

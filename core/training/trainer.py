@@ -6,8 +6,8 @@ import copy
 import math
 import threading
 import time
-from collections.abc import Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -158,6 +158,8 @@ def build_model(preset: Preset, values: Mapping[str, Any], data: Data) -> nn.Mod
         if preset.model == "linear_1x1":
             return models.linear_1x1()
         out = data.n_classes if data.task == "classification" else 1
+        if preset.model == "cnn":
+            return models.cnn(data.input_shape, values["channels"], values["batch_norm"], values["dropout"], out)
         return models.mlp(data.input_shape, values["hidden"], values["activation"], out)
 
 
@@ -222,6 +224,7 @@ class Trainer:
             if initial_state is not None:
                 self.model.load_state_dict(initial_state)
             self.model.to(self.device).train()
+            self._random = models.random_layers(self.model)  # dropout: each step's forward is seeded (replayable)
             self.optimizer = self._make_optimizer(self.model.parameters())
             groups = models.layer_groups(self.model)
             names = [n for n, _ in self.model.named_parameters()]
@@ -247,11 +250,24 @@ class Trainer:
         """Completed passes over the training set."""
         return self.step // self.batches_per_epoch
 
+    @contextmanager
+    def _step_rng(self, step: int) -> Iterator[None]:
+        """The random numbers of step `step`'s forward (dropout masks) drawn from a generator seeded by the
+        step, so a replay of that step draws the same masks."""
+        if not self._random:
+            yield
+            return
+        cuda = [self.device.index or 0] if self.device.type == "cuda" else []
+        with models.seeded(int(self.values["seed"]) * 1_000_003 + step + 1, cuda):
+            yield
+
     def _objective(
-        self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, reg_params: Sequence[torch.Tensor]
+        self, model: nn.Module, x: torch.Tensor, y: torch.Tensor, reg_params: Sequence[torch.Tensor], step: int
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """(loss to back-propagate, its data part) on one batch."""
-        data_loss = self._data_loss(model(x), y)
+        """(loss to back-propagate, its data part) on one batch, at step `step`."""
+        with self._step_rng(step):
+            out = model(x)
+        data_loss = self._data_loss(out, y)
         if self._reg is None or self._reg_rate == 0.0:
             return data_loss, data_loss
         return data_loss + self._reg_rate * self._reg(reg_params), data_loss
@@ -312,7 +328,7 @@ class Trainer:
         self._snapshot()
         x, y = self._next_batch()
         self.optimizer.zero_grad(set_to_none=True)
-        loss, data_loss = self._objective(self.model, x, y, self._reg_params)
+        loss, data_loss = self._objective(self.model, x, y, self._reg_params, self.step)
         loss.backward()
         grads = [p.grad if p.grad is not None else torch.zeros_like(p) for p in self._params]
         stats = torch.stack([loss.detach(), data_loss.detach(), *torch._foreach_norm(grads)]).tolist()
@@ -428,8 +444,12 @@ class Trainer:
             )
         return result
 
-    def replay(self, k: int) -> Replay | Message:
-        """Step `k` again from the nearest snapshot: its loss (with graph) on its batch, params as before step k."""
+    def replay(
+        self, k: int, around: Callable[[nn.Module, torch.Tensor, torch.Tensor], Any] | None = None
+    ) -> Replay | Message:
+        """Step `k` again from the nearest snapshot: its loss (with graph) on its batch, params as before step k.
+
+        `around(model, x, y)`, when given, is a context manager that step k's forward runs in (a value recorder)."""
         with _guard(self.lock):
             if not 0 <= k < self.step:
                 return Message("tr_replay_range", {"step": k, "last": self.step - 1})
@@ -444,12 +464,13 @@ class Trainer:
             reg_params = [p for n, p in model.named_parameters() if not n.endswith("bias")]
             for j in range(start, k):
                 opt.zero_grad(set_to_none=True)
-                loss, _ = self._objective(model, *self._batch_at(j), reg_params)
+                loss, _ = self._objective(model, *self._batch_at(j), reg_params, j)
                 loss.backward()
                 opt.step()
             opt.zero_grad(set_to_none=True)
             x, y = self._batch_at(k)
-            loss, _ = self._objective(model, x, y, reg_params)
+            with around(model, x, y) if around is not None else nullcontext():
+                loss, _ = self._objective(model, x, y, reg_params, k)
             return Replay(k, loss, dict(model.named_parameters()), x, y)
 
     @torch.no_grad()

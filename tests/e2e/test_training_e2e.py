@@ -67,3 +67,34 @@ def test_click_on_loss_curve_opens_that_step(page, server):
     expect(replayed).to_have_count(1)  # (before the click it said "Step 19 replayed")
     step = re.match(r"Step (\d+)", replayed.inner_text()).group(1)
     expect(main.get_by_label("Step to replay (or click a point of the loss curve)")).to_have_value(step)
+
+
+@pytest.mark.parametrize(("lang", "width", "height"), [("en", 1400, 1000), ("zh", 1280, 720)])
+def test_cnn_step_graph_with_stepper(page, server, shots, lang, width, height):
+    """The CNN preset's step graph: the Graph Explorer's renderer with values on every node, and its stepper."""
+    page.set_viewport_size({"width": width, "height": height})
+    page.goto(f"{server.url}/training?preset=digits_cnn")
+    wait_for_run(page)
+    main = page.locator('[data-testid="stMain"]')
+    words = {"en": ("Step", "Back", "Node inspector"), "zh": ("单步", "后退", "节点详情")}[lang]
+    expect(main.get_by_text("1386 parameters")).to_be_attached()  # the CNN's settings are in
+    if lang == "zh":
+        with app_run(page):
+            page.locator('[data-testid="stSidebar"]').get_by_text("中文").click()
+        expect(page.locator("h1").first).to_have_text("训练工作室")
+        wait_for_run(page)
+        expect(main.get_by_text("1386 个参数")).to_be_attached()  # the language changed, not the preset
+    for _ in range(2):
+        with app_run(page):
+            main.get_by_role("button", name=words[0], exact=True).click()
+    graph = main.locator('.ae-graph[data-graph="training"] svg')
+    expect(graph).to_be_attached()
+    for text in ("conv = convolution", "pool = max_pool2d_with_indices", "bn = native_batch_norm", "x batch"):
+        expect(graph.locator("text", has_text=text).first).to_be_attached()
+    value = "value [32, 8, 8, 8] in" if lang == "en" else "值 [32, 8, 8, 8] in"
+    expect(graph.locator("text", has_text=value).first).to_be_attached()  # an intermediate node shows its value
+    expect(main.get_by_role("heading", name=words[2])).to_be_attached()
+    with app_run(page):
+        main.get_by_role("button", name=words[1]).click()
+    graph.scroll_into_view_if_needed()
+    page.screenshot(path=str(shots / f"training_cnn_graph_{lang}_{width}.png"), full_page=False)
