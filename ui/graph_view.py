@@ -47,6 +47,11 @@ GRAPH_CSS = """<style>
 </style>"""
 
 
+# Fitted by the SVG's own style too: the page's CSS may mount after the graph, and a graph must never overflow
+# its column meanwhile (ui.bridge's zoom replaces these inline values).
+FIT = '<svg style="max-width: 100%; height: auto; display: block; margin: 0 auto"'
+
+
 def show_graph(
     graph: dict[str, Any],
     budget: int,
@@ -72,8 +77,9 @@ def show_graph(
     )  # fmt: skip
     bar = f'<div class="ae-graph-tools"><span>{html.escape(tr("gx_drag"))}</span>{tools}</div>' if zoom else ""
     st.html(GRAPH_CSS)
+    fitted = FIT + svg[start + len("<svg") :]
     st.markdown(
-        f'<div class="ae-graph-wrap">{bar}<div class="ae-graph" data-graph="{key}">{svg[start:]}</div></div>',
+        f'<div class="ae-graph-wrap">{bar}<div class="ae-graph" data-graph="{key}">{fitted}</div></div>',
         unsafe_allow_html=True,
     )
 
