@@ -486,3 +486,16 @@ def build(
         if i is not None and nodes[i].kind != "leaf":
             nodes[i].by_backward = True
     return g
+
+
+def constant_node(node_id: str, name: str, label: str, t: torch.Tensor, **extra: Any) -> dict[str, Any]:
+    """A drawn node for a tensor no gradient reaches (a constant cut from the graph, a batch of data): its
+    numbers, or a summary when they are too many."""
+    node: dict[str, Any] = {
+        "id": node_id, "kind": "cut", "name": name, "grad_fn": None, "label": label, **extra,
+        "shape": list(t.shape), "dtype": tensorjson.dtype_name(t.dtype), "value": tensorjson.values(t),
+        "grad": None, "saved": {},
+    }  # fmt: skip
+    if node["value"] is None:
+        node["summary"] = tensorjson.summary(t)
+    return node

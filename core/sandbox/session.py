@@ -400,6 +400,8 @@ def _add_modules(graph_dict: dict[str, Any], graph: Any, interp: Interpreter, na
 def _add_cuts(graph_dict: dict[str, Any], graph: Any, tensors: dict[str, torch.Tensor],
               cuts: dict[int, tuple[torch.Tensor, str, torch.Tensor]]) -> None:  # fmt: skip
     """Named tensors computed under no_grad or by detach() from the graph: drawn as constants behind a cut edge."""
+    from core import graph as gr
+
     for name, t in tensors.items():
         hit = cuts.get(id(t))
         if hit is None or hit[0] is not t or t.requires_grad:
@@ -408,13 +410,7 @@ def _add_cuts(graph_dict: dict[str, Any], graph: Any, tensors: dict[str, torch.T
         src_id = graph.id_of(src.grad_fn if src.grad_fn is not None else src)
         if src_id is None:
             continue
-        node: dict[str, Any] = {
-            "id": f"cut_{name}", "kind": "cut", "name": reason, "grad_fn": None, "label": name,
-            "shape": list(t.shape), "dtype": tensorjson.dtype_name(t.dtype), "value": tensorjson.values(t),
-            "grad": None, "saved": {},
-        }  # fmt: skip
-        if node["value"] is None:
-            node["summary"] = tensorjson.summary(t)
+        node = gr.constant_node(f"cut_{name}", reason, name, t)
         graph_dict["nodes"].append(node)
         graph_dict["edges"].append({"src": src_id, "dst": node["id"], "shape": list(t.shape), "cut": reason})
 

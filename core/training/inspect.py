@@ -17,7 +17,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from core import tensorjson
 from core.limits import MAX_GRAPH_JSON_ELEMENTS
 from core.messages import Message
 from core.training.trainer import Trainer
@@ -114,6 +113,8 @@ def _add_inputs(
     graph_dict: dict[str, Any], graph: Any, batch: dict[str, torch.Tensor], consumers: dict[Any, list[str]]
 ) -> None:
     """The batch as constant nodes (no gradient reaches data), with an edge into each op that read it."""
+    from core import graph as gr
+
     ids = {name: f"input_{i}" for i, name in enumerate(batch)}
     used = False
     for fn, names in consumers.items():
@@ -130,11 +131,4 @@ def _add_inputs(
     for name, t in batch.items():
         if ids[name] not in linked:
             continue
-        node: dict[str, Any] = {
-            "id": ids[name], "kind": "cut", "name": "data", "grad_fn": None, "label": name, "input": True,
-            "shape": list(t.shape), "dtype": tensorjson.dtype_name(t.dtype), "value": tensorjson.values(t),
-            "grad": None, "saved": {},
-        }  # fmt: skip
-        if node["value"] is None:
-            node["summary"] = tensorjson.summary(t)
-        graph_dict["nodes"].append(node)
+        graph_dict["nodes"].append(gr.constant_node(ids[name], "data", name, t, input=True))

@@ -11,6 +11,7 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.e2e.server import ROOT, app_run, svg_texts, wait_for_run
+from tests.test_projector import MLP20 as MLP20_PROGRAM
 
 pytestmark = pytest.mark.e2e
 
@@ -21,20 +22,7 @@ RUN = {"en": "Run and draw", "zh": "运行并绘图"}
 PLAY = {"en": "Auto-play", "zh": "自动播放"}
 DOCS = ROOT / "docs" / "screenshots"
 
-MLP20 = """import torch.nn as nn
-class MLP(nn.Module):
-    def __init__(self):
-        super().__init__()
-        self.layers = nn.ModuleList([nn.Linear(8, 8) for _ in range(20)])
-        self.head = nn.Linear(8, 1)
-    def forward(self, x):
-        for layer in self.layers:
-            x = torch.relu(layer(x))
-        return self.head(x)
-model = MLP()
-x = torch.randn(4, 8)
-loss = model(x).pow(2).mean()
-loss.backward()"""
+MLP20 = MLP20_PROGRAM.rstrip("\n")  # the 20-layer MLP of the unit tests
 
 
 @pytest.fixture
