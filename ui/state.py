@@ -118,7 +118,7 @@ PAGES: dict[str, tuple[Prop, ...]] = {
     ),
 }
 # Widget keys kept across page changes besides the URL's (a prefix ends with "_"); never a button's or an uploader's.
-KEEP: tuple[str, ...] = ("gx_pass", "pg_timing_n", "tr_speed", "tr_inspect_k", "tr_w_", "ls_quiz_")
+KEEP: tuple[str, ...] = ("pg_timing_n", "tr_speed", "tr_inspect_k", "tr_w_", "ls_quiz_")
 
 
 def keep() -> None:
