@@ -30,9 +30,7 @@ name = next(url for url, p in pages.items() if p is page)
 state.keep()  # the widgets of pages not on screen keep their state
 if state.restore(name) and st.session_state["lang"] != lang:
     st.rerun()  # a link in the other language: the navigation's titles follow it too
-for setting in ("lang", "device"):  # the sidebar pickers show the kept value, also when a link or a test set it
-    if setting in st.session_state and st.session_state.get(f"w_{setting}") != st.session_state[setting]:
-        st.session_state[f"w_{setting}"] = st.session_state[setting]
+st.session_state["w_lang"] = lang  # the sidebar pickers show the kept values, also when a link or a test set them
 st.sidebar.radio(
     "Language / 语言",
     list(LANGS),

@@ -356,12 +356,7 @@ model = nn.Sequential(OrderedDict(linear=nn.Linear(1, 1)))
             rows.append(f'("bn", nn.BatchNorm2d({ch}))')
         rows += [f'("drop", nn.Dropout({float(values["dropout"])!r}))', '("flatten", nn.Flatten())']
         rows.append(f'("out", nn.Linear({ch * (h // 2) * (w // 2)}, {n_out}))')
-        layers = "".join(f"    {r},\n" for r in rows)
-        return f"""
-torch.manual_seed(S["seed"])
-model = nn.Sequential(OrderedDict([
-{layers}]))
-"""
+        return _sequential_code(rows)
     act = {"relu": "nn.ReLU()", "tanh": "nn.Tanh()", "sigmoid": "nn.Sigmoid()"}[values["activation"]]
     rows = []
     if len(input_shape) != 1:
@@ -371,6 +366,11 @@ model = nn.Sequential(OrderedDict([
         rows += [f'("fc{i}", nn.Linear({width}, {int(h)}))', f'("act{i}", {act})']
         width = int(h)
     rows.append(f'("out", nn.Linear({width}, {n_out}))')
+    return _sequential_code(rows)
+
+
+def _sequential_code(rows: Sequence[str]) -> str:
+    """An nn.Sequential of named layers (each row a `("name", nn.Layer(...))` literal), built after the seed."""
     layers = "".join(f"    {r},\n" for r in rows)
     return f"""
 torch.manual_seed(S["seed"])

@@ -48,31 +48,19 @@ def _program_buttons(
     graph: bool = True,
 ) -> None:
     dev = device()
-    c1, c2 = st.columns(2)
-    c1.download_button(
-        tr("ex_download_py"),
-        data=_builder("py", code, result, dev, title, notes, graph),
-        file_name=f"{stem}.py",
-        mime=PY_MIME,
-        key=f"{key}_py",
-        on_click="ignore",
-        help=tr("ex_download_py_help"),
-        icon=":material/download:",
-        width="stretch",
-        disabled=not code.strip(),
-    )
-    c2.download_button(
-        tr("ex_download_ipynb"),
-        data=_builder("ipynb", code, result, dev, title, notes, graph),
-        file_name=f"{stem}.ipynb",
-        mime=IPYNB_MIME,
-        key=f"{key}_ipynb",
-        on_click="ignore",
-        help=tr("ex_download_ipynb_help"),
-        icon=":material/download:",
-        width="stretch",
-        disabled=not code.strip(),
-    )
+    for col, (fmt, mime) in zip(st.columns(2), (("py", PY_MIME), ("ipynb", IPYNB_MIME)), strict=True):
+        col.download_button(
+            tr(f"ex_download_{fmt}"),
+            data=_builder(fmt, code, result, dev, title, notes, graph),
+            file_name=f"{stem}.{fmt}",
+            mime=mime,
+            key=f"{key}_{fmt}",
+            on_click="ignore",
+            help=tr(f"ex_download_{fmt}_help"),
+            icon=":material/download:",
+            width="stretch",
+            disabled=not code.strip(),
+        )
 
 
 def playground() -> None:
