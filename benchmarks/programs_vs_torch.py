@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import io
-import json
 import random
 import statistics
 import sys
@@ -24,6 +23,7 @@ import torch  # noqa: E402
 
 from core.limits import MAX_ANSWER_BYTES  # noqa: E402
 from core.sandbox.session import execute  # noqa: E402
+from core.sandbox.wire import decode_json, encode_json  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parents[1] / "tests" / "corpus"
 # "PyTorch: Tensors and autograd" (the official polynomial fit) at the tutorial's 2000 iterations; the corpus
@@ -60,8 +60,9 @@ def plain(source: str) -> float:
 
 
 def sandboxed(source: str, graph: bool) -> tuple[float, dict]:
+    """Seconds for the sandbox to run it and to write and read its answer as the worker and the app do."""
     start = time.perf_counter()
-    r = execute(source, "cpu", with_graph=graph)
+    r = decode_json(encode_json(execute(source, "cpu", with_graph=graph)))
     took = time.perf_counter() - start
     assert r["ok"], r.get("error")
     return took, r
@@ -82,9 +83,9 @@ def main() -> None:
             runs = [sandboxed(source, graph) for _ in range(args.repeats)]
             took = statistics.median(t for t, _ in runs)
             stats = runs[0][1]["stats"]
-            ops = stats["ops"] * (2 if stats.get("first_run_ms") else 1)  # a second run records the last pass
+            ops = stats["ops"] * (2 if stats["recording"] == "second run" else 1)  # it ran twice
             us_per_op = (took - base) / max(ops, 1) * 1e6
-            what = "with graph + last backward pass" if graph else "values only"
+            what = f"with graph ({stats['recording']})" if graph else "values only"
             print(
                 f"  {label:34s} {what:32s} plain {base * 1000:8.1f} ms | sandbox {took * 1000:8.1f} ms | "
                 f"ratio {took / base:5.2f}x | overhead {us_per_op:5.1f} us/op ({stats['ops']:,} ops)"
@@ -92,7 +93,7 @@ def main() -> None:
     print(f"\nAnswer sizes (goal <= {MAX_ANSWER_BYTES / 2**20:.0f} MB of JSON)")
     for label, source in ANSWER_CASES.items():
         took, r = sandboxed(source, True)
-        size = len(json.dumps(r, ensure_ascii=False))
+        size = len(encode_json(r))
         trimmed = r["stats"].get("trimmed_from_bytes")
         note = f" (trimmed from {trimmed / 2**20:.1f} MB)" if trimmed else ""
         print(f"  {label:30s} {size / 2**20:6.2f} MB in {took * 1000:7.0f} ms{note}")

@@ -111,6 +111,18 @@ class BackwardStep(TypedDict, total=False):
     detail: bool
 
 
+class Stats(TypedDict, total=False):
+    ops: int  # guarded tensor ops run
+    steps: int  # interpreter steps (loop iterations, calls)
+    gflop: float  # the compute budget spent
+    ms: float  # this run's own time
+    backward_passes: int
+    recording: str  # how the last backward pass was recorded: "as it ran" | "rolling" | "second run" | "unrecorded"
+    first_run_ms: float  # with a second run: the first run's time
+    total_ms: float
+    trimmed_from_bytes: int  # the answer's size before fit_answer bounded it
+
+
 class BackwardPass(TypedDict, total=False):
     kind: Literal["backward", "grad"]
     index: int
@@ -132,5 +144,5 @@ class Result(TypedDict, total=False):
     backward_passes: list[BackwardPass]
     backward_note: str
     stdout: str
-    stats: dict[str, Any]
+    stats: Stats
     describe_error: str

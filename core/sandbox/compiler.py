@@ -403,6 +403,20 @@ def rewrite(tree: ast.Module, assign_hook: bool = False) -> ast.Module:
     return tree
 
 
+_COMPILED: list[tuple[ast.Module, bool, CodeType]] = []  # the newest programs compiled, by their tree's identity
+_COMPILED_KEPT = 4
+
+
 def compile_program(tree: ast.Module, assign_hook: bool = False) -> CodeType:
-    """Rewrite and compile a program that validate.check accepted."""
-    return compile(rewrite(tree, assign_hook), PROGRAM, "exec", dont_inherit=True, optimize=0)
+    """Rewrite and compile a program that validate.check accepted.
+
+    The code of the last few trees is kept: a run repeated on the same validated tree (the second run that
+    records a long program's last backward pass, the gradient check's nudged runs) reuses it. A code object is
+    immutable and each run execs it in fresh globals, so reuse shares nothing between runs."""
+    for seen, hook, code in _COMPILED:
+        if seen is tree and hook == assign_hook:
+            return code
+    code = compile(rewrite(tree, assign_hook), PROGRAM, "exec", dont_inherit=True, optimize=0)
+    _COMPILED.append((tree, assign_hook, code))  # holding the tree keeps its identity unique while it is kept
+    del _COMPILED[:-_COMPILED_KEPT]
+    return code

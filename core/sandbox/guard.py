@@ -72,6 +72,24 @@ def key_part(x: Any) -> Any:
     return None
 
 
+_SCALARS = (int, float, bool)
+
+
+def args_key(args: tuple) -> Any:
+    """key_part(args), faster for the common call (tensors and numbers only): each number with its type, so 2,
+    2.0 and True key apart; None when unkeyable."""
+    parts: list[tuple[Any, ...]] = []
+    for v in args:
+        t = type(v)
+        if t is torch.Tensor or t is torch.nn.Parameter:
+            parts.append((v.shape, v.dtype, v.device.type))
+        elif t in _SCALARS:
+            parts.append((t, v))
+        else:
+            return key_part(args)
+    return tuple(parts)
+
+
 def _outputs(out: Any) -> list[torch.Tensor]:
     if type(out) is torch.Tensor:
         return [out]
@@ -99,7 +117,7 @@ class Budget:
     def plan(self, fid: Any, fn: Callable[..., Any], args: tuple, kwargs: dict, cubic: bool = False) -> bool:
         """Account for fn(*args, **kwargs) before it runs; False when its size could not be planned."""
         self.count()
-        ka = key_part(args)
+        ka = args_key(args)
         kk = key_part(tuple(kwargs.items())) if kwargs else ()
         key = (fid, ka, kk) if ka is not None and kk is not None else None
         hit: Any = self._cache.get(key, False) if key is not None else False
@@ -184,6 +202,8 @@ class Budget:
 def _name(fid: Any) -> str:
     if isinstance(fid, str):
         return fid
+    if isinstance(fid, tuple) and fid and fid[0] == "module":  # a built-in layer's call: its class
+        return fid[1].__name__ if isinstance(fid[1], type) else str(fid[1])
     return getattr(fid, "__name__", None) or str(fid)
 
 

@@ -8,6 +8,7 @@ values and backward passes. `Runtime.globals()` is the only namespace a program 
 from __future__ import annotations
 
 import builtins
+import functools
 import io
 import math
 import operator
@@ -25,8 +26,10 @@ import torch.nn as nn
 
 from core.limits import (
     ELEMENTWISE_COST,
+    MAX_FLOPS,
     MAX_INT_BITS,
     MAX_MODULES,
+    MAX_OPS,
     MAX_PRINT_CHARS,
     MAX_RANGE,
     MAX_STEPS,
@@ -789,7 +792,8 @@ class Runtime:
         out = getattr(x, name)(*args, **kwargs)
         if not planned:
             self.budget.after(name, out)
-        self._seen(name, args, out, x)
+        if self.on_value is not None:
+            self._seen(name, args, out, x)
         return out
 
     def _guarded_callable(self, f: Any) -> Any:
@@ -935,8 +939,14 @@ class Runtime:
                     x = a
                 elif a.dim() == 0:
                     x = b
-        if x is not None:
-            budget.charge(x.numel() * ELEMENTWISE_COST)
+        if x is not None:  # Budget.charge, inline: this is the hottest path of a training loop
+            flops = x.numel() * ELEMENTWISE_COST
+            budget.ops += 1
+            budget.flops += flops
+            if budget.ops > MAX_OPS or budget.flops > MAX_FLOPS:
+                budget.ops -= 1
+                budget.flops -= flops
+                budget.charge(flops)  # raises the limit's error
             out = op(a, b)
         else:
             if isinstance(a, (str, list, tuple)) or isinstance(b, (str, list, tuple)):
@@ -949,7 +959,8 @@ class Runtime:
             out = op(a, b)
             if not planned:
                 budget.after(_OP_NAMES[code], out)
-        self._seen(_OP_NAMES[code], (a, b), out)
+        if self.on_value is not None:
+            self._seen(_OP_NAMES[code], (a, b), out)
         return out
 
     def compare(self, code: int, a: Any, b: Any) -> Any:
@@ -1233,6 +1244,7 @@ class _Unbound:
         return f"<method '{self.name}' of 'torch._C.TensorBase' objects>"
 
 
+@functools.cache  # one per method name: the plan's meta run calls it
 def _method_caller(name: str) -> Callable[..., Any]:
     def run(obj: Any, *args: Any, **kwargs: Any) -> Any:
         return getattr(obj, name)(*args, **kwargs)

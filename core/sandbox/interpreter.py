@@ -251,7 +251,9 @@ class _ModuleHooks:
         if self.rt._is_user_class(type(module)) or module._modules:
             return  # the program's own modules run guarded op by op; containers' layers come one by one
         cfg = tuple((k, v) for k, v in module.__dict__.items() if type(v) in (int, float, bool, str, tuple))
-        fid = ("module", type(module).__name__, id(module), cfg)
+        tensors = tuple((k, v.shape, v.dtype, v.device.type) for k, v in (*module._parameters.items(),
+                        *module._buffers.items()) if v is not None)  # fmt: skip
+        fid = ("module", type(module), cfg, tensors)  # what its compute depends on: equal layers share a plan
 
         def on_meta(*meta_args: Any) -> Any:
             state = {k: v.to("meta") for k, v in (*module.named_parameters(), *module.named_buffers())}

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+import math
 import random
 import time
 from collections.abc import Iterator
@@ -25,8 +25,11 @@ from core.sandbox.errors import SandboxError
 from core.sandbox.guard import Budget
 from core.sandbox.interpreter import Interpreter, bounded_text
 from core.sandbox.validate import parse
+from core.sandbox.wire import encode_json
 from core.trace import ValueLog
 
+ROLLING_BELOW = 0.8  # record passes as they run while recording one costs less than this share of an iteration
+LIGHT_PASSES = 2  # passes after the first FULL_PASSES run unrecorded, timed to choose how the last is recorded
 EARLY_PASS_ELEMENTS = 20_000  # an earlier backward pass is sent with its numbers while its gradients stay this small
 ALIAS_ABOVE = 1_000  # a tensor this big bound to several names lists its numbers under the first name only
 DEFAULT_SEED = 0  # every run starts from the same RNG state (torch, random, numpy), so a program repeats exactly
@@ -35,25 +38,36 @@ DEFAULT_SEED = 0  # every run starts from the same RNG state (torch, random, num
 class BackwardLog:
     """Wraps every backward call of a program; records the engine's real order for the chosen passes.
 
-    By default the first FULL_PASSES passes are recorded as they run. A program with more (a training loop)
-    is run a second time with `target` set to its last pass, so only that one pays for the recording.
+    The first FULL_PASSES passes are recorded as they run. A program with more (a training loop) then gets
+    its last pass recorded one of two ways, whichever costs less, judged on its own passes: the next
+    LIGHT_PASSES run unrecorded and are timed against the recorded ones.
+    - Rolling: when recording a pass costs less than ROLLING_BELOW of an iteration, every later pass is
+      recorded as it runs and the one before it let go; the last one recorded is the program's last.
+    - Second run: otherwise (small ops, where the recording would cost more than the iteration itself) the
+      run goes on without recording, and the program is run a second time with `target` set to its last pass,
+      so only that one pays for the recording.
     """
 
     def __init__(self, record: bool = True, target: int | None = None) -> None:
         self.record = record
         self.target = target
-        self.on_overflow: Any = None  # called once when a pass beyond FULL_PASSES starts (a second run will follow)
+        self.on_overflow: Any = None  # called once when the run goes on unrecorded (a second run will follow)
         self.on_pass: Any = None  # on_pass(i, done): before (done False) and after (done True) each pass runs
         self.count = 0
         self.passes: list[dict[str, Any]] = []  # {"kind", "index", "line", "roots", "recorder"} (light beyond)
         self.last_roots: list[torch.Tensor] = []
+        self.rolling = False
+        self._recorded_s: list[float] = []  # durations of recorded passes 1..FULL_PASSES-1 (pass 0 warms up)
+        self._light: list[tuple[float, float]] = []  # (forward, pass) seconds of the unrecorded passes timed
+        self._last_end = 0.0  # when the previous pass ended
+        self._rolled: dict[str, Any] | None = None  # the newest pass recorded by rolling
 
     def _full(self, i: int) -> bool:
         if not self.record:
             return False
         if self.target is not None:
             return i == self.target
-        return i < FULL_PASSES
+        return i < FULL_PASSES or self.rolling
 
     def __call__(self, kind: str, roots: list[torch.Tensor], grad_outputs: list[Any], call: Any) -> Any:
         i = self.count
@@ -63,22 +77,49 @@ class BackwardLog:
         self.last_roots = list(roots)
         if self.on_pass is not None:
             self.on_pass(i, False)
+        started = time.perf_counter()
+        forward_s = started - self._last_end
         try:
             return self._run(i, entry, roots, grad_outputs, call)
         finally:
+            self._last_end = ended = time.perf_counter()
+            if self.record and self.target is None:
+                if 0 < i < FULL_PASSES:
+                    self._recorded_s.append(ended - started)
+                elif i < FULL_PASSES + LIGHT_PASSES:
+                    self._light.append((forward_s, ended - started))
+                    if i == FULL_PASSES + LIGHT_PASSES - 1:
+                        self._choose()
             if self.on_pass is not None:
                 self.on_pass(i, True)
 
+    def _choose(self) -> None:
+        """After the timed unrecorded passes: roll on, or leave the last pass to a second run. The quickest of
+        each kind is compared (a pause of the machine only ever adds time)."""
+        light_s = min(p for _, p in self._light)
+        iteration_s = min(f + p for f, p in self._light)
+        recording_s = min(self._recorded_s) - light_s if self._recorded_s else math.inf
+        if recording_s < ROLLING_BELOW * iteration_s:
+            self.rolling = True
+        elif self.on_overflow is not None:
+            self.on_overflow()
+
     def _run(self, i: int, entry: dict[str, Any], roots: list[torch.Tensor], grad_outputs: list[Any], call: Any) -> Any:
         if not self._full(i):
-            if i == FULL_PASSES and self.target is None and self.on_overflow is not None:
-                self.on_overflow()
             return call()
 
         from torch.utils._python_dispatch import _disable_current_modes
 
         from core.backward import BackwardRecorder
 
+        if self.rolling:
+            # the passes recorded before are no longer the newest: let go of their recordings, so that the
+            # answer is the second run's (the last pass recorded, the others listed)
+            older = self.passes[:FULL_PASSES] if self._rolled is None else [self._rolled]
+            for old in older:
+                old.pop("recorder", None)
+                old.pop("roots", None)
+            self._rolled = entry
         with _disable_current_modes():
             recorder = BackwardRecorder(roots, grad_outputs)
         entry["roots"] = list(roots)
@@ -141,11 +182,11 @@ def execute(
     the last pass (or `detail_pass`) as the one to record: runs are seeded, so the second run is the first's twin.
     """
     started = time.perf_counter()
-    result, passes, log_passes = _execute_once(source, device, with_graph, detail_pass)
-    if with_graph and detail_pass is None and passes > FULL_PASSES and result["ok"]:
+    result, passes, log_passes, rolled = _execute_once(source, device, with_graph, detail_pass)
+    if with_graph and detail_pass is None and passes > FULL_PASSES and not rolled and result["ok"]:
         took = time.perf_counter() - started
         if took < WALL_TIMEOUT_S / 3:
-            again, passes2, _ = _execute_once(source, device, with_graph, passes - 1)
+            again, passes2, _, _ = _execute_once(source, device, with_graph, passes - 1)
             if again["ok"] and passes2 == passes and again["stdout"] == result["stdout"]:
                 again["stats"]["first_run_ms"] = result["stats"]["ms"]
                 result = again
@@ -162,7 +203,8 @@ def execute(
 
 def _execute_once(
     source: str, device: str, with_graph: bool, target: int | None
-) -> tuple[dict[str, Any], int, list[dict[str, Any]]]:
+) -> tuple[dict[str, Any], int, list[dict[str, Any]], bool]:
+    """One run: (result, backward passes, their log entries, whether rolling recorded the last pass)."""
     started = time.perf_counter()
     interp: Interpreter | None = None
     log = BackwardLog(record=with_graph, target=target)
@@ -195,7 +237,7 @@ def _execute_once(
         log.on_pass = window
     budget: Budget | None = None
     try:
-        tree = parse(source)
+        tree = _parse_once(source)
         dev = resolve_device(device)
         interp = Interpreter(on_backward=log, on_value=values if with_graph else None)
         interp.tree, interp.source = tree, source
@@ -206,7 +248,8 @@ def _execute_once(
         result = {"ok": False, "device": device, "error": e.to_json()}
     if interp is not None and (result["ok"] or result["error"]["kind"] == "runtime"):
         try:
-            result.update(describe(interp, values, log, with_graph and not light[0]))
+            second_run_follows = target is None and log.count > FULL_PASSES and not log.rolling
+            result.update(describe(interp, values, log, with_graph and not light[0] and not second_run_follows))
         except SandboxError as e:
             result = {"ok": False, "device": device, "error": e.to_json()}
         except Exception as e:  # noqa: BLE001  describing must not lose the run's own result
@@ -219,7 +262,22 @@ def _execute_once(
         "ms": round((time.perf_counter() - started) * 1000, 2),
         "backward_passes": log.count,
     }
-    return result, log.count, log.passes
+    result["stats"]["recording"] = ("rolling" if log.rolling else "second run" if target is not None
+                                    else "as it ran" if log.count <= FULL_PASSES else "unrecorded")  # fmt: skip
+    return result, log.count, log.passes, log.rolling
+
+
+_PARSED: list[tuple[str, Any]] = []  # (source, its validated tree): the newest program this process parsed
+
+
+def _parse_once(source: str) -> Any:
+    """validate.parse, once per program text: a second run of the same text gets the same validated tree (and
+    so, from compile_program, the same compiled code)."""
+    if _PARSED and _PARSED[0][0] == source:
+        return _PARSED[0][1]
+    tree = parse(source)
+    _PARSED[:] = [(source, tree)]
+    return tree
 
 
 def describe(interp: Interpreter, values: ValueLog, log: BackwardLog, with_graph: bool) -> dict[str, Any]:
@@ -515,7 +573,11 @@ def _summarise_step(st: dict[str, Any]) -> None:
 
 
 def _json_size(obj: Any) -> int:
-    return len(json.dumps(obj, ensure_ascii=False, default=str))
+    """The answer's size as the worker will send it (UTF-8 bytes of the wire's JSON)."""
+    try:
+        return len(encode_json(obj))
+    except TypeError:  # not JSON: the worker's own encoding reports it
+        return 0
 
 
 def _short(text: str, limit: int = 2_000) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import os
 import resource
 import signal
@@ -21,7 +20,7 @@ from core.limits import (
     WORKER_THREADS,
 )
 from core.sandbox.errors import SandboxError
-from core.sandbox.wire import ACK, recv_message, send_message
+from core.sandbox.wire import ACK, decode_json, encode_json, recv_message, send_message
 
 MAX_REQUEST_BYTES = 1024**2  # a request is a program (capped far lower) plus a few settings
 BLOB_COMMANDS = {"weights": MAX_UPLOAD_BYTES}  # commands whose JSON is followed by one framed binary message
@@ -122,28 +121,10 @@ def list_devices() -> list[dict[str, str]]:
     return devices
 
 
-def _encode(answer: dict[str, Any]) -> bytes:
-    """UTF-8 JSON. A program can make a lone surrogate ("\\ud800") that no UTF-8 reader accepts: sent escaped."""
-    try:
-        return json.dumps(answer, allow_nan=False, ensure_ascii=False).encode()
-    except UnicodeEncodeError:
-        return json.dumps(_no_surrogates(answer), allow_nan=False, ensure_ascii=False).encode()
-
-
-def _no_surrogates(obj: Any) -> Any:
-    if isinstance(obj, str):
-        return obj.encode("utf-8", "backslashreplace").decode("utf-8")
-    if isinstance(obj, dict):
-        return {_no_surrogates(k): _no_surrogates(v) for k, v in obj.items()}
-    if isinstance(obj, list):
-        return [_no_surrogates(v) for v in obj]
-    return obj
-
-
 def main(conn: Any) -> None:
     """Worker entry: read one JSON request, write one JSON answer (bytes, never pickled objects), exit."""
     try:
-        request = json.loads(recv_message(conn, MAX_REQUEST_BYTES).decode())
+        request = decode_json(recv_message(conn, MAX_REQUEST_BYTES))
         if not isinstance(request, dict):
             raise ValueError("a request is a JSON object")
         request.pop("blob", None)  # binary data only ever comes framed, never inside the JSON
@@ -159,11 +140,11 @@ def main(conn: Any) -> None:
         except BaseException as e:  # the worker must answer, whatever happened
             answer = {"ok": False, "error": {"kind": "runtime", "message": f"{type(e).__name__}: {e}", "line": None}}
         try:
-            data = _encode(answer)
+            data = encode_json(answer)
         except (ValueError, TypeError) as e:
-            data = json.dumps(
+            data = encode_json(
                 {"ok": False, "error": {"kind": "runtime", "message": f"unserialisable result: {e}", "line": None}}
-            ).encode()
+            )
         send_message(conn, data)
     except (EOFError, OSError, ValueError):
         pass
