@@ -11,13 +11,16 @@ and their real output right after. The worker's rlimits stay as the backstop for
 
 from __future__ import annotations
 
+import functools
 import math
 import resource
 from collections.abc import Callable
 from typing import Any
 
 import torch
+from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_flatten, tree_map
+from torch.utils.flop_counter import flop_registry
 
 from core.limits import (
     ELEMENTWISE_COST,
@@ -131,23 +134,33 @@ class Budget:
         if hit is None:
             _check_data_dependent(fid, args)
             return False
-        nbytes, flops = hit
+        self._account(*hit)
+        return True
+
+    def plan_layer(self, module: torch.nn.Module, args: tuple) -> bool:
+        """Account for a built-in layer's call from its shapes alone when its cost is plain to see (see
+        layer_cost); False when it is not: then it is planned on meta tensors like any op."""
+        cost = layer_cost(module, args)
+        if cost is None:
+            return False
+        self.count()
+        self._account(*cost)
+        return True
+
+    def _account(self, nbytes: int, flops: int) -> None:
         self.add_flops(flops)
         if nbytes > CHECK_MEMORY_ABOVE:
             self.check_memory(nbytes)
-        return True
 
     def _meta(self, fid: Any, fn: Callable[..., Any], args: tuple, kwargs: dict, cubic: bool) -> tuple[int, int] | None:
-        from torch.utils.flop_counter import FlopCounterMode
-
         flat = tree_flatten((args, kwargs))[0]
         meta_kwargs = tree_map(_to_meta, kwargs)
         if not any(isinstance(a, torch.Tensor) for a in flat) and _takes_device(fid):
             meta_kwargs["device"] = _META
         try:
-            with torch._C.DisableTorchFunction(), FlopCounterMode(display=False) as counter:
+            with torch._C.DisableTorchFunction(), FlopCount() as counter:
                 out = fn(*tree_map(_to_meta, args), **meta_kwargs)
-            counted = counter.get_total_flops()
+            counted = counter.flops
         except RuntimeError as e:
             if "overflow" in str(e).lower():  # e.g. ones(2**62): the size itself does not fit
                 raise SandboxError.of("limit", "sb_size_overflow", op=_name(fid), limit=MAX_TENSOR_ELEMENTS) from None
@@ -197,6 +210,78 @@ class Budget:
             check_tensor(fid, t)
             elements += t.numel()
         self.add_flops(elements * ELEMENTWISE_COST)
+
+
+# Built-in layers whose output has its input's shape, one simple operation an element (as a meta run counts
+# them): their cost needs no meta run, which takes 0.3-1.5 ms a layer in torch's Python meta kernels.
+_ELEMENTWISE_LAYERS = frozenset({
+    torch.nn.ReLU, torch.nn.ReLU6, torch.nn.LeakyReLU, torch.nn.ELU, torch.nn.SELU, torch.nn.CELU, torch.nn.GELU,
+    torch.nn.SiLU, torch.nn.Mish, torch.nn.Sigmoid, torch.nn.Tanh, torch.nn.Hardtanh, torch.nn.Hardsigmoid,
+    torch.nn.Hardswish, torch.nn.Softplus, torch.nn.Softsign, torch.nn.Tanhshrink, torch.nn.LogSigmoid,
+    torch.nn.Dropout, torch.nn.Softmax, torch.nn.LogSoftmax,
+})  # fmt: skip
+
+
+def layer_cost(module: torch.nn.Module, args: tuple) -> tuple[int, int] | None:
+    """(output bytes, FLOPs) of a call of an elementwise layer, a Flatten or a Linear, from shapes alone, equal
+    to what a meta run counts (tests/test_fast_paths.py holds them equal); None for any other call."""
+    if len(args) != 1 or type(args[0]) not in (torch.Tensor, torch.nn.Parameter):
+        return None
+    x, kind = args[0], type(module)
+    n = x.numel()
+    if kind in _ELEMENTWISE_LAYERS:  # in place or not, the output is a tensor of the input's size
+        return n * x.element_size(), n * ELEMENTWISE_COST
+    if kind is torch.nn.Flatten and x.dim() > 0 and x.is_contiguous():
+        d = x.dim()
+        if not (-d <= module.start_dim < d and -d <= module.end_dim < d) or module.start_dim % d > module.end_dim % d:
+            return None  # torch refuses it
+        start, end = module.start_dim % d, module.end_dim % d
+        return (n * x.element_size() if start == end else 0), n * ELEMENTWISE_COST  # the input itself, or a view
+    if kind is torch.nn.Linear:
+        w, b = module._parameters.get("weight"), module._parameters.get("bias")
+        if w is None or w.dim() != 2 or x.dim() != 2 or x.shape[1] != w.shape[1] or w.shape[1] == 0:
+            return None  # other shapes go through matmul's own rules: planned on meta
+        if x.dtype != w.dtype or x.device != w.device or (b is not None and b.shape != (w.shape[0],)):
+            return None
+        rows, out = x.shape[0], w.shape[0]
+        return rows * out * x.element_size(), 2 * rows * w.shape[1] * out + rows * out * ELEMENTWISE_COST
+    return None
+
+
+_LINEAR_COST_OPS = frozenset({"_to_copy", "_softmax", "_log_softmax", "nll_loss_forward", "nll_loss2d_forward"})
+
+
+@functools.cache
+def _linear_cost(func: Any) -> bool:
+    """An aten op whose work is a few operations per element it reads or writes (pointwise, reductions, views,
+    casts, softmax): no formula of torch's flop counter applies to it or to what it decomposes into."""
+    if func.is_view or torch.Tag.pointwise in func.tags or torch.Tag.reduction in func.tags:
+        return True
+    return func._overloadpacket.__name__ in _LINEAR_COST_OPS
+
+
+class FlopCount(TorchDispatchMode):
+    """torch.utils.flop_counter's count, without its cost on every other op: ops with a formula in its registry
+    (matmuls, convolutions, attention) are counted by it; the others are decomposed into ops that may have one,
+    as FlopCounterMode does, except ops of linear cost, whose decomposition it would count as zero anyway
+    (decomposing those into Python reference kernels was most of a plan's time: 0.3-1.5 ms a layer)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.flops = 0
+
+    def __torch_dispatch__(self, func: Any, types: Any, args: tuple = (), kwargs: dict | None = None) -> Any:
+        kwargs = kwargs or {}
+        formula = flop_registry.get(func._overloadpacket)
+        if formula is None and isinstance(func, torch._ops.OpOverload) and not _linear_cost(func):
+            with self:
+                out = func.decompose(*args, **kwargs)
+            if out is not NotImplemented:
+                return out
+        out = func(*args, **kwargs)
+        if formula is not None:
+            self.flops += formula(*args, **kwargs, out_val=out)
+        return out
 
 
 def _name(fid: Any) -> str:

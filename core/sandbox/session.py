@@ -29,7 +29,8 @@ from core.sandbox.wire import encode_json
 from core.trace import ValueLog
 
 ROLLING_BELOW = 0.8  # record passes as they run while recording one costs less than this share of an iteration
-LIGHT_PASSES = 2  # passes after the first FULL_PASSES run unrecorded, timed to choose how the last is recorded
+LIGHT_PASSES = 3  # passes after the first FULL_PASSES run unrecorded, timed to choose how the last is recorded
+ROLLING_REVIEW = 8  # rolled passes after which rolling's own cost is checked against the choice
 EARLY_PASS_ELEMENTS = 20_000  # an earlier backward pass is sent with its numbers while its gradients stay this small
 ALIAS_ABOVE = 1_000  # a tensor this big bound to several names lists its numbers under the first name only
 DEFAULT_SEED = 0  # every run starts from the same RNG state (torch, random, numpy), so a program repeats exactly
@@ -42,7 +43,8 @@ class BackwardLog:
     its last pass recorded one of two ways, whichever costs less, judged on its own passes: the next
     LIGHT_PASSES run unrecorded and are timed against the recorded ones.
     - Rolling: when recording a pass costs less than ROLLING_BELOW of an iteration, every later pass is
-      recorded as it runs and the one before it let go; the last one recorded is the program's last.
+      recorded as it runs and the one before it let go; the last one recorded is the program's last. What
+      rolling costs is reviewed as it goes: past that share, the run goes on unrecorded (a second run).
     - Second run: otherwise (small ops, where the recording would cost more than the iteration itself) the
       run goes on without recording, and the program is run a second time with `target` set to its last pass,
       so only that one pays for the recording.
@@ -61,6 +63,7 @@ class BackwardLog:
         self._light: list[tuple[float, float]] = []  # (forward, pass) seconds of the unrecorded passes timed
         self._last_end = 0.0  # when the previous pass ended
         self._rolled: dict[str, Any] | None = None  # the newest pass recorded by rolling
+        self._paid = [0.0, 0.0, 0]
 
     def _full(self, i: int) -> bool:
         if not self.record:
@@ -86,10 +89,12 @@ class BackwardLog:
             if self.record and self.target is None:
                 if 0 < i < FULL_PASSES:
                     self._recorded_s.append(ended - started)
-                elif i < FULL_PASSES + LIGHT_PASSES:
+                elif FULL_PASSES <= i < FULL_PASSES + LIGHT_PASSES:
                     self._light.append((forward_s, ended - started))
                     if i == FULL_PASSES + LIGHT_PASSES - 1:
                         self._choose()
+                elif self.rolling:
+                    self._check_rolling(forward_s, ended - started)
             if self.on_pass is not None:
                 self.on_pass(i, True)
 
@@ -101,8 +106,29 @@ class BackwardLog:
         recording_s = min(self._recorded_s) - light_s if self._recorded_s else math.inf
         if recording_s < ROLLING_BELOW * iteration_s:
             self.rolling = True
+            self._paid = [0.0, 0.0, 0]  # while rolling: recording seconds, iteration seconds, passes
         elif self.on_overflow is not None:
             self.on_overflow()
+
+    @property
+    def rolled_last(self) -> bool:
+        """Rolling recorded the program's last pass (a program can end before rolling records any)."""
+        return self.rolling and self._rolled is not None and self.passes[-1] is self._rolled
+
+    def _check_rolling(self, forward_s: float, pass_s: float) -> None:
+        """Rolling costs what its passes show: once recording has cost more than ROLLING_BELOW of the
+        iterations (a choice a busy moment misled), the run goes on unrecorded and a second run follows."""
+        light_s = min(p for _, p in self._light)
+        self._paid[0] += max(0.0, pass_s - light_s)
+        self._paid[1] += forward_s + light_s
+        self._paid[2] += 1
+        if self._paid[2] >= ROLLING_REVIEW and self._paid[0] > ROLLING_BELOW * self._paid[1]:
+            self.rolling = False
+            if self._rolled is not None:
+                self._rolled.pop("recorder", None)
+                self._rolled.pop("roots", None)
+            if self.on_overflow is not None:
+                self.on_overflow()
 
     def _run(self, i: int, entry: dict[str, Any], roots: list[torch.Tensor], grad_outputs: list[Any], call: Any) -> Any:
         if not self._full(i):
@@ -248,7 +274,7 @@ def _execute_once(
         result = {"ok": False, "device": device, "error": e.to_json()}
     if interp is not None and (result["ok"] or result["error"]["kind"] == "runtime"):
         try:
-            second_run_follows = target is None and log.count > FULL_PASSES and not log.rolling
+            second_run_follows = target is None and log.count > FULL_PASSES and not log.rolled_last
             result.update(describe(interp, values, log, with_graph and not light[0] and not second_run_follows))
         except SandboxError as e:
             result = {"ok": False, "device": device, "error": e.to_json()}
@@ -262,9 +288,9 @@ def _execute_once(
         "ms": round((time.perf_counter() - started) * 1000, 2),
         "backward_passes": log.count,
     }
-    result["stats"]["recording"] = ("rolling" if log.rolling else "second run" if target is not None
+    result["stats"]["recording"] = ("rolling" if log.rolled_last else "second run" if target is not None
                                     else "as it ran" if log.count <= FULL_PASSES else "unrecorded")  # fmt: skip
-    return result, log.count, log.passes, log.rolling
+    return result, log.count, log.passes, log.rolled_last
 
 
 _PARSED: list[tuple[str, Any]] = []  # (source, its validated tree): the newest program this process parsed
