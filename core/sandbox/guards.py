@@ -1292,7 +1292,7 @@ def _int(*args: Any, **kwargs: Any) -> int:
 
 def _check_devices(args: Iterable[Any], kwargs: dict[str, Any]) -> None:
     """Only cpu and cuda: a clear message for a GPU on a CPU-only server; 'meta' and other backends are refused."""
-    for v in (*args, *kwargs.values()):
+    for v in (*args, *kwargs.values()) if kwargs else args:
         tv = type(v)
         if tv is torch.device:
             dev = v

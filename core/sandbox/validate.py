@@ -97,20 +97,22 @@ def parse(source: str) -> ast.Module:
 
 
 def _bracket_depth(source: str) -> int:
-    """Deepest bracket nesting outside strings and comments, found before the parser builds a deep tree."""
+    """Deepest bracket nesting outside strings and comments, found before the parser builds a deep tree.
+
+    Counting every bracket character is quick; only when that count passes the limit does the (slow, pure
+    Python) tokenizer tell brackets in code from brackets in strings. A count lowered by closing brackets in
+    strings lets a deeper program through to the parser, whose own bracket limit and the tree walk's depth
+    limit then refuse it."""
+    naive = _deepest(_NOT_BRACKETS.sub("", source))
+    if naive <= MAX_AST_DEPTH:
+        return naive
     depth = best = 0
     try:
         tokens = list(tokenize.generate_tokens(io.StringIO(source).readline))
     except (tokenize.TokenError, SyntaxError, IndentationError):
         tokens = None
     if tokens is None:  # unreadable: count every bracket (the parser then reports the real error)
-        for ch in source:
-            if ch in "([{":
-                depth += 1
-                best = max(best, depth)
-            elif ch in ")]}":
-                depth -= 1
-        return best
+        return naive
     for tok in tokens:
         if tok.type == tokenize.OP:
             if tok.string in "([{":
@@ -118,6 +120,21 @@ def _bracket_depth(source: str) -> int:
                 best = max(best, depth)
             elif tok.string in ")]}":
                 depth -= 1
+    return best
+
+
+_NOT_BRACKETS = re.compile(r"[^()\[\]{}]+")
+
+
+def _deepest(brackets: str) -> int:
+    depth = best = 0
+    for ch in brackets:
+        if ch in "([{":
+            depth += 1
+            if depth > best:
+                best = depth
+        else:
+            depth -= 1
     return best
 
 
