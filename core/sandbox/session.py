@@ -204,8 +204,9 @@ def execute(
 ) -> dict[str, Any]:
     """Validate and run `source`; returns the result object (ok true, or ok false with an error).
 
-    With a graph, backward passes beyond the first FULL_PASSES are recorded by running the program again with
-    the last pass (or `detail_pass`) as the one to record: runs are seeded, so the second run is the first's twin.
+    With a graph, a program with more than FULL_PASSES backward passes has its last one recorded by rolling
+    (see BackwardLog) or by running the program again with the last pass (or `detail_pass`) as the one to
+    record: runs are seeded, so the second run is the first's twin.
     """
     started = time.perf_counter()
     result, passes, log_passes, rolled = _execute_once(source, device, with_graph, detail_pass)
