@@ -134,13 +134,7 @@ class Budget:
         if hit is None:
             _check_data_dependent(fid, args)
             return False
-        nbytes, flops = hit
-        self.flops += flops
-        if self.flops > MAX_FLOPS:
-            self.flops -= flops
-            self.add_flops(flops)  # raises the limit's error
-        if nbytes > CHECK_MEMORY_ABOVE:
-            self.check_memory(nbytes)
+        self._account(*hit)
         return True
 
     def plan_layer(self, module: torch.nn.Module, args: tuple) -> bool:

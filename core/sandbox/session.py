@@ -63,7 +63,8 @@ class BackwardLog:
         self._light: list[tuple[float, float]] = []  # (forward, pass) seconds of the unrecorded passes timed
         self._last_end = 0.0  # when the previous pass ended
         self._rolled: dict[str, Any] | None = None  # the newest pass recorded by rolling
-        self._paid = [0.0, 0.0, 0]
+        self._light_s = 0.0  # the quickest unrecorded pass: the cost of a pass without its recording
+        self._paid = [0.0, 0.0, 0]  # while rolling: recording seconds, iteration seconds, passes
 
     def _full(self, i: int) -> bool:
         if not self.record:
@@ -101,12 +102,11 @@ class BackwardLog:
     def _choose(self) -> None:
         """After the timed unrecorded passes: roll on, or leave the last pass to a second run. The quickest of
         each kind is compared (a pause of the machine only ever adds time)."""
-        light_s = min(p for _, p in self._light)
+        self._light_s = min(p for _, p in self._light)
         iteration_s = min(f + p for f, p in self._light)
-        recording_s = min(self._recorded_s) - light_s if self._recorded_s else math.inf
+        recording_s = min(self._recorded_s) - self._light_s if self._recorded_s else math.inf
         if recording_s < ROLLING_BELOW * iteration_s:
             self.rolling = True
-            self._paid = [0.0, 0.0, 0]  # while rolling: recording seconds, iteration seconds, passes
         elif self.on_overflow is not None:
             self.on_overflow()
 
@@ -115,18 +115,21 @@ class BackwardLog:
         """Rolling recorded the program's last pass (a program can end before rolling records any)."""
         return self.rolling and self._rolled is not None and self.passes[-1] is self._rolled
 
+    @property
+    def second_run_follows(self) -> bool:
+        """A first run whose last pass was not recorded: a second run will record it."""
+        return self.record and self.target is None and self.count > FULL_PASSES and not self.rolled_last
+
     def _check_rolling(self, forward_s: float, pass_s: float) -> None:
         """Rolling costs what its passes show: once recording has cost more than ROLLING_BELOW of the
         iterations (a choice a busy moment misled), the run goes on unrecorded and a second run follows."""
-        light_s = min(p for _, p in self._light)
-        self._paid[0] += max(0.0, pass_s - light_s)
-        self._paid[1] += forward_s + light_s
+        self._paid[0] += max(0.0, pass_s - self._light_s)
+        self._paid[1] += forward_s + self._light_s
         self._paid[2] += 1
         if self._paid[2] >= ROLLING_REVIEW and self._paid[0] > ROLLING_BELOW * self._paid[1]:
             self.rolling = False
             if self._rolled is not None:
-                self._rolled.pop("recorder", None)
-                self._rolled.pop("roots", None)
+                _forget(self._rolled)
             if self.on_overflow is not None:
                 self.on_overflow()
 
@@ -141,10 +144,8 @@ class BackwardLog:
         if self.rolling:
             # the passes recorded before are no longer the newest: let go of their recordings, so that the
             # answer is the second run's (the last pass recorded, the others listed)
-            older = self.passes[:FULL_PASSES] if self._rolled is None else [self._rolled]
-            for old in older:
-                old.pop("recorder", None)
-                old.pop("roots", None)
+            for old in self.passes[:FULL_PASSES] if self._rolled is None else [self._rolled]:
+                _forget(old)
             self._rolled = entry
         with _disable_current_modes():
             recorder = BackwardRecorder(roots, grad_outputs)
@@ -157,6 +158,12 @@ class BackwardLog:
 
     def recorded(self) -> list[dict[str, Any]]:
         return [p for p in self.passes if "recorder" in p]
+
+
+def _forget(entry: dict[str, Any]) -> None:
+    """A pass stays listed; its recording (and the roots that kept its graph) is let go."""
+    entry.pop("recorder", None)
+    entry.pop("roots", None)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -209,8 +216,8 @@ def execute(
     record: runs are seeded, so the second run is the first's twin.
     """
     started = time.perf_counter()
-    result, passes, log_passes, rolled = _execute_once(source, device, with_graph, detail_pass)
-    if with_graph and detail_pass is None and passes > FULL_PASSES and not rolled and result["ok"]:
+    result, passes, log_passes, second_run = _execute_once(source, device, with_graph, detail_pass)
+    if second_run and result["ok"]:
         took = time.perf_counter() - started
         if took < WALL_TIMEOUT_S / 3:
             again, passes2, _, _ = _execute_once(source, device, with_graph, passes - 1)
@@ -231,13 +238,12 @@ def execute(
 def _execute_once(
     source: str, device: str, with_graph: bool, target: int | None
 ) -> tuple[dict[str, Any], int, list[dict[str, Any]], bool]:
-    """One run: (result, backward passes, their log entries, whether rolling recorded the last pass)."""
+    """One run: (result, backward passes, their log entries, whether a second run must record the last pass)."""
     started = time.perf_counter()
     interp: Interpreter | None = None
     log = BackwardLog(record=with_graph, target=target)
     values = ValueLog()
     values.enabled = with_graph
-    light = [False]  # a long program's first run only counts its passes: the second run records the graph
 
     def recording(on: bool) -> None:
         """Values (and graph cuts) are recorded only where a drawn graph can need them."""
@@ -246,7 +252,6 @@ def _execute_once(
             interp.runtime.on_value = values if values.enabled else None
 
     def overflow() -> None:
-        light[0] = True
         recording(False)
         values.clear()
 
@@ -275,8 +280,8 @@ def _execute_once(
         result = {"ok": False, "device": device, "error": e.to_json()}
     if interp is not None and (result["ok"] or result["error"]["kind"] == "runtime"):
         try:
-            second_run_follows = target is None and log.count > FULL_PASSES and not log.rolled_last
-            result.update(describe(interp, values, log, with_graph and not light[0] and not second_run_follows))
+            # a first run that leaves its last pass to a second run only counts its passes: no graph
+            result.update(describe(interp, values, log, with_graph and not log.second_run_follows))
         except SandboxError as e:
             result = {"ok": False, "device": device, "error": e.to_json()}
         except Exception as e:  # noqa: BLE001  describing must not lose the run's own result
@@ -291,7 +296,7 @@ def _execute_once(
     }
     result["stats"]["recording"] = ("rolling" if log.rolled_last else "second run" if target is not None
                                     else "as it ran" if log.count <= FULL_PASSES else "unrecorded")  # fmt: skip
-    return result, log.count, log.passes, log.rolled_last
+    return result, log.count, log.passes, log.second_run_follows
 
 
 _PARSED: list[tuple[str, Any]] = []  # (source, its validated tree): the newest program this process parsed
