@@ -117,7 +117,7 @@ class Stats(TypedDict, total=False):
     gflop: float  # the compute budget spent
     ms: float  # this run's own time
     backward_passes: int
-    recording: str  # how the last backward pass was recorded: "as it ran" | "rolling" | "second run" | "unrecorded"
+    recording: str  # how the last pass was recorded: "as it ran" | "foreseen" | "rolling" | "second run" | "unrecorded"
     first_run_ms: float  # with a second run: the first run's time
     total_ms: float
     trimmed_from_bytes: int  # the answer's size before fit_answer bounded it

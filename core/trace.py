@@ -47,6 +47,7 @@ class ValueLog:
         self._bytes = 0
         self._leaves: dict[int, tuple[Tensor, int, Tensor | None]] = {}  # id -> (leaf, version, copy at forward)
         self._leaf_bytes = 0
+        self._mark: tuple[Any, ...] | None = None
         self.enabled = True
 
     def __call__(self, out: Any) -> None:
@@ -102,6 +103,20 @@ class ValueLog:
         self._bytes = 0
         self._leaves.clear()
         self._leaf_bytes = 0
+        self._mark = None
+
+    def mark(self) -> None:
+        """Remember what is recorded now (what a program computed before its loop): `back_to_mark` returns here."""
+        self._mark = (OrderedDict(self._values), self._bytes, dict(self._leaves), self._leaf_bytes)
+
+    def back_to_mark(self) -> None:
+        """Let go of everything recorded since `mark` (all of it without a mark)."""
+        mark = self._mark
+        if mark is None:
+            self.clear()
+            return
+        values, self._bytes, leaves, self._leaf_bytes = mark
+        self._values, self._leaves = OrderedDict(values), dict(leaves)
 
 
 class _Recorder(TorchFunctionMode):

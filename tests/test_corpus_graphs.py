@@ -49,6 +49,7 @@ def test_a_loop_too_slow_to_run_twice_still_lists_its_passes(monkeypatch) -> Non
 
     monkeypatch.setattr(session, "WALL_TIMEOUT_S", 0.0)
     monkeypatch.setattr(session, "ROLLING_BELOW", float("-inf"))  # a second run, not rolling, records its last
+    monkeypatch.setattr(session, "FORESIGHTS", 0)  # ... nor a foreseen last pass
     src = "w = torch.tensor([1.0], requires_grad=True)\nfor i in range(12):\n    (w * i).sum().backward()"
     r = session.execute(src, "cpu", with_graph=True)
     assert r["ok"] and "too slow" in r["backward_note"]

@@ -4,6 +4,8 @@ nothing a program computes or is charged."""
 
 from __future__ import annotations
 
+import ast
+import copy
 import json
 import math
 from pathlib import Path
@@ -31,6 +33,27 @@ LONG_LOOPS = {
         "    loss = (w.exp() * i).sum()\n    loss.backward()\n    with torch.no_grad():\n"
         "        w -= 0.01 * w.grad\n        w.grad.zero_()"
     ),
+    "epochs of shuffled batches, enumerated": (
+        "from torch.utils.data import DataLoader, TensorDataset\nnet = nn.Linear(3, 1)\n"
+        "opt = torch.optim.SGD(net.parameters(), lr=0.05)\n"
+        "loader = DataLoader(TensorDataset(torch.randn(24, 3), torch.randn(24, 1)), batch_size=5, shuffle=True)\n"
+        "for epoch in range(3):\n    for i, (xb, yb) in enumerate(loader):\n"
+        "        loss = nn.functional.mse_loss(net(xb), yb)\n        opt.zero_grad()\n        loss.backward()\n"
+        "        opt.step()"
+    ),
+    "zip of batch lists, split by random_split": (
+        "from torch.utils.data import DataLoader, TensorDataset, random_split\n"
+        "data = TensorDataset(torch.randn(40, 2), torch.randn(40))\n"
+        "train, test = random_split(data, [30, 10])\nw = torch.zeros(2, requires_grad=True)\n"
+        "xs = [x for x, _ in DataLoader(train, batch_size=2)]\nys = [y for _, y in DataLoader(train, batch_size=2)]\n"
+        "for xb, yb in zip(xs, ys):\n    loss = ((xb @ w - yb) ** 2).mean()\n    loss.backward()\n"
+        "    with torch.no_grad():\n        w -= 0.1 * w.grad\n        w.grad = None"
+    ),
+    "one more pass after the loop": (
+        "w = torch.tensor([0.5, -1.0], requires_grad=True)\nfor step in range(12):\n"
+        "    loss = (w ** 3).sum()\n    loss.backward()\n    with torch.no_grad():\n        w -= 0.1 * w.grad\n"
+        "        w.grad = None\nfinal = (w.sin() * 2).sum()\nfinal.backward()\nprint(w.grad)"
+    ),
 }
 
 
@@ -38,28 +61,55 @@ def _without_stats(r: dict) -> dict:
     return {k: v for k, v in r.items() if k != "stats"}
 
 
+def _as_second_run_sees_it(r: dict, rerun: dict) -> dict:
+    """`r` without the forward values of nodes the second run has none for. A second run records the values
+    of the last pass's iteration only; recording as it runs keeps those of the iteration before it as well: a
+    tensor named in that iteration and drawn beside the last graph (a loss before one more pass) shows its
+    value. Every value both have must be equal."""
+    out = copy.deepcopy(_without_stats(r))
+    for node, again in zip(out["graph"]["nodes"], rerun["graph"]["nodes"], strict=True):
+        if again.get("value") is None and "value_note" in again and node.get("value") is not None:
+            for key in ("value", "summary", "value_note"):
+                node.pop(key, None)
+                if key in again:
+                    node[key] = again[key]
+    return out
+
+
+# how the last pass gets recorded: (ROLLING_BELOW, FORESIGHTS) that force each way
+WAYS = {"rolling": (math.inf, 0), "foreseen": (-math.inf, session.FORESIGHTS), "second run": (-math.inf, 0)}
+
+
+def _run_as(way: str, src: str, monkeypatch) -> dict:
+    below, foresights = WAYS[way]
+    monkeypatch.setattr(session, "ROLLING_BELOW", below)
+    monkeypatch.setattr(session, "FORESIGHTS", foresights)
+    r = session.execute(src, "cpu", with_graph=True)
+    assert r["ok"], r.get("error")
+    return r
+
+
 @pytest.mark.parametrize("name", list(LONG_LOOPS))
-def test_rolling_records_the_same_last_pass_as_a_second_run(name: str, monkeypatch) -> None:
+def test_every_way_of_recording_the_last_pass_gives_the_second_runs_answer(name: str, monkeypatch) -> None:
     src = LONG_LOOPS[name]
-    monkeypatch.setattr(session, "ROLLING_BELOW", math.inf)
-    rolled = session.execute(src, "cpu", with_graph=True)
-    monkeypatch.setattr(session, "ROLLING_BELOW", -math.inf)
-    rerun = session.execute(src, "cpu", with_graph=True)
-    assert rolled["ok"] and rerun["ok"], (rolled.get("error"), rerun.get("error"))
-    assert rolled["stats"]["recording"] == "rolling" and rerun["stats"]["recording"] == "second run"
-    assert _without_stats(rolled) == _without_stats(rerun)
-    assert [p["index"] for p in rolled["backward_passes"] if p["recorded"]] == [len(rolled["backward_passes"]) - 1]
+    answers = {way: _run_as(way, src, monkeypatch) for way in WAYS}
+    assert {way: r["stats"]["recording"] for way, r in answers.items()} == {way: way for way in WAYS}
+    rerun = answers["second run"]
+    assert _as_second_run_sees_it(answers["rolling"], rerun) == _without_stats(rerun)
+    assert _as_second_run_sees_it(answers["foreseen"], rerun) == _without_stats(rerun)
+    r = answers["foreseen"]
+    assert [p["index"] for p in r["backward_passes"] if p["recorded"]] == [len(r["backward_passes"]) - 1]
+    assert "first_run_ms" not in r["stats"] and "first_run_ms" in answers["second run"]["stats"]
 
 
 def test_rolling_that_costs_more_than_chosen_gives_way_to_a_second_run(monkeypatch) -> None:
     """A choice misled by a busy moment is reviewed: rolling that costs more than its share stops, and the
     second run records the last pass, with the very same answer."""
     src = LONG_LOOPS["manual update under no_grad"].replace("range(16)", "range(40)")
-    monkeypatch.setattr(session, "ROLLING_BELOW", -math.inf)
-    rerun = session.execute(src, "cpu", with_graph=True)
+    rerun = _run_as("second run", src, monkeypatch)
 
     def always_roll(self) -> None:
-        self.rolling = True
+        self._chosen = self.rolling = True
         self._paid = [0.0, 0.0, 0]
 
     monkeypatch.setattr(session.BackwardLog, "_choose", always_roll)
@@ -67,14 +117,119 @@ def test_rolling_that_costs_more_than_chosen_gives_way_to_a_second_run(monkeypat
     reviewed = session.execute(src, "cpu", with_graph=True)
     assert reviewed["stats"]["recording"] == "second run"
     assert _without_stats(reviewed) == _without_stats(rerun)
+    monkeypatch.setattr(session, "FORESIGHTS", 3)  # after the review, the loop's end is still foreseen
+    foreseen = session.execute(src, "cpu", with_graph=True)
+    assert foreseen["stats"]["recording"] == "foreseen"
+    assert _without_stats(foreseen) == _without_stats(rerun)
 
 
 def test_a_program_that_ends_while_the_choice_is_made_gets_a_second_run(monkeypatch) -> None:
     monkeypatch.setattr(session, "ROLLING_BELOW", math.inf)
     n = session.FULL_PASSES + session.LIGHT_PASSES  # its last pass is the last one timed: none rolled yet
-    r = session.execute(f"w = torch.ones(2, requires_grad=True)\nfor i in range({n}):\n    (w * i).sum().backward()")
+    src = f"w = torch.ones(2, requires_grad=True)\ni = 0\nwhile i < {n}:\n    (w * i).sum().backward()\n    i += 1"
+    r = session.execute(src)
     assert r["stats"]["recording"] == "second run"
     assert [p["index"] for p in r["backward_passes"] if p["recorded"]] == [n - 1]
+    foreseen = session.execute(src.replace(f"i = 0\nwhile i < {n}:", f"for i in range({n}):").replace("    i += 1", ""))
+    assert foreseen["stats"]["recording"] == "foreseen"  # a for loop's last pass is foreseen, even there
+    assert foreseen["backward_steps"] == r["backward_steps"] and foreseen["graph"] == r["graph"]
+
+
+def test_a_loop_left_early_is_not_foreseen_and_gets_a_second_run(monkeypatch) -> None:
+    src = (
+        "w = torch.tensor([3.0], requires_grad=True)\nfor step in range(500):\n    loss = (w ** 2).sum()\n"
+        "    loss.backward()\n    with torch.no_grad():\n        w -= 0.2 * w.grad\n        w.grad = None\n"
+        "    if loss.item() < 1e-3:\n        break\nprint(step)"
+    )
+    r = _run_as("foreseen", src, monkeypatch)  # foresight allowed, never right: the range still had items
+    assert r["stats"]["recording"] == "second run"
+    assert _without_stats(r) == _without_stats(_run_as("second run", src, monkeypatch))
+
+
+USER_DATA = """
+from torch.utils.data import DataLoader, Dataset
+
+
+class Noisy(Dataset):
+    def __len__(self):
+        print("len")
+        return 12
+
+    def __getitem__(self, i):
+        return torch.full((3,), float(i)), torch.tensor(float(i))
+
+
+class Steps:
+    def __init__(self, n):
+        self.n = n
+
+    def __len__(self):
+        print("steps len")
+        return self.n
+
+    def __iter__(self):
+        print("steps iter")
+        return iter(range(self.n))
+
+
+w = torch.zeros(3, requires_grad=True)
+for epoch in Steps(2):
+    for xb, yb in DataLoader(Noisy(), batch_size=2):
+        loss = ((xb @ w - yb) ** 2).mean()
+        loss.backward()
+        with torch.no_grad():
+            w -= 0.001 * w.grad
+            w.grad = None
+print(w)
+"""
+
+
+def test_counting_loops_never_runs_the_programs_own_code(monkeypatch) -> None:
+    """A dataset or iterable class of the program's is not counted (its __len__ could print, or change state):
+    the output is plain PyTorch's, and the last pass is recorded another way."""
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile("import torch\n" + USER_DATA, "<plain>", "exec"), {"__name__": "__main__"})  # noqa: S102
+    r = _run_as("foreseen", USER_DATA, monkeypatch)
+    assert r["stdout"] == out.getvalue()  # the len() calls PyTorch itself makes, no more
+    assert r["stats"]["recording"] == "second run"
+
+
+def test_the_watch_counts_what_is_left_of_running_loops_only() -> None:
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from core.sandbox.loops import KEEP, LoopWatch
+
+    watch = LoopWatch()
+    seen = []
+    for _outer in (it := iter(range(2)), watch.started(it))[0]:
+        loader = enumerate(DataLoader(TensorDataset(torch.ones(5, 1)), batch_size=2))
+        watch.started(loader)
+        for _ in loader:
+            seen.append(watch.left())
+        del loader
+    del it
+    assert seen == [1 + 2, 1 + 1, 1 + 0, 0 + 2, 0 + 1, 0 + 0]
+    assert watch.left() == 0  # both loops ended: nothing runs
+    gen = (x for x in [1, 2])
+    watch.started(gen)
+    assert watch.left() is None  # a generator's count is unknown
+    del gen
+    watch.started(iter([1]))  # a loop left at once (nothing holds its iterator): dropped
+    assert watch.left() == 0
+    watch.tick_of_while()
+    assert watch.left() is None  # a while loop runs
+    watch.pass_starts()
+    assert watch.left() is None  # ... in the iteration before this pass
+    watch.pass_starts()
+    assert watch.left() == 0
+    deep = [iter([1, 2]) for _ in range(KEEP + 1)]  # more loops at once than it keeps track of
+    for d in deep:
+        watch.started(d)
+    assert watch.blind and watch.left() is None
 
 
 def test_a_short_program_records_every_pass_as_it_runs() -> None:
@@ -146,6 +301,19 @@ def test_compiled_code_is_reused_only_for_the_same_validated_tree() -> None:
     assert compiler.compile_program(a, assign_hook=True) is not code
 
 
+@pytest.mark.parametrize("path", sorted(CORPUS.glob("*.py")), ids=lambda p: p.stem)
+def test_the_rewrite_of_a_parse_again_is_the_rewrite_of_a_copy(path: Path) -> None:
+    """rewrite() parses the checked text again instead of copying the checked tree: the same guarded program,
+    and the checked tree itself is left as it was."""
+    tree = parse(path.read_text())
+    before = ast.dump(tree, include_attributes=True)
+    again = compiler.rewrite(tree)
+    del tree.sb_source
+    copied = compiler.rewrite(tree)
+    assert ast.dump(again, include_attributes=True) == ast.dump(copied, include_attributes=True)
+    assert ast.dump(tree, include_attributes=True) == before
+
+
 def test_a_second_run_reuses_the_parse_of_the_same_text_only() -> None:
     session._parse_once("y = 3")
     tree = session._PARSED[0][1]
@@ -198,6 +366,55 @@ def test_a_layer_priced_from_its_shapes_costs_what_a_meta_run_counts(layer: nn.M
             assert cost == planned, (layer, shape, training)
         else:  # what torch refuses, and the shapes left to a meta run: a Linear on a batch of batches, a vector
             assert planned is None or isinstance(layer, nn.Linear) and len(shape) != 2
+
+
+_LOSSES = [
+    nn.MSELoss(), nn.MSELoss(reduction="sum"), nn.MSELoss(reduction="none"), nn.L1Loss(), nn.SmoothL1Loss(beta=0.5),
+    nn.SmoothL1Loss(beta=0.0), nn.HuberLoss(delta=2.0), nn.BCELoss(), nn.BCEWithLogitsLoss(reduction="none"),
+    nn.BCEWithLogitsLoss(pos_weight=torch.ones(3)), nn.CrossEntropyLoss(), nn.CrossEntropyLoss(reduction="none"),
+    nn.CrossEntropyLoss(label_smoothing=0.1), nn.CrossEntropyLoss(weight=torch.ones(3)),
+    nn.CrossEntropyLoss(ignore_index=1, reduction="sum"), nn.NLLLoss(), nn.NLLLoss(reduction="none"),
+]  # fmt: skip
+_LOSS_ARGS = {
+    "same shape": lambda: (torch.rand(4, 3), torch.rand(4, 3)),
+    "a batch of one": lambda: (torch.rand(1, 3), torch.rand(1, 3)),
+    "vectors": lambda: (torch.rand(3), torch.rand(3)),
+    "float64": lambda: (torch.rand(4, 3, dtype=torch.float64), torch.rand(4, 3, dtype=torch.float64)),
+    "classes": lambda: (torch.randn(4, 3), torch.tensor([0, 2, 1, 1])),
+    "a class off the end": lambda: (torch.randn(4, 3), torch.tensor([0, 2, 1, 7])),
+    "probabilities as target": lambda: (torch.randn(4, 3), torch.rand(4, 3)),
+    "images of classes": lambda: (torch.randn(2, 3, 4), torch.zeros(2, 4, dtype=torch.long)),
+    "broadcast": lambda: (torch.rand(4, 3), torch.rand(3)),
+    "int target": lambda: (torch.rand(4, 3), torch.ones(4, 3, dtype=torch.long)),
+    "too few rows": lambda: (torch.randn(4, 3), torch.tensor([0, 1])),
+    "nothing": lambda: (torch.rand(0, 3), torch.rand(0, 3)),
+}
+
+
+@pytest.mark.parametrize("loss", _LOSSES, ids=lambda m: repr(m)[:40])
+@pytest.mark.parametrize("case", list(_LOSS_ARGS))
+def test_a_loss_priced_from_its_shapes_costs_what_a_meta_run_counts(loss: nn.Module, case: str) -> None:
+    """A loss call priced from its shapes costs what its meta run counts; what a meta run cannot plan (torch
+    refuses the shapes) is never priced from the shapes either. (A class index off the end is data: neither
+    can see it; the real run raises torch's own error.)"""
+    import warnings
+
+    from core.sandbox.interpreter import _meta_twin
+
+    args = _LOSS_ARGS[case]()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # broadcasting targets warn
+        planned = guard.Budget(torch.device("cpu"))._meta("layer", lambda *m: _meta_twin(loss).forward(*m), args, {},
+                                                          False)  # fmt: skip
+    cost = guard.layer_cost(loss, args)
+    if cost is not None:
+        assert cost == planned, (loss, case)
+    if planned is None:
+        assert cost is None
+    classes = type(loss) in (nn.CrossEntropyLoss, nn.NLLLoss)
+    if (case == "classes" if classes else case in ("same shape", "float64")) and getattr(loss, "weight", None) is None \
+            and getattr(loss, "pos_weight", None) is None:  # fmt: skip
+        assert cost is not None, (loss, case)  # the tutorials' losses need no meta run
 
 
 def test_a_swapped_weight_is_priced_by_its_own_shape() -> None:

@@ -222,10 +222,56 @@ _ELEMENTWISE_LAYERS = frozenset({
 })  # fmt: skip
 
 
+# Built-in losses of an input and a target of its shape (no weights): a number, or one an element.
+_PAIR_LOSSES = frozenset({
+    torch.nn.MSELoss, torch.nn.L1Loss, torch.nn.SmoothL1Loss, torch.nn.HuberLoss, torch.nn.BCELoss,
+    torch.nn.BCEWithLogitsLoss,
+})  # fmt: skip
+_CLASS_LOSSES = frozenset({torch.nn.CrossEntropyLoss, torch.nn.NLLLoss})  # (N, C) scores, (N,) class indices
+_TENSORS = (torch.Tensor, torch.nn.Parameter)
+
+
+def _loss_cost(module: torch.nn.Module, x: torch.Tensor, target: Any) -> tuple[int, int] | None:
+    """A built-in loss of the plainest shapes: what a meta run counts, its output's size (a number for 'mean'
+    and 'sum'); None for anything else (weights, broadcasting, images of classes): planned on meta."""
+    kind, reduction = type(module), getattr(module, "reduction", None)
+    if type(target) not in _TENSORS or reduction not in ("mean", "sum", "none") or x.device != target.device:
+        return None
+    if not x.dtype.is_floating_point or x.numel() == 0:
+        return None
+    if kind in _PAIR_LOSSES:
+        if target.shape != x.shape or target.dtype != x.dtype:
+            return None
+        if any(getattr(module, k, None) is not None for k in ("weight", "pos_weight")):
+            return None
+        refused = (
+            kind is torch.nn.SmoothL1Loss
+            and not module.beta >= 0
+            or kind is torch.nn.HuberLoss
+            and not module.delta > 0
+        )
+        if refused:  # torch refuses them
+            return None
+        n = x.numel() if reduction == "none" else 1
+    elif kind in _CLASS_LOSSES:
+        if x.dim() != 2 or target.dim() != 1 or target.shape[0] != x.shape[0] or target.dtype != torch.int64:
+            return None
+        if module.weight is not None or not 0.0 <= getattr(module, "label_smoothing", 0.0) <= 1.0:
+            return None
+        n = x.shape[0] if reduction == "none" else 1
+    else:
+        return None
+    return n * x.element_size(), n * ELEMENTWISE_COST
+
+
 def layer_cost(module: torch.nn.Module, args: tuple) -> tuple[int, int] | None:
-    """(output bytes, FLOPs) of a call of an elementwise layer, a Flatten or a Linear, from shapes alone, equal
-    to what a meta run counts (tests/test_fast_paths.py holds them equal); None for any other call."""
-    if len(args) != 1 or type(args[0]) not in (torch.Tensor, torch.nn.Parameter):
+    """(output bytes, FLOPs) of a call of an elementwise layer, a Flatten, a Linear or a plain loss, from shapes
+    alone, equal to what a meta run counts (tests/test_fast_paths.py holds them equal); None for any other."""
+    if not args or type(args[0]) not in _TENSORS:
+        return None
+    if len(args) == 2:
+        return _loss_cost(module, args[0], args[1])
+    if len(args) != 1:
         return None
     x, kind = args[0], type(module)
     n = x.numel()

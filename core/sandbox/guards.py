@@ -42,6 +42,7 @@ from core.sandbox import suggest, table
 from core.sandbox.compiler import PROGRAM
 from core.sandbox.errors import SandboxError
 from core.sandbox.guard import Budget, check_pieces
+from core.sandbox.loops import LoopWatch
 from core.sandbox.table import ANY_KWARGS, SPECS, GradMode, Namespace, Spec
 
 MAX_LIST_LEN = MAX_TOLIST_ELEMENTS  # lists built by the program (append, +, *) share the tolist bound
@@ -302,7 +303,7 @@ class Runtime:
     """One program run: counters, output, the guards, and the namespace the program sees."""
 
     def __init__(self, budget: Budget, on_backward: Callable[..., Any] | None = None,
-                 on_value: Callable[[Any], None] | None = None) -> None:  # fmt: skip
+                 on_value: Callable[[Any], None] | None = None, loops: LoopWatch | None = None) -> None:  # fmt: skip
         self.budget = budget
         self.steps = 0
         self.stdout: list[str] = []
@@ -317,6 +318,7 @@ class Runtime:
         self._attr_cache: dict[tuple[type, str], Callable[[Any, str], Any]] = {}
         self._policy_cache: dict[type, dict[str, frozenset[str] | None]] = {}
         self._builtins = self._make_builtins()
+        self.loops = loops if loops is not None else LoopWatch()  # the running loops: what is left of them
 
     # --- the namespace ----------------------------------------------------------------------------------------
     def globals(self) -> dict[str, Any]:
@@ -324,7 +326,7 @@ class Runtime:
         for name in (
             "getattr", "setattr", "delattr", "callattr", "call", "getitem", "setitem", "delitem", "binop", "inplace",
             "compare", "chain", "unary", "tick", "import_", "importfrom", "bases", "class_", "except_", "caught",
-            "raise_", "with_", "format_", "decorator", "iter",
+            "raise_", "with_", "format_", "decorator", "iter", "loop", "while_",
         ):  # fmt: skip
             g[f"__sb_{name.rstrip('_')}__"] = getattr(self, name)
         g["__sb_slice__"] = slice
@@ -357,6 +359,11 @@ class Runtime:
         if self.steps > MAX_STEPS:
             raise self._fail(SandboxError.of("limit", "sb_steps", limit=MAX_STEPS))
         return True
+
+    def while_(self) -> bool:
+        """A while loop's tick: its iterations left are unknown (see LoopWatch)."""
+        self.loops.tick_of_while()
+        return self.tick()
 
     def _fail(self, e: SandboxError) -> SandboxError:
         if self.failed is None:
@@ -883,6 +890,13 @@ class Runtime:
         elif t is Namespace:
             raise SandboxError.of("refused", "sb_cannot_loop", what=_type_name(x))
         return x
+
+    def loop(self, x: Any) -> Any:
+        """A for loop's (or comprehension's) iterable: checked as iter() checks it, and its iterator (the one
+        the loop would make itself, at the same moment) watched for what is left of it."""
+        it = builtins.iter(self.iter(x))
+        self.loops.started(it)
+        return it
 
     # --- operators -------------------------------------------------------------------------------------------
     def binop(self, code: int, a: Any, b: Any) -> Any:

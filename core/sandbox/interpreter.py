@@ -20,6 +20,7 @@ from core.sandbox.compiler import GUARD_NAMES, PROGRAM, compile_program
 from core.sandbox.errors import SandboxError
 from core.sandbox.guard import Budget, key_part
 from core.sandbox.guards import bounded_text
+from core.sandbox.loops import LoopWatch
 from core.sandbox.table import Namespace
 from core.sandbox.validate import syntax_error
 
@@ -109,6 +110,7 @@ class Interpreter:
         self.tree: ast.Module | None = None  # the program, when the caller keeps it (its own backward() rules)
         self.source = ""
         self.module_calls: list[ModuleCall] = []  # every nn.Module call, for the graph's module boxes
+        self.loops = LoopWatch()  # the running for loops, and what is left of them
 
     @property
     def env(self) -> dict[str, Any]:
@@ -134,7 +136,7 @@ class Interpreter:
         """Run the program; errors become SandboxError with the program's line."""
         budget = guard.ACTIVE[-1] if guard.ACTIVE else Budget(torch.device("cpu"))
         self.budget = budget
-        rt = guards.Runtime(budget, self.on_backward, self.on_value)
+        rt = guards.Runtime(budget, self.on_backward, self.on_value, self.loops)
         self.runtime = rt
         g = rt.globals()
         if self.on_assign is not None:

@@ -24,6 +24,7 @@ from core.sandbox import guard, modules
 from core.sandbox.errors import SandboxError
 from core.sandbox.guard import Budget
 from core.sandbox.interpreter import Interpreter, bounded_text
+from core.sandbox.loops import LoopWatch
 from core.sandbox.validate import parse
 from core.sandbox.wire import encode_json
 from core.trace import ValueLog
@@ -31,6 +32,7 @@ from core.trace import ValueLog
 ROLLING_BELOW = 0.8  # record passes as they run while recording one costs less than this share of an iteration
 LIGHT_PASSES = 3  # passes after the first FULL_PASSES run unrecorded, timed to choose how the last is recorded
 ROLLING_REVIEW = 8  # rolled passes after which rolling's own cost is checked against the choice
+FORESIGHTS = 3  # passes recorded because every loop was on its last item, before such looks are not trusted
 EARLY_PASS_ELEMENTS = 20_000  # an earlier backward pass is sent with its numbers while its gradients stay this small
 ALIAS_ABOVE = 1_000  # a tensor this big bound to several names lists its numbers under the first name only
 DEFAULT_SEED = 0  # every run starts from the same RNG state (torch, random, numpy), so a program repeats exactly
@@ -40,29 +42,40 @@ class BackwardLog:
     """Wraps every backward call of a program; records the engine's real order for the chosen passes.
 
     The first FULL_PASSES passes are recorded as they run. A program with more (a training loop) then gets
-    its last pass recorded one of two ways, whichever costs less, judged on its own passes: the next
-    LIGHT_PASSES run unrecorded and are timed against the recorded ones.
-    - Rolling: when recording a pass costs less than ROLLING_BELOW of an iteration, every later pass is
-      recorded as it runs and the one before it let go; the last one recorded is the program's last. What
-      rolling costs is reviewed as it goes: past that share, the run goes on unrecorded (a second run).
-    - Second run: otherwise (small ops, where the recording would cost more than the iteration itself) the
-      run goes on without recording, and the program is run a second time with `target` set to its last pass,
-      so only that one pays for the recording.
+    its last pass recorded one of three ways:
+    - Foreseen: a pass that runs while every running loop is on its last item (`loops.left()` is 0) is
+      recorded as it runs, and the one recorded before it let go. It is the program's last unless code after
+      the loops runs another pass: FORESIGHTS such guesses are made at most.
+    - Rolling: otherwise, whichever of the next two costs less, judged on the program's own passes (the next
+      LIGHT_PASSES run unrecorded and are timed against the recorded ones). When recording a pass costs less
+      than ROLLING_BELOW of an iteration, every later pass is recorded as it runs and the one before it let
+      go; the last one recorded is the program's last. What rolling costs is reviewed as it goes: past that
+      share, the run goes on unrecorded.
+    - Second run: otherwise (small ops, where recording costs more than the iteration itself) the run goes on
+      without recording, and the program is run a second time with `target` set to its last pass, so only
+      that one pays for the recording.
+    Beyond the first passes, forward values are wanted (`on_values`) only while rolling, and for an
+    iteration that may hold the last pass: the running loops have at most one item left between them.
     """
 
     def __init__(self, record: bool = True, target: int | None = None) -> None:
         self.record = record
         self.target = target
-        self.on_overflow: Any = None  # called once when the run goes on unrecorded (a second run will follow)
         self.on_pass: Any = None  # on_pass(i, done): before (done False) and after (done True) each pass runs
+        self.on_values: Any = None  # on_values(bool): the forward values of the ops from now on are wanted or not
+        self.loops: LoopWatch | None = None  # the program's running loops: what is left of them
         self.count = 0
         self.passes: list[dict[str, Any]] = []  # {"kind", "index", "line", "roots", "recorder"} (light beyond)
         self.last_roots: list[torch.Tensor] = []
         self.rolling = False
+        self._chosen = False  # rolling or not has been decided
         self._recorded_s: list[float] = []  # durations of recorded passes 1..FULL_PASSES-1 (pass 0 warms up)
         self._light: list[tuple[float, float]] = []  # (forward, pass) seconds of the unrecorded passes timed
         self._last_end = 0.0  # when the previous pass ended
-        self._rolled: dict[str, Any] | None = None  # the newest pass recorded by rolling
+        self._kept: list[dict[str, Any]] = []  # the entries whose recordings are kept
+        self._newest: dict[str, Any] | None = None  # the newest pass recorded beyond the first ones
+        self._foreseen = 0  # passes recorded because they looked like the last
+        self._values = True  # forward values are being recorded
         self._light_s = 0.0  # the quickest unrecorded pass: the cost of a pass without its recording
         self._paid = [0.0, 0.0, 0]  # while rolling: recording seconds, iteration seconds, passes
 
@@ -71,7 +84,16 @@ class BackwardLog:
             return False
         if self.target is not None:
             return i == self.target
-        return i < FULL_PASSES or self.rolling
+        return i < FULL_PASSES or self.rolling or self._looks_last()
+
+    def _looks_last(self) -> bool:
+        """Every running loop is on its last item, and the forward values of this iteration were recorded."""
+        if self._foreseen >= FORESIGHTS or self.loops is None or not self._values:
+            return False
+        if self.loops.left() != 0:
+            return False
+        self._foreseen += 1
+        return True
 
     def __call__(self, kind: str, roots: list[torch.Tensor], grad_outputs: list[Any], call: Any) -> Any:
         i = self.count
@@ -81,39 +103,62 @@ class BackwardLog:
         self.last_roots = list(roots)
         if self.on_pass is not None:
             self.on_pass(i, False)
+        if self.loops is not None:
+            self.loops.pass_starts()
         started = time.perf_counter()
         forward_s = started - self._last_end
+        full = self._full(i)
         try:
-            return self._run(i, entry, roots, grad_outputs, call)
+            return self._run(i, full, entry, roots, grad_outputs, call)
         finally:
             self._last_end = ended = time.perf_counter()
             if self.record and self.target is None:
                 if 0 < i < FULL_PASSES:
                     self._recorded_s.append(ended - started)
-                elif FULL_PASSES <= i < FULL_PASSES + LIGHT_PASSES:
-                    self._light.append((forward_s, ended - started))
-                    if i == FULL_PASSES + LIGHT_PASSES - 1:
+                elif i >= FULL_PASSES and not self._chosen:
+                    if not full:
+                        self._light.append((forward_s, ended - started))
+                    if len(self._light) == LIGHT_PASSES:
                         self._choose()
                 elif self.rolling:
                     self._check_rolling(forward_s, ended - started)
+                if i >= FULL_PASSES - 1:  # beyond the first passes, forward values only where they may be drawn
+                    self._want_values(self.rolling or self._may_end())
             if self.on_pass is not None:
                 self.on_pass(i, True)
 
     def _choose(self) -> None:
         """After the timed unrecorded passes: roll on, or leave the last pass to a second run. The quickest of
         each kind is compared (a pause of the machine only ever adds time)."""
+        self._chosen = True
         self._light_s = min(p for _, p in self._light)
         iteration_s = min(f + p for f, p in self._light)
         recording_s = min(self._recorded_s) - self._light_s if self._recorded_s else math.inf
-        if recording_s < ROLLING_BELOW * iteration_s:
-            self.rolling = True
-        elif self.on_overflow is not None:
-            self.on_overflow()
+        self.rolling = recording_s < ROLLING_BELOW * iteration_s
+
+    def _may_end(self) -> bool:
+        """The next iteration may hold the program's last pass: the running loops have at most one item left
+        between them."""
+        if self._foreseen >= FORESIGHTS or self.loops is None:
+            return False
+        left = self.loops.left()
+        return left is not None and left <= 1
+
+    def _want_values(self, on: bool) -> None:
+        if on != self._values:
+            self._values = on
+            if self.on_values is not None:
+                self.on_values(on)
 
     @property
     def rolled_last(self) -> bool:
-        """Rolling recorded the program's last pass (a program can end before rolling records any)."""
-        return self.rolling and self._rolled is not None and self.passes[-1] is self._rolled
+        """The program's last pass was recorded as it ran, by rolling or foreseen (a program can end before
+        either records any)."""
+        return self._newest is not None and self.passes[-1] is self._newest
+
+    @property
+    def foresaw_last(self) -> bool:
+        return self.rolled_last and not self.rolling and self._foreseen > 0
 
     @property
     def second_run_follows(self) -> bool:
@@ -128,25 +173,30 @@ class BackwardLog:
         self._paid[2] += 1
         if self._paid[2] >= ROLLING_REVIEW and self._paid[0] > ROLLING_BELOW * self._paid[1]:
             self.rolling = False
-            if self._rolled is not None:
-                _forget(self._rolled)
-            if self.on_overflow is not None:
-                self.on_overflow()
+            self._keep_only(None)
 
-    def _run(self, i: int, entry: dict[str, Any], roots: list[torch.Tensor], grad_outputs: list[Any], call: Any) -> Any:
-        if not self._full(i):
+    def _keep_only(self, entry: dict[str, Any] | None) -> None:
+        """The recordings kept so far are let go (the passes stay listed): `entry`'s is the only one now."""
+        for old in self._kept:
+            _forget(old)
+        self._kept = [entry] if entry is not None else []
+        self._newest = entry
+
+    def _run(self, i: int, full: bool, entry: dict[str, Any], roots: list[torch.Tensor], grad_outputs: list[Any],
+             call: Any) -> Any:  # fmt: skip
+        if not full:
             return call()
 
         from torch.utils._python_dispatch import _disable_current_modes
 
         from core.backward import BackwardRecorder
 
-        if self.rolling:
-            # the passes recorded before are no longer the newest: let go of their recordings, so that the
-            # answer is the second run's (the last pass recorded, the others listed)
-            for old in self.passes[:FULL_PASSES] if self._rolled is None else [self._rolled]:
-                _forget(old)
-            self._rolled = entry
+        if self.target is None and i >= FULL_PASSES:
+            # rolled or foreseen: the passes recorded before are no longer the newest. Their recordings are let
+            # go, so that the answer is the second run's (the last pass recorded, the others listed)
+            self._keep_only(entry)
+        else:
+            self._kept.append(entry)
         with _disable_current_modes():
             recorder = BackwardRecorder(roots, grad_outputs)
         entry["roots"] = list(roots)
@@ -251,9 +301,16 @@ def _execute_once(
         if interp is not None and interp.runtime is not None:
             interp.runtime.on_value = values if values.enabled else None
 
-    def overflow() -> None:
-        recording(False)
-        values.clear()
+    def wanted(on: bool) -> None:
+        """Forward values beyond the first passes: what the program computed before its first backward pass
+        is kept, as it may feed the last graph; an iteration's are kept while they may be drawn."""
+        if not on:
+            values.back_to_mark()
+        recording(on)
+
+    def first(i: int, done: bool) -> None:
+        if i == 0 and not done:
+            values.mark()
 
     def window(i: int, done: bool) -> None:
         """Re-running for pass `target`: the forward ops of earlier iterations are not drawn, so they are not
@@ -264,14 +321,15 @@ def _execute_once(
         elif done and i == target - 1:
             recording(True)
 
-    log.on_overflow = overflow
-    if with_graph and target is not None:
-        log.on_pass = window
+    log.on_values = wanted
+    if with_graph:
+        log.on_pass = window if target is not None else first
     budget: Budget | None = None
     try:
         tree = _parse_once(source)
         dev = resolve_device(device)
         interp = Interpreter(on_backward=log, on_value=values if with_graph else None)
+        log.loops = interp.loops
         interp.tree, interp.source = tree, source
         with program_context(dev) as budget:
             interp.run(tree)
@@ -294,7 +352,8 @@ def _execute_once(
         "ms": round((time.perf_counter() - started) * 1000, 2),
         "backward_passes": log.count,
     }
-    result["stats"]["recording"] = ("rolling" if log.rolled_last else "second run" if target is not None
+    result["stats"]["recording"] = ("foreseen" if log.foresaw_last else "rolling" if log.rolled_last
+                                    else "second run" if target is not None
                                     else "as it ran" if log.count <= FULL_PASSES else "unrecorded")  # fmt: skip
     return result, log.count, log.passes, log.second_run_follows
 

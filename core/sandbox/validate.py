@@ -93,6 +93,7 @@ def parse(source: str) -> ast.Module:
     except (RecursionError, MemoryError, ValueError) as e:
         raise SandboxError.of("limit", "sb_unreadable_deep", what=type(e).__name__) from None
     check(tree)
+    tree.sb_source = source  # type: ignore[attr-defined]  # compiler.rewrite parses it again for its own copy
     return tree
 
 

@@ -1,0 +1,137 @@
+"""The program's running `for` loops and how many iterations each has left.
+
+A training loop's last backward pass is the one that runs while every running loop is on its last item. The
+backward log (session.BackwardLog) asks `LoopWatch.left()` at each pass: when nothing is left, it records that
+pass as it runs, where it would otherwise record it in a second run of the whole program. A guess that code
+after the loops proves wrong (another pass) costs a recording; the log makes a few at most.
+
+Counting never runs the program's own code: only iterators whose count is plain data are counted (the
+built-in sequences', `enumerate` and `zip` over them, a DataLoader over tensors); any other running loop (a
+generator, a dataset class of the program's) makes the count unknown, as does a `while` loop (its tick notes
+it: `spun`). A loop whose iterator nobody but the watch holds any more has ended (or was left with `break`)
+and is dropped.
+"""
+
+from __future__ import annotations
+
+import operator
+import sys
+from typing import Any
+
+import torch
+from torch.utils import data as tud
+from torch.utils.data.dataloader import _DatasetKind, _SingleProcessDataLoaderIter
+
+# built-in iterators whose length_hint is exact: what is left of the list (or range...) as it is now
+_EXAMPLES: tuple[Any, ...] = (
+    iter(range(0)), iter(range(2**64)), iter([]), iter(()), iter({}), iter({}.values()), iter({}.items()),
+    iter(set()), iter(""), iter("\u00e9"), iter(b""), reversed([]), reversed({}), reversed({}.values()),
+    reversed({}.items()),
+)  # fmt: skip
+_COUNTED = frozenset(type(x) for x in _EXAMPLES)
+_SAMPLERS = (tud.SequentialSampler, tud.RandomSampler)
+KEEP = 64  # loops kept track of at once; past that, ended ones are dropped
+DEPTH = 8  # enumerate(zip(...)) nesting counted through; deeper is unknown
+
+
+def _probe() -> int:
+    """The reference count an iterator has when only a watch's list holds it, read as LoopWatch._live reads
+    it (the list, the loop variable, the argument): a loop running it (its frame's stack) holds one more."""
+    running = [iter(())]
+    for it in running:
+        return sys.getrefcount(it)
+    raise AssertionError
+
+
+_ONLY_OURS = _probe()
+
+
+def _data_len(dataset: Any) -> int | None:
+    """len() of a dataset whose length is plain data (no code of the program's runs); None otherwise."""
+    t = type(dataset)
+    if t is tud.TensorDataset:
+        return int(dataset.tensors[0].size(0))
+    if t is tud.Subset and type(dataset.indices) in (list, tuple, range, torch.Tensor):
+        return len(dataset.indices)
+    return None
+
+
+def _left(it: Any, depth: int = 0) -> int | None:
+    """Items the iterator will still give; None when that cannot be known without running the program's code."""
+    t = type(it)
+    if t in _COUNTED:
+        return operator.length_hint(it)
+    if depth >= DEPTH:
+        return None
+    if t is enumerate:
+        return _left(it.__reduce__()[1][0], depth + 1)
+    if t is zip:
+        counts = [_left(inner, depth + 1) for inner in it.__reduce__()[1]]
+        if 0 in counts:  # the shortest ends it
+            return 0
+        return None if None in counts else min(counts, default=0)  # type: ignore[type-var]
+    if t is _SingleProcessDataLoaderIter:
+        return _loader_left(it)
+    return None
+
+
+def _loader_left(it: Any) -> int | None:
+    if it._dataset_kind != _DatasetKind.Map or _data_len(it._dataset) is None:
+        return None
+    index = it._index_sampler
+    sampler: Any = index.sampler if type(index) is tud.BatchSampler else index
+    if type(sampler) not in _SAMPLERS or sampler.data_source is not it._dataset:
+        return None
+    if type(sampler) is tud.RandomSampler and sampler._num_samples is not None:
+        return None  # num_samples given: not the dataset's length, yet plain data; kept simple
+    return len(index) - it._num_yielded
+
+
+class LoopWatch:
+    """The iterators of the program's running for loops (and comprehensions), as `__sb_iter__` makes them."""
+
+    def __init__(self) -> None:
+        self._running: list[Any] = []
+        self.blind = False  # too many loops at once (deep recursion): what is left is no longer known
+        self._spun = False  # a while loop ticked since the pass before this one began: its count is unknown
+        self._spinning = False  # a while loop ticked since this pass began
+
+    def started(self, it: Any) -> None:
+        running = self._running
+        running.append(it)
+        if len(running) > KEEP:
+            running[:] = self._live()
+            if len(running) > KEEP // 2:
+                self.blind = True
+                running.clear()
+
+    def _live(self) -> list[Any]:
+        live = []
+        for it in self._running:
+            if sys.getrefcount(it) > _ONLY_OURS:
+                live.append(it)
+        return live
+
+    def pass_starts(self) -> None:
+        """A backward pass begins: while-loop ticks from now on are this pass's iteration's."""
+        self._spun, self._spinning = self._spinning, False
+
+    def tick_of_while(self) -> None:
+        self._spinning = True
+
+    def left(self) -> int | None:
+        """Iterations left over all running loops (0: each is on its last item, or none runs); None when some
+        running loop's count is unknown, or a while loop ticked since the pass before this one began."""
+        if self.blind or self._spun or self._spinning:
+            return None
+        self._running = live = self._live()
+        total = 0
+        for it in live:
+            try:
+                n = _left(it)
+            except Exception:  # noqa: BLE001  an iterator not as expected: its count is unknown, the run goes on
+                return None
+            if n is None:
+                return None
+            total += n
+        return total
