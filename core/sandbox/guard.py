@@ -231,6 +231,11 @@ _CLASS_LOSSES = frozenset({torch.nn.CrossEntropyLoss, torch.nn.NLLLoss})  # (N, 
 _TENSORS = (torch.Tensor, torch.nn.Parameter)
 
 
+def _float_attr(module: torch.nn.Module, name: str, default: float) -> float:
+    value = module.__dict__.get(name, default)
+    return value if isinstance(value, (int, float)) else math.nan
+
+
 def _loss_cost(module: torch.nn.Module, x: torch.Tensor, target: Any) -> tuple[int, int] | None:
     """A built-in loss of the plainest shapes: what a meta run counts, its output's size (a number for 'mean'
     and 'sum'); None for anything else (weights, broadcasting, images of classes): planned on meta."""
@@ -244,14 +249,8 @@ def _loss_cost(module: torch.nn.Module, x: torch.Tensor, target: Any) -> tuple[i
             return None
         if any(getattr(module, k, None) is not None for k in ("weight", "pos_weight")):
             return None
-        refused = (
-            kind is torch.nn.SmoothL1Loss
-            and not module.beta >= 0
-            or kind is torch.nn.HuberLoss
-            and not module.delta > 0
-        )
-        if refused:  # torch refuses them
-            return None
+        if not _float_attr(module, "beta", 0.0) >= 0 or not _float_attr(module, "delta", 1.0) > 0:
+            return None  # torch refuses them
         n = x.numel() if reduction == "none" else 1
     elif kind in _CLASS_LOSSES:
         if x.dim() != 2 or target.dim() != 1 or target.shape[0] != x.shape[0] or target.dtype != torch.int64:
