@@ -135,6 +135,62 @@ def test_a_program_that_ends_while_the_choice_is_made_gets_a_second_run(monkeypa
     assert foreseen["backward_steps"] == r["backward_steps"] and foreseen["graph"] == r["graph"]
 
 
+@pytest.mark.parametrize(
+    ("src", "to_the_end"),
+    [
+        ("for i in range(3):\n    x = i", True),
+        ("def f(n):\n    for i in range(n):\n        y = i\n    return y\nfor k in range(2):\n    f(k)", True),
+        ("for i in range(3):\n    g = lambda v: v\n    def h(v):\n        return v", True),
+        ("for i in range(3):\n    if i:\n        break", True),  # nothing in it can run a backward pass
+        ("for x in loader:\n    print(f'{x.shape}', torch.zeros(2))\n    break", True),
+        ("for x in data:\n    x.sum().backward()\n    break", False),
+        ("for x in data:\n    torch.autograd.grad(x, w)\n    break", False),
+        ("for x in data:\n    for s in range(2):\n        step(x)\n    break", False),
+        ("for i in range(3):\n    model(i)\n    continue", False),
+        ("for i in range(3):\n    for j in range(2):\n        continue\n    train()", True),
+        ("try:\n    x = 1\nexcept ValueError:\n    pass", True),
+        ("try:\n    train()\nexcept ValueError:\n    pass", False),
+        ("def f():\n    for i in range(3):\n        if i:\n            return i", False),
+        ("def f():\n    while True:\n        return 1", False),
+    ],
+)
+def test_loops_that_run_to_their_end(src: str, to_the_end: bool) -> None:
+    from core.sandbox.loops import run_to_their_end
+
+    assert run_to_their_end(parse(src)) is to_the_end
+
+
+def test_a_backward_inside_an_if_that_skips_the_last_iteration_gets_a_second_run(monkeypatch) -> None:
+    """Foresight from the first pass records only a pass that runs on every loop's last item: when the last
+    pass runs earlier (a backward every 7th step), a second run records it, with the very same answer."""
+    src = (
+        "w = torch.tensor([1.0, 2.0], requires_grad=True)\nfor i in range(40):\n    loss = (w * w * i).sum()\n"
+        "    if i % 3 == 1:\n        loss.backward()\n        with torch.no_grad():\n            w -= 0.01 * w.grad\n"
+        "            w.grad = None"
+    )
+    r = _run_as("foreseen", src, monkeypatch)
+    assert r["stats"]["recording"] == "second run"
+    assert [p["index"] for p in r["backward_passes"] if p["recorded"]] == [12]
+    assert _without_stats(r) == _without_stats(_run_as("second run", src, monkeypatch))
+    # fewer passes in all than are recorded as they run: the second run records them all
+    few = src.replace("i % 3 == 1", "i % 7 == 0")
+    r = _run_as("foreseen", few, monkeypatch)
+    assert r["stats"]["recording"] == "as it ran" and "first_run_ms" in r["stats"]
+    assert [p["index"] for p in r["backward_passes"] if p["recorded"]] == [0, 1, 2, 3, 4, 5]
+    assert _without_stats(r) == _without_stats(_run_as("second run", few, monkeypatch))
+
+
+def test_two_training_loops_one_after_the_other_get_the_second_ones_last_pass(monkeypatch) -> None:
+    src = (
+        "a = torch.tensor([1.0], requires_grad=True)\nb = torch.tensor([3.0], requires_grad=True)\n"
+        "for i in range(10):\n    (a * a).sum().backward()\nfor j in range(12):\n    (b.exp() * j).sum().backward()"
+    )
+    r = _run_as("foreseen", src, monkeypatch)
+    assert r["stats"]["recording"] == "foreseen" and "first_run_ms" not in r["stats"]
+    assert [p["index"] for p in r["backward_passes"] if p["recorded"]] == [21]
+    assert _without_stats(r) == _without_stats(_run_as("second run", src, monkeypatch))
+
+
 def test_a_loop_left_early_is_not_foreseen_and_gets_a_second_run(monkeypatch) -> None:
     src = (
         "w = torch.tensor([3.0], requires_grad=True)\nfor step in range(500):\n    loss = (w ** 2).sum()\n"
@@ -241,9 +297,9 @@ def test_a_loop_of_heavy_iterations_records_its_passes_as_they_run() -> None:
     """A pass behind seven 400x400 matmuls an iteration costs little beside them: rolling, not a second run.
     (Which way a loop of tiny ops goes is the timing's call: both ways give the same answer, tested above.)"""
     heavy = (
-        "w = torch.rand(400, 400, requires_grad=True)\nx = torch.rand(400, 400)\nfor i in range(12):\n"
-        "    y = x\n    for k in range(6):\n        y = y @ x\n    (y @ w).mean().backward()"
-    )
+        "w = torch.rand(400, 400, requires_grad=True)\nx = torch.rand(400, 400)\ni = 0\nwhile i < 12:\n"
+        "    y = x\n    for k in range(6):\n        y = y @ x\n    (y @ w).mean().backward()\n    i += 1"
+    )  # a while loop: its end is not foreseen
     r = session.execute(heavy, "cpu", with_graph=True)
     assert r["stats"]["recording"] == "rolling" and "first_run_ms" not in r["stats"]
 
@@ -424,3 +480,41 @@ def test_a_swapped_weight_is_priced_by_its_own_shape() -> None:
     layer.bias = nn.Parameter(torch.rand(3000))
     nbytes, flops = guard.layer_cost(layer, (torch.rand(7, 5),))
     assert nbytes == 7 * 3000 * 4 and flops >= 2 * 7 * 5 * 3000
+
+
+# --- summaries of big tensors ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda: torch.rand(256, 1, 28, 28),
+        lambda: torch.randn(3, 100_003, dtype=torch.float64) ** 3,
+        lambda: torch.randn(50_000) * 1e-3 + 1e4,
+        lambda: torch.arange(100_000, dtype=torch.int64),
+        lambda: torch.rand(20_000) > 0.3,
+    ],
+    ids=["images", "heavy tails", "far from zero", "integers", "booleans"],
+)
+def test_a_summary_is_within_a_rounding_of_the_exact_mean_and_std(make) -> None:
+    """Mean and std in float64, two passes: within a few units of the last digit of the exact values (fsum)."""
+    from core.tensorjson import summary
+
+    t = make()
+    vals = t.double().reshape(-1).tolist()
+    mean = math.fsum(vals) / len(vals)
+    std = math.sqrt(math.fsum((v - mean) ** 2 for v in vals) / (len(vals) - 1))
+    got = summary(t)
+    assert got["mean"] == pytest.approx(mean, rel=1e-14, abs=1e-300)
+    assert got["std"] == pytest.approx(std, rel=1e-14)
+    assert (got["min"], got["max"]) == (float(t.min()), float(t.max()))
+
+
+def test_a_summary_of_odd_values() -> None:
+    from core.tensorjson import summary
+
+    assert summary(torch.tensor([2.5])) == {"min": 2.5, "max": 2.5, "mean": 2.5, "std": 0.0}
+    assert summary(torch.empty(0)) == {"min": None, "max": None, "mean": None, "std": None}
+    assert summary(torch.tensor([1.0, float("inf")]))["mean"] == "inf"
+    assert summary(torch.tensor([1.0, float("nan")]))["std"] == "nan"
+    assert summary(torch.tensor([3 + 4j, 0j]))["max"] == 5.0

@@ -14,6 +14,7 @@ and is dropped.
 
 from __future__ import annotations
 
+import ast
 import operator
 import sys
 from typing import Any
@@ -135,3 +136,53 @@ class LoopWatch:
                 return None
             total += n
         return total
+
+
+# calls that cannot run a backward pass: a loop of only these may be left early without hiding a last pass
+_PLAIN_CALLS = frozenset({
+    "print", "len", "range", "enumerate", "zip", "str", "int", "float", "bool", "list", "tuple", "dict", "set",
+    "min", "max", "sum", "abs", "round", "sorted", "reversed", "isinstance", "type", "format", "repr",
+})  # fmt: skip
+_LIBRARIES = frozenset({"torch", "nn", "F", "np", "numpy", "math", "random"})
+_BACKWARD = frozenset({"backward", "grad"})
+
+
+def _runs_no_backward(node: ast.AST) -> bool:
+    """Nothing in `node` can run a backward pass: its calls are plain builtins, or library functions other
+    than backward and grad (a method of a value, a function of the program's might run one)."""
+    for sub in ast.walk(node):
+        if not isinstance(sub, ast.Call):
+            continue
+        f = sub.func
+        if isinstance(f, ast.Name) and f.id in _PLAIN_CALLS:
+            continue
+        root = f
+        while isinstance(root, ast.Attribute):
+            if root.attr in _BACKWARD:
+                return False
+            root = root.value
+        if not (isinstance(f, ast.Attribute) and isinstance(root, ast.Name) and root.id in _LIBRARIES):
+            return False
+    return True
+
+
+def run_to_their_end(tree: ast.Module) -> bool:
+    """Every loop that may run a backward pass ends only by running out of items (or by an error that ends the
+    program): no `break` or `continue` in such a loop, no `try` around one, no `return` inside a loop. Its
+    passes can then be foreseen from the first. (A loop that only prints may break: the Quickstart's look at
+    its first batch.)"""
+    stack: list[tuple[ast.AST, ast.AST | None, bool]] = [(tree, None, False)]  # (node, its loop, in a function's loop)
+    while stack:
+        node, loop, in_loop = stack.pop()
+        if isinstance(node, (ast.Break, ast.Continue)) and (loop is None or not _runs_no_backward(loop)):
+            return False
+        if isinstance(node, (ast.Try, ast.TryStar)) and not _runs_no_backward(node):
+            return False
+        if isinstance(node, ast.Return) and in_loop:
+            return False
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)):
+            loop, in_loop = None, False  # a return in a function called from a loop ends the call, not the loop
+        if isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
+            loop, in_loop = node, True
+        stack.extend((child, loop, in_loop) for child in ast.iter_child_nodes(node))
+    return True

@@ -24,7 +24,7 @@ from core.sandbox import guard, modules
 from core.sandbox.errors import SandboxError
 from core.sandbox.guard import Budget
 from core.sandbox.interpreter import Interpreter, bounded_text
-from core.sandbox.loops import LoopWatch
+from core.sandbox.loops import LoopWatch, run_to_their_end
 from core.sandbox.validate import parse
 from core.sandbox.wire import encode_json
 from core.trace import ValueLog
@@ -45,7 +45,11 @@ class BackwardLog:
     its last pass recorded one of three ways:
     - Foreseen: a pass that runs while every running loop is on its last item (`loops.left()` is 0) is
       recorded as it runs, and the one recorded before it let go. It is the program's last unless code after
-      the loops runs another pass: FORESIGHTS such guesses are made at most.
+      the loops runs another pass: FORESIGHTS such guesses are made at most. When the program's loops end
+      only by running out of items (`to_the_end`) and its first pass has at least FULL_PASSES iterations to
+      come, only such passes are recorded, from the first on (`foresight`): the first passes' recordings
+      would be let go anyway. Should the last pass still go unrecorded (a backward inside an `if`), a
+      second run records it.
     - Rolling: otherwise, whichever of the next two costs less, judged on the program's own passes (the next
       LIGHT_PASSES run unrecorded and are timed against the recorded ones). When recording a pass costs less
       than ROLLING_BELOW of an iteration, every later pass is recorded as it runs and the one before it let
@@ -64,10 +68,12 @@ class BackwardLog:
         self.on_pass: Any = None  # on_pass(i, done): before (done False) and after (done True) each pass runs
         self.on_values: Any = None  # on_values(bool): the forward values of the ops from now on are wanted or not
         self.loops: LoopWatch | None = None  # the program's running loops: what is left of them
+        self.to_the_end = False  # its loops end only by running out of items (loops.run_to_their_end)
         self.count = 0
         self.passes: list[dict[str, Any]] = []  # {"kind", "index", "line", "roots", "recorder"} (light beyond)
         self.last_roots: list[torch.Tensor] = []
         self.rolling = False
+        self.foresight = False  # passes are recorded only where they look like the program's last
         self._chosen = False  # rolling or not has been decided
         self._recorded_s: list[float] = []  # durations of recorded passes 1..FULL_PASSES-1 (pass 0 warms up)
         self._light: list[tuple[float, float]] = []  # (forward, pass) seconds of the unrecorded passes timed
@@ -84,6 +90,8 @@ class BackwardLog:
             return False
         if self.target is not None:
             return i == self.target
+        if self.foresight:
+            return self._looks_last()
         return i < FULL_PASSES or self.rolling or self._looks_last()
 
     def _looks_last(self) -> bool:
@@ -105,6 +113,9 @@ class BackwardLog:
             self.on_pass(i, False)
         if self.loops is not None:
             self.loops.pass_starts()
+            if i == 0 and self.to_the_end and self.record and self.target is None and FORESIGHTS > 0:
+                left = self.loops.left()  # as many iterations to come as passes recorded as they run, or more
+                self.foresight = left is not None and left >= FULL_PASSES
         started = time.perf_counter()
         forward_s = started - self._last_end
         full = self._full(i)
@@ -112,7 +123,9 @@ class BackwardLog:
             return self._run(i, full, entry, roots, grad_outputs, call)
         finally:
             self._last_end = ended = time.perf_counter()
-            if self.record and self.target is None:
+            if self.record and self.target is None and self.foresight:
+                self._want_values(self._may_end())
+            elif self.record and self.target is None:
                 if 0 < i < FULL_PASSES:
                     self._recorded_s.append(ended - started)
                 elif i >= FULL_PASSES and not self._chosen:
@@ -163,7 +176,8 @@ class BackwardLog:
     @property
     def second_run_follows(self) -> bool:
         """A first run whose last pass was not recorded: a second run will record it."""
-        return self.record and self.target is None and self.count > FULL_PASSES and not self.rolled_last
+        return (self.record and self.target is None and (self.count > FULL_PASSES or self.foresight)
+                and not self.rolled_last)  # fmt: skip
 
     def _check_rolling(self, forward_s: float, pass_s: float) -> None:
         """Rolling costs what its passes show: once recording has cost more than ROLLING_BELOW of the
@@ -191,7 +205,7 @@ class BackwardLog:
 
         from core.backward import BackwardRecorder
 
-        if self.target is None and i >= FULL_PASSES:
+        if self.target is None and (i >= FULL_PASSES or self.foresight):
             # rolled or foreseen: the passes recorded before are no longer the newest. Their recordings are let
             # go, so that the answer is the second run's (the last pass recorded, the others listed)
             self._keep_only(entry)
@@ -261,16 +275,18 @@ def execute(
 ) -> dict[str, Any]:
     """Validate and run `source`; returns the result object (ok true, or ok false with an error).
 
-    With a graph, a program with more than FULL_PASSES backward passes has its last one recorded by rolling
-    (see BackwardLog) or by running the program again with the last pass (or `detail_pass`) as the one to
-    record: runs are seeded, so the second run is the first's twin.
+    With a graph, a program with more than FULL_PASSES backward passes has its last one recorded as it runs
+    (foreseen or rolling, see BackwardLog) or by running the program again with the last pass (or
+    `detail_pass`) as the one to record: runs are seeded, so the second run is the first's twin.
     """
     started = time.perf_counter()
     result, passes, log_passes, second_run = _execute_once(source, device, with_graph, detail_pass)
     if second_run and result["ok"]:
         took = time.perf_counter() - started
         if took < WALL_TIMEOUT_S / 3:
-            again, passes2, _, _ = _execute_once(source, device, with_graph, passes - 1)
+            # few passes in all (foresight expected more): the second run records each as it runs
+            few = passes <= FULL_PASSES
+            again, passes2, _, _ = _execute_once(source, device, with_graph, None if few else passes - 1, not few)
             if again["ok"] and passes2 == passes and again["stdout"] == result["stdout"]:
                 again["stats"]["first_run_ms"] = result["stats"]["ms"]
                 result = again
@@ -286,9 +302,10 @@ def execute(
 
 
 def _execute_once(
-    source: str, device: str, with_graph: bool, target: int | None
+    source: str, device: str, with_graph: bool, target: int | None, foresee: bool = True
 ) -> tuple[dict[str, Any], int, list[dict[str, Any]], bool]:
-    """One run: (result, backward passes, their log entries, whether a second run must record the last pass)."""
+    """One run: (result, backward passes, their log entries, whether a second run must record the last pass).
+    `foresee`: passes may be recorded by foresight from the first on (BackwardLog.foresight)."""
     started = time.perf_counter()
     interp: Interpreter | None = None
     log = BackwardLog(record=with_graph, target=target)
@@ -330,6 +347,7 @@ def _execute_once(
         dev = resolve_device(device)
         interp = Interpreter(on_backward=log, on_value=values if with_graph else None)
         log.loops = interp.loops
+        log.to_the_end = foresee and with_graph and target is None and run_to_their_end(tree)
         interp.tree, interp.source = tree, source
         with program_context(dev) as budget:
             interp.run(tree)
