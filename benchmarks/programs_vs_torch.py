@@ -21,7 +21,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 
 from core.limits import MAX_ANSWER_BYTES, WORKER_THREADS  # noqa: E402
-from core.sandbox.session import execute  # noqa: E402
+from core.sandbox.session import execute_encoded  # noqa: E402
 from core.sandbox.wire import decode_json, encode_json  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parents[1] / "tests" / "corpus"
@@ -78,7 +78,7 @@ def sandboxed(source: str, graph: bool) -> tuple[float, dict]:
     the app do."""
     as_a_new_worker()
     start = time.perf_counter()
-    r = decode_json(encode_json(execute(source, "cpu", with_graph=graph)))
+    r = decode_json(execute_encoded(source, "cpu", with_graph=graph))  # the worker's bytes, read as the app does
     took = time.perf_counter() - start
     assert r["ok"], r.get("error")
     return took, r

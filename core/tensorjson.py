@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import torch
@@ -23,10 +25,52 @@ def _clean(obj: Any) -> Any:
     return finite_or_str(obj)
 
 
+_SHARED: dict[tuple[int, int, bool], tuple[torch.Tensor, Any]] | None = None
+
+
+@contextmanager
+def shared() -> Iterator[None]:
+    """Within it, a tensor listed or summarised again (a gradient that is one step's output and the next step's
+    input, a node's .grad and a variable's) gets the first answer: the same numbers, computed once. Answers
+    are kept with their tensor (so its id stays its own) and its version counter (an in-place change misses)."""
+    global _SHARED
+    outer = _SHARED
+    if outer is None:
+        _SHARED = {}
+    try:
+        yield
+    finally:
+        _SHARED = outer
+
+
+def _key(t: torch.Tensor, listing: bool) -> tuple[int, int, bool] | None:
+    try:
+        return id(t), t._version, listing
+    except RuntimeError:  # an inference tensor keeps no version counter
+        return None
+
+
+def _remembered(t: torch.Tensor, listing: bool, compute: Any) -> Any:
+    memo = _SHARED
+    key = _key(t, listing) if memo is not None else None
+    if memo is None or key is None:
+        return compute(t)
+    hit = memo.get(key)
+    if hit is not None and hit[0] is t:
+        return hit[1]
+    out = compute(t)
+    memo[key] = (t, out)
+    return out
+
+
 def values(t: torch.Tensor | None, max_elements: int = MAX_JSON_ELEMENTS) -> Any:
     """Nested list of a tensor's values (complex as [re, im] pairs), or None when absent or too big."""
     if t is None or t.numel() > max_elements:
         return None
+    return _remembered(t, True, _values)
+
+
+def _values(t: torch.Tensor) -> Any:
     t = t.detach()
     if t.is_complex():
         t = torch.view_as_real(t.resolve_conj())
@@ -40,6 +84,10 @@ def values(t: torch.Tensor | None, max_elements: int = MAX_JSON_ELEMENTS) -> Any
 
 def summary(t: torch.Tensor) -> dict[str, Any]:
     """min / max / mean / std of a tensor (as float64), for tensors too big to list."""
+    return dict(_remembered(t, False, _summary))  # a dict of its own: a caller may add to it
+
+
+def _summary(t: torch.Tensor) -> dict[str, Any]:
     x = t.detach()
     if x.is_complex():
         x = x.abs()

@@ -338,6 +338,17 @@ def test_the_codec_refuses_what_is_not_json() -> None:
         decode_json(b'{"a": NaN}')
 
 
+@pytest.mark.parametrize("name", ["quickstart", "one more pass after the loop"])
+def test_the_worker_sends_the_bytes_the_size_bound_measured(name: str) -> None:
+    """execute_encoded's bytes (written once, while the answer's size was bounded) are the answer's JSON."""
+    data = session.execute_encoded(LONG_LOOPS[name], "cpu", True)
+    again = session.execute(LONG_LOOPS[name], "cpu", True)
+    assert _without_stats(decode_json(data)) == _without_stats(decode_json(encode_json(again)))
+    many = "\n".join(f"t{i} = torch.rand(9000, requires_grad=True)" for i in range(200))  # 7.7 MB untrimmed
+    big = session.execute_encoded(many, "cpu", True)
+    assert len(big) <= session.MAX_ANSWER_BYTES and decode_json(big)["stats"]["trimmed_from_bytes"] > len(big)
+
+
 def test_an_answer_is_measured_in_the_bytes_it_is_sent_as() -> None:
     """CJK text is three bytes a character on the wire: the size bound counts bytes."""
     r = session.execute("for i in range(3000):\n    print('梯度' * 5)", "cpu", with_graph=False)

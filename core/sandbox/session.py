@@ -273,7 +273,18 @@ def program_context(dev: torch.device, dtype: torch.dtype | None = None) -> Iter
 def execute(
     source: str, device: str = "cpu", with_graph: bool = True, detail_pass: int | None = None
 ) -> dict[str, Any]:
-    """Validate and run `source`; returns the result object (ok true, or ok false with an error).
+    """Validate and run `source`; returns the result object (ok true, or ok false with an error). See _execute."""
+    return _execute(source, device, with_graph, detail_pass)[0]
+
+
+def execute_encoded(source: str, device: str = "cpu", with_graph: bool = True, detail_pass: int | None = None) -> bytes:
+    """execute's answer as the wire's JSON (what the worker sends): written once, as bounding its size wrote it."""
+    result, data = _execute(source, device, with_graph, detail_pass)
+    return data or encode_json(result)  # b"": not JSON, and encode_json says why
+
+
+def _execute(source: str, device: str, with_graph: bool, detail_pass: int | None) -> tuple[dict[str, Any], bytes]:
+    """The result object and its JSON.
 
     With a graph, a program with more than FULL_PASSES backward passes has its last one recorded as it runs
     (foreseen or rolling, see BackwardLog) or by running the program again with the last pass (or
@@ -298,7 +309,7 @@ def execute(
                 {"kind": p["kind"], "index": p["index"], "start": 0, "count": 0, "recorded": False} for p in log_passes
             ]
     result["stats"]["total_ms"] = round((time.perf_counter() - started) * 1000, 2)
-    return fit_answer(result)
+    return _fit(result)
 
 
 def _execute_once(
@@ -357,7 +368,8 @@ def _execute_once(
     if interp is not None and (result["ok"] or result["error"]["kind"] == "runtime"):
         try:
             # a first run that leaves its last pass to a second run only counts its passes: no graph
-            result.update(describe(interp, values, log, with_graph and not log.second_run_follows))
+            with tensorjson.shared():
+                result.update(describe(interp, values, log, with_graph and not log.second_run_follows))
         except SandboxError as e:
             result = {"ok": False, "device": device, "error": e.to_json()}
         except Exception as e:  # noqa: BLE001  describing must not lose the run's own result
@@ -626,9 +638,20 @@ def describe_value(value: Any, budget: list[int] | None = None) -> dict[str, Any
 
 def fit_answer(result: dict[str, Any]) -> dict[str, Any]:
     """Bound the answer's JSON to MAX_ANSWER_BYTES: lists of numbers give way to summaries, biggest first."""
-    size = _json_size(result)
-    if size <= MAX_ANSWER_BYTES:
-        return result
+    return _fit(result)[0]
+
+
+def _fit(result: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
+    """fit_answer, and the answer's JSON as it measured it last (b"" when it is not JSON): the worker sends
+    those bytes instead of writing them again."""
+    data = _encoded(result)
+    if len(data) <= MAX_ANSWER_BYTES:
+        return result, data
+    _trim(result, len(data))
+    return result, _encoded(result)
+
+
+def _trim(result: dict[str, Any], size: int) -> None:
     result.setdefault("stats", {})["trimmed_from_bytes"] = size
     # 1: backward steps beyond the last pass's keep only shapes; 2: every listed tensor becomes a summary
     steps = result.get("backward_steps") or []
@@ -637,7 +660,7 @@ def fit_answer(result: dict[str, Any]) -> dict[str, Any]:
         if st.get("pass", 0) != last:
             _summarise_step(st)
     if _json_size(result) <= MAX_ANSWER_BYTES:
-        return result
+        return
     for st in steps:
         _summarise_step(st)
     for key in ("graph", "grad_graph"):
@@ -651,7 +674,7 @@ def fit_answer(result: dict[str, Any]) -> dict[str, Any]:
             if nd.get("saved"):
                 nd["saved"] = {n: (v if not isinstance(v, list) else None) for n, v in nd["saved"].items()}
     if _json_size(result) <= MAX_ANSWER_BYTES:
-        return result
+        return
     for entry in (result.get("variables") or {}).values():
         for k in ("value", "grad"):
             if isinstance(entry.get(k), list):
@@ -660,7 +683,6 @@ def fit_answer(result: dict[str, Any]) -> dict[str, Any]:
     if _json_size(result) > MAX_ANSWER_BYTES:
         result["stdout"] = result.get("stdout", "")[:10_000]
         result["backward_steps"] = []
-    return result
 
 
 def _list_summary(nested: Any, dtype: str) -> dict[str, Any]:
@@ -683,10 +705,14 @@ def _summarise_step(st: dict[str, Any]) -> None:
 
 def _json_size(obj: Any) -> int:
     """The answer's size as the worker will send it (UTF-8 bytes of the wire's JSON)."""
+    return len(_encoded(obj))
+
+
+def _encoded(obj: Any) -> bytes:
     try:
-        return len(encode_json(obj))
+        return encode_json(obj)
     except TypeError:  # not JSON: the worker's own encoding reports it
-        return 0
+        return b""
 
 
 def _short(text: str, limit: int = 2_000) -> str:

@@ -53,7 +53,7 @@ def limit_self(use_cuda: bool, threads: int = WORKER_THREADS) -> None:
             pass  # no usable GPU: the run reports it
 
 
-def _on_deep_stack(fn: Any, request: dict[str, Any]) -> dict[str, Any]:
+def _on_deep_stack(fn: Any, request: dict[str, Any]) -> Any:
     """Run fn(request) in a thread with a large C stack: torch 2.13 frees a walked autograd chain recursively,
     and a program may build one 100,000 ops deep (see core/graph.py)."""
     box: dict[str, Any] = {}
@@ -77,18 +77,19 @@ def _on_deep_stack(fn: Any, request: dict[str, Any]) -> dict[str, Any]:
     return box["answer"]
 
 
-def handle(request: dict[str, Any]) -> dict[str, Any]:
-    """Answer one request: run a program, list devices, time a matmul, check gradients, or parse uploaded weights."""
+def handle(request: dict[str, Any]) -> dict[str, Any] | bytes:
+    """Answer one request: run a program, list devices, time a matmul, check gradients, or parse uploaded weights.
+    A program's answer comes as the JSON bytes to send (written once, see session.execute_encoded)."""
     cmd = request.get("cmd")
     if cmd == "devices":
         return {"ok": True, "devices": list_devices()}
     device = str(request.get("device", "cpu"))
     limit_self(device.startswith("cuda"), TIMING_THREADS if cmd == "timing" else WORKER_THREADS)
     if cmd == "run":
-        from core.sandbox.session import execute
+        from core.sandbox.session import execute_encoded
 
         detail = request.get("detail_pass")
-        return execute(
+        return execute_encoded(
             str(request.get("source", "")),
             device,
             bool(request.get("graph", True)),
@@ -140,7 +141,7 @@ def main(conn: Any) -> None:
         except BaseException as e:  # the worker must answer, whatever happened
             answer = {"ok": False, "error": {"kind": "runtime", "message": f"{type(e).__name__}: {e}", "line": None}}
         try:
-            data = encode_json(answer)
+            data = answer if isinstance(answer, bytes) else encode_json(answer)
         except (ValueError, TypeError) as e:
             data = encode_json(
                 {"ok": False, "error": {"kind": "runtime", "message": f"unserialisable result: {e}", "line": None}}
