@@ -85,9 +85,16 @@ def _ae_summary(value):
     if x.dtype == torch.bool:
         x = x.to(torch.uint8)
     lo, hi = torch.aminmax(x.reshape(-1))
-    x = x.to(device="cpu", dtype=torch.float64)
-    std, mean = torch.std_mean(x) if x.numel() > 1 else (torch.tensor(0.0), x.reshape(-1)[0])
-    spread = std.item() if x.numel() > 1 else 0.0
+    x = x.to(device="cpu", dtype=torch.float64).reshape(-1)
+    n = x.numel()
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # as the app's worker sums: the same order, the same last digit
+    try:
+        mean = x.sum() / n
+        d = x - mean
+        spread = torch.sqrt((d * d).sum() / (n - 1)).item() if n > 1 else 0.0
+    finally:
+        torch.set_num_threads(threads)
     return {"min": float(lo.item()), "max": float(hi.item()), "mean": mean.item(), "std": spread}
 
 

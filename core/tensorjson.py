@@ -100,9 +100,10 @@ def _summary(t: torch.Tensor) -> dict[str, Any]:
     n = x.numel()
     mean = x.sum() / n
     # two passes (the deviations from the mean, then their sum of squares): a few times quicker than
-    # torch.std_mean's one-pass update, and closer to the exact value (within 1e-15 where it is 1e-13 off)
+    # torch.std_mean's one-pass update, and closer to the exact value (within 1e-15 where it is 1e-13 off).
+    # core/export.py writes the same lines into an exported script, which prints the same numbers
     d = x - mean
-    std = torch.sqrt(torch.dot(d, d) / (n - 1)) if n > 1 else torch.tensor(0.0)
+    std = torch.sqrt((d * d).sum() / (n - 1)) if n > 1 else torch.tensor(0.0)
     return {
         "min": finite_or_str(float(lo.item())),
         "max": finite_or_str(float(hi.item())),
