@@ -22,7 +22,7 @@ import torch  # noqa: E402
 
 from core.limits import MAX_ANSWER_BYTES, WORKER_THREADS  # noqa: E402
 from core.sandbox.session import execute_encoded  # noqa: E402
-from core.sandbox.wire import decode_json, encode_json  # noqa: E402
+from core.sandbox.wire import decode_answer  # noqa: E402
 
 CORPUS = Path(__file__).resolve().parents[1] / "tests" / "corpus"
 # "PyTorch: Tensors and autograd" (the official polynomial fit) at the tutorial's 2000 iterations; the corpus
@@ -73,15 +73,16 @@ def as_a_new_worker() -> None:
     compiler._COMPILED.clear()
 
 
-def sandboxed(source: str, graph: bool) -> tuple[float, dict]:
+def sandboxed(source: str, graph: bool) -> tuple[float, dict, int]:
     """Seconds for the sandbox to run it, as a new worker, and to write and read its answer as the worker and
-    the app do."""
+    the app do; the answer; its size on the wire."""
     as_a_new_worker()
     start = time.perf_counter()
-    r = decode_json(execute_encoded(source, "cpu", with_graph=graph))  # the worker's bytes, read as the app does
+    data = execute_encoded(source, "cpu", with_graph=graph)  # the bytes a worker sends
+    r = decode_answer(data)  # read as the app reads them
     took = time.perf_counter() - start
     assert r["ok"], r.get("error")
-    return took, r
+    return took, r, len(data)
 
 
 def main() -> None:
@@ -102,7 +103,7 @@ def main() -> None:
         for _ in range(args.repeats):
             times["plain"].append(plain(source))
             for kind in ("values", "graph"):
-                took, answers[kind] = sandboxed(source, kind == "graph")
+                took, answers[kind], _ = sandboxed(source, kind == "graph")
                 times[kind].append(took)
         base = min(times["plain"])
         for kind in ("values", "graph"):
@@ -117,8 +118,7 @@ def main() -> None:
             )
     print(f"\nAnswer sizes (goal <= {MAX_ANSWER_BYTES / 2**20:.0f} MB of JSON)")
     for label, source in ANSWER_CASES.items():
-        took, r = sandboxed(source, True)
-        size = len(encode_json(r))
+        took, r, size = sandboxed(source, True)
         trimmed = r["stats"].get("trimmed_from_bytes")
         note = f" (trimmed from {trimmed / 2**20:.1f} MB)" if trimmed else ""
         print(f"  {label:30s} {size / 2**20:6.2f} MB in {took * 1000:7.0f} ms{note}")

@@ -16,7 +16,7 @@ from torch import nn
 
 from core.sandbox import compiler, guard, session
 from core.sandbox.validate import parse
-from core.sandbox.wire import decode_json, encode_json
+from core.sandbox.wire import SHARED_KEY, decode_answer, decode_json, encode_answer, encode_json
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 
@@ -339,14 +339,42 @@ def test_the_codec_refuses_what_is_not_json() -> None:
 
 
 @pytest.mark.parametrize("name", ["quickstart", "one more pass after the loop"])
-def test_the_worker_sends_the_bytes_the_size_bound_measured(name: str) -> None:
+def test_the_worker_sends_the_bytes_the_size_bound_measured(name: str, monkeypatch) -> None:
     """execute_encoded's bytes (written once, while the answer's size was bounded) are the answer's JSON."""
     data = session.execute_encoded(LONG_LOOPS[name], "cpu", True)
     again = session.execute(LONG_LOOPS[name], "cpu", True)
-    assert _without_stats(decode_json(data)) == _without_stats(decode_json(encode_json(again)))
-    many = "\n".join(f"t{i} = torch.rand(9000, requires_grad=True)" for i in range(200))  # 7.7 MB untrimmed
-    big = session.execute_encoded(many, "cpu", True)
-    assert len(big) <= session.MAX_ANSWER_BYTES and decode_json(big)["stats"]["trimmed_from_bytes"] > len(big)
+    assert _without_stats(decode_answer(data)) == _without_stats(decode_json(encode_json(again)))
+    if name != "quickstart":
+        return
+    assert len(data) < 0.7 * len(encode_json(again))  # a gradient met in several places is sent once
+    monkeypatch.setattr(session, "MAX_ANSWER_BYTES", len(data) // 3)  # bounded: trimmed, shared lists still once
+    small = session.execute_encoded(LONG_LOOPS[name], "cpu", True)
+    assert len(small) <= len(data) // 3 < decode_answer(small)["stats"]["trimmed_from_bytes"]
+
+
+def test_shared_lists_are_sent_once_and_read_back_in_each_place() -> None:
+    row = [[1.5, -0.0], [2.0, "nan"]]
+    other = [[1.5, -0.0], [2.0, "nan"]]  # equal numbers, not the same list: sent as they are
+    answer = {"graph": {"nodes": [{"grad": row}, {"value": other}]}, "steps": [{"incoming": [None, row]}], "x": row}
+    before = json.dumps(answer)
+    data = encode_answer(answer, [row])
+    assert json.dumps(answer) == before  # the answer itself is left as it was
+    assert decode_json(data)[SHARED_KEY] == [row] and data.count(b"1.5") == 2
+    back = decode_answer(data)
+    assert back == answer and SHARED_KEY not in back
+    assert back["x"] is back["graph"]["nodes"][0]["grad"] is back["steps"][0]["incoming"][1]
+    assert encode_answer(answer, []) == encode_json(answer)
+
+
+@pytest.mark.parametrize(
+    "data",
+    [b'{"a": {"$ref": 1}, "$shared": [[1]]}', b'{"a": {"$ref": -1}, "$shared": [[1]]}',
+     b'{"a": {"$ref": "0"}, "$shared": [[1]]}', b'{"a": [{"$ref": 0}], "$shared": {"0": [1]}}'],
+)  # fmt: skip
+def test_a_reference_to_no_shared_list_is_refused(data: bytes) -> None:
+    """An answer comes from a worker that ran untrusted code: a reference must point into its own table."""
+    with pytest.raises(ValueError):
+        decode_answer(data)
 
 
 def test_an_answer_is_measured_in_the_bytes_it_is_sent_as() -> None:

@@ -28,7 +28,7 @@ from core.limits import (
     WORKER_RSS_CAP_BYTES,
 )
 from core.sandbox.errors import SandboxError
-from core.sandbox.wire import ACK, decode_json, encode_json, recv_exact, recv_message, send_message
+from core.sandbox.wire import ACK, decode_answer, encode_json, recv_exact, recv_message, send_message
 
 MAX_ANSWER_BYTES = 256 * 1024**2  # a worker's JSON answer; more means something went wrong
 RSS_CAP_BYTES = WORKER_RSS_CAP_BYTES  # the parent kills a worker whose RSS passes this (GPU runs too)
@@ -341,7 +341,7 @@ class WorkerPool:
                 if _rss(w.pid) > RSS_CAP_BYTES:
                     return _error("limit", "sb_worker_memory", gib=RSS_CAP_BYTES / 2**30)
             w.sock.settimeout(max(1.0, deadline - time.monotonic()))
-            return decode_json(recv_message(w.sock, MAX_ANSWER_BYTES))
+            return decode_answer(recv_message(w.sock, MAX_ANSWER_BYTES))
         except EOFError:
             return _error("limit", "sb_worker_killed")
         except (OSError, ValueError, RecursionError) as e:  # RecursionError: JSON nested too deep to read

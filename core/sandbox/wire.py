@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import socket
 import struct
+from collections.abc import Sequence
 from typing import Any
 
 import orjson
@@ -88,3 +89,78 @@ def _representable(obj: Any) -> Any:
             box[:] = [fix(v) for v in box]
             todo.extend(v for v in box if isinstance(v, (dict, list)))
     return root[0]
+
+
+SHARED_KEY = "$shared"  # an answer's lists sent once: each place that had one holds {"$ref": its index}
+_MAX_DEPTH = 64  # an answer's containers nest a few levels (a graph, its nodes, a tensor's rows): deeper, as it is
+
+
+def _holds_containers(v: list[Any]) -> bool:
+    """A list of lists or dicts (steps, nodes, a step's gradients), not a row of numbers: its first item
+    that is not None says (a row's is a number; a missing gradient is None)."""
+    for x in v:
+        if x is not None:
+            return type(x) is list or type(x) is dict
+    return False
+
+
+def encode_answer(obj: Any, repeated: Sequence[Any]) -> bytes:
+    """encode_json of an answer in which each list in `repeated` (the same numbers, met in several places:
+    tensorjson.shared) is written once, in obj[SHARED_KEY], and referred to where it was. `obj` itself is not
+    changed. decode_answer puts the lists back."""
+    ids = {id(x) for x in repeated}
+    if not ids or not isinstance(obj, dict):
+        return encode_json(obj)
+    table: list[Any] = []
+    index: dict[int, int] = {}
+
+    def conv(v: Any, depth: int) -> Any:
+        if type(v) is list:
+            if id(v) in ids:
+                k = index.get(id(v))
+                if k is None:
+                    k = index[id(v)] = len(table)
+                    table.append(v)
+                return {"$ref": k}
+            if depth < _MAX_DEPTH and _holds_containers(v):
+                return [conv(x, depth + 1) for x in v]
+            return v
+        if type(v) is dict and depth < _MAX_DEPTH:
+            return {k: conv(x, depth + 1) for k, x in v.items()}
+        return v
+
+    out = conv(obj, 0)
+    if table:
+        out[SHARED_KEY] = table
+    return encode_json(out)
+
+
+def decode_answer(data: bytes) -> Any:
+    """decode_json of an answer, with its shared lists back in each place that refers to one (the same list
+    object in each). ValueError for a reference to nothing."""
+    obj = decode_json(data)
+    if not isinstance(obj, dict) or SHARED_KEY not in obj:
+        return obj
+    table = obj.pop(SHARED_KEY)
+    if not isinstance(table, list):
+        raise ValueError("an answer's shared lists are a list")
+
+    def ref(v: Any) -> Any:
+        if type(v) is dict and len(v) == 1 and "$ref" in v:
+            k = v["$ref"]
+            if type(k) is not int or not 0 <= k < len(table):
+                raise ValueError("a reference to no shared list")
+            return table[k]
+        return None
+
+    todo: list[tuple[Any, int]] = [(obj, 0)]
+    while todo:
+        box, depth = todo.pop()
+        items = box.items() if type(box) is dict else enumerate(box)
+        for k, v in items:
+            got = ref(v)
+            if got is not None:
+                box[k] = got
+            elif depth < _MAX_DEPTH and (type(v) is dict or type(v) is list and _holds_containers(v)):
+                todo.append((v, depth + 1))
+    return obj
