@@ -156,26 +156,42 @@ def check(tree: ast.Module) -> None:
             raise SandboxError.of("limit", "sb_nests_deep", line, limit=MAX_AST_DEPTH)
         if not isinstance(node, ALLOWED_NODES):
             raise SandboxError.of("refused", "sb_construct", line, construct=_construct(node))
-        _check_node(node, line, in_class)
-        if isinstance(node, ast.Name):
-            if not isinstance(node.ctx, ast.Load):
-                bound.add(node.id)
-            elif node.id in _FOREIGN_BUILTINS:
-                foreign.append((line, node.id))
-        elif isinstance(node, ast.alias):
-            bound.add(node.asname or node.name.split(".")[0])
-        elif isinstance(node, (ast.FunctionDef, ast.ClassDef)):
-            bound.add(node.name)
-        elif isinstance(node, ast.arg):
-            bound.add(node.arg)
-        elif isinstance(node, ast.ExceptHandler) and node.name:
-            bound.add(node.name)
-        child_in_class = isinstance(node, ast.ClassDef)
-        for child in ast.iter_child_nodes(node):
-            stack.append((child, depth + 1, line, child_in_class and child in node.body))  # type: ignore[attr-defined]
+        kind = type(node)  # the parser makes nodes of the exact classes: a set lookup, not a chain of isinstance
+        if kind in _CHECKED:
+            _check_node(node, line, in_class)
+        if kind is ast.Name:
+            if type(node.ctx) is not ast.Load:  # type: ignore[attr-defined]
+                bound.add(node.id)  # type: ignore[attr-defined]
+            elif node.id in _FOREIGN_BUILTINS:  # type: ignore[attr-defined]
+                foreign.append((line, node.id))  # type: ignore[attr-defined]
+        elif kind is ast.alias:
+            bound.add(node.asname or node.name.split(".")[0])  # type: ignore[attr-defined]
+        elif kind is ast.FunctionDef or kind is ast.ClassDef:
+            bound.add(node.name)  # type: ignore[attr-defined]
+        elif kind is ast.arg:
+            bound.add(node.arg)  # type: ignore[attr-defined]
+        elif kind is ast.ExceptHandler and node.name:  # type: ignore[attr-defined]
+            bound.add(node.name)  # type: ignore[attr-defined]
+        body = node.body if kind is ast.ClassDef else ()  # type: ignore[attr-defined]
+        for field in node._fields:  # ast.iter_child_nodes, without its generators
+            value = getattr(node, field, None)
+            if type(value) is list:
+                for child in value:
+                    if isinstance(child, ast.AST):
+                        stack.append((child, depth + 1, line, child in body))
+            elif isinstance(value, ast.AST):
+                stack.append((value, depth + 1, line, False))
     for line, name in sorted(foreign):
         if name not in bound:
             raise SandboxError.of("refused", "sb_foreign_builtin", line, name=name)
+
+
+# the node classes _check_node looks at (the others need no check of their own)
+_CHECKED = frozenset({
+    ast.Name, ast.Attribute, ast.FunctionDef, ast.ClassDef, ast.arg, ast.Global, ast.Nonlocal, ast.ExceptHandler,
+    ast.keyword, ast.Constant, ast.FormattedValue, ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp,
+    ast.With, ast.NamedExpr, ast.Import, ast.ImportFrom,
+})  # fmt: skip
 
 
 def _check_name(name: str, line: int, what: str) -> None:
