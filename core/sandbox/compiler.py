@@ -420,7 +420,7 @@ def fix_locations(tree: ast.AST) -> None:
             if not hasattr(node, "lineno"):
                 node.lineno = line  # type: ignore[attr-defined]
             else:
-                line = node.lineno  # type: ignore[attr-defined]
+                line = node.lineno
             if getattr(node, "end_lineno", None) is None:
                 node.end_lineno = end_line  # type: ignore[attr-defined]
             else:
@@ -428,7 +428,7 @@ def fix_locations(tree: ast.AST) -> None:
             if not hasattr(node, "col_offset"):
                 node.col_offset = col  # type: ignore[attr-defined]
             else:
-                col = node.col_offset  # type: ignore[attr-defined]
+                col = node.col_offset
             if getattr(node, "end_col_offset", None) is None:
                 node.end_col_offset = end_col  # type: ignore[attr-defined]
             else:
