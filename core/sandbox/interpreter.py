@@ -186,15 +186,18 @@ class Interpreter:
 
 
 class ModuleCall:
-    """One nn.Module call: the autograd nodes created during it have sequence numbers strictly between lo and hi."""
+    """One nn.Module call: the autograd nodes created during it have sequence numbers strictly between lo and hi.
+    A call and the first call inside it can share lo (no node was made between their starts): `depth` (calls
+    around it) orders them, the inner one after."""
 
-    __slots__ = ("module", "lo", "hi", "parent")
+    __slots__ = ("module", "lo", "hi", "parent", "depth")
 
     def __init__(self, module: nn.Module, lo: int, parent: ModuleCall | None) -> None:
         self.module = module
         self.lo = lo
         self.hi = lo
         self.parent = parent
+        self.depth = parent.depth + 1 if parent is not None else 0
 
 
 def _meta_twin(module: nn.Module) -> nn.Module:
@@ -210,10 +213,16 @@ def _meta_twin(module: nn.Module) -> nn.Module:
     return twin
 
 
+_NEXT_SEQUENCE_NR = getattr(torch._C._autograd, "_get_sequence_nr", None)  # the number the next node will take
+
+
 def _sequence_now() -> int | None:
-    """The autograd engine's sequence number now (each new node takes the next); None with grad mode off."""
+    """The sequence number of the newest autograd node (the next one takes a higher one); None with grad mode
+    off. Read without making a node (0.15 us, where a probe view costs 3 us and takes a number of its own)."""
     if not torch.is_grad_enabled():
         return None
+    if _NEXT_SEQUENCE_NR is not None:
+        return int(_NEXT_SEQUENCE_NR()) - 1
     probe = _PROBE.view_as(_PROBE).grad_fn
     return probe._sequence_nr() if probe is not None else None
 
@@ -251,8 +260,8 @@ class _ModuleHooks:
             call = self.stack.pop()
             if call.module is module:
                 hi = _sequence_now()
-                if hi is not None and hi > call.lo + 1 and self.calls is not None:
-                    call.hi = hi
+                if hi is not None and hi > call.lo and self.calls is not None:  # it made a node
+                    call.hi = hi + 1
                     self.calls.append(call)
                     if len(self.calls) > MAX_MODULE_CALLS:  # a long loop: the graph shows the last calls
                         del self.calls[: MAX_MODULE_CALLS // 2]

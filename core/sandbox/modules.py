@@ -62,7 +62,7 @@ def assign(
     of its consumers when they all share one. Calls are listed with their name, class and parent call, and
     only those that hold a node or contain one that does.
     """
-    ordered = sorted(calls, key=lambda c: c.lo)
+    ordered = sorted(calls, key=lambda c: (c.lo, c.depth))  # of calls starting together, the inner one last
     los = [c.lo for c in ordered]
     owner: list[ModuleCall | None] = []
     for seq in sequence:
@@ -96,6 +96,6 @@ def assign(
             }
         return ids[key]
 
-    for call in sorted({id(c): c for c in owner if c is not None}.values(), key=lambda c: c.lo):
+    for call in sorted({id(c): c for c in owner if c is not None}.values(), key=lambda c: (c.lo, c.depth)):
         name_of(call)
     return [name_of(c) if c is not None else None for c in owner], table
