@@ -197,7 +197,7 @@ class ModuleCall:
         self.lo = lo
         self.hi = lo
         self.parent = parent
-        self.depth = parent.depth + 1 if parent is not None else 0
+        self.depth: int = parent.depth + 1 if parent is not None else 0
 
 
 def _meta_twin(module: nn.Module) -> nn.Module:
