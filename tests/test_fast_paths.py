@@ -377,6 +377,17 @@ def test_a_reference_to_no_shared_list_is_refused(data: bytes) -> None:
         decode_answer(data)
 
 
+def test_references_cannot_inflate_an_answer() -> None:
+    """One big list referred to from everywhere would be gigabytes written out again: refused."""
+    big = encode_json([[0.123456789] * 1000] * 100)
+    bomb = b'{"rows": [' + b",".join([b'{"$ref": 0}'] * 5000) + b'], "$shared": [' + big + b"]}"
+    with pytest.raises(ValueError, match="many times its size"):
+        decode_answer(bomb)
+    fine = b'{"a": {"$ref": 0}, "b": {"$ref": 0}, "$shared": [' + big + b"]}"
+    back = decode_answer(fine)
+    assert back["a"] is back["b"] and len(back["a"]) == 100
+
+
 def test_an_answer_is_measured_in_the_bytes_it_is_sent_as() -> None:
     """CJK text is three bytes a character on the wire: the size bound counts bytes."""
     r = session.execute("for i in range(3000):\n    print('梯度' * 5)", "cpu", with_graph=False)

@@ -135,21 +135,31 @@ def encode_answer(obj: Any, repeated: Sequence[Any]) -> bytes:
     return encode_json(out)
 
 
+EXPANDED_TIMES = 4  # an answer read back, written out again, is at most this many times its bytes
+
+
 def decode_answer(data: bytes) -> Any:
     """decode_json of an answer, with its shared lists back in each place that refers to one (the same list
-    object in each). ValueError for a reference to nothing."""
+    object in each). ValueError for a reference to nothing, and for references that would make the answer,
+    written out again (a download, the command line), more than EXPANDED_TIMES its size: a worker that ran
+    untrusted code cannot turn 5 MB into gigabytes by referring to one list a million times."""
     obj = decode_json(data)
     if not isinstance(obj, dict) or SHARED_KEY not in obj:
         return obj
     table = obj.pop(SHARED_KEY)
     if not isinstance(table, list):
         raise ValueError("an answer's shared lists are a list")
+    sizes = [len(orjson.dumps(x)) for x in table]
+    budget = [EXPANDED_TIMES * len(data) - len(data)]
 
     def ref(v: Any) -> Any:
         if type(v) is dict and len(v) == 1 and "$ref" in v:
             k = v["$ref"]
             if type(k) is not int or not 0 <= k < len(table):
                 raise ValueError("a reference to no shared list")
+            budget[0] -= sizes[k]
+            if budget[0] < 0:
+                raise ValueError("an answer's references would write it out many times its size")
             return table[k]
         return None
 
