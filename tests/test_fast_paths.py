@@ -191,6 +191,19 @@ def test_two_training_loops_one_after_the_other_get_the_second_ones_last_pass(mo
     assert _without_stats(r) == _without_stats(_run_as("second run", src, monkeypatch))
 
 
+def test_loops_a_hundred_deep_leave_the_watch_blind_and_the_answer_right(monkeypatch) -> None:
+    """A recursion with a loop at every level keeps more loops running than the watch keeps track of: it
+    stops counting (no pass is foreseen), and the last pass is still recorded, by a second run."""
+    src = (
+        "w = torch.tensor([0.5], requires_grad=True)\ndef down(n):\n    for i in range(1):\n        if n:\n"
+        "            down(n - 1)\n        else:\n            for k in range(12):\n"
+        "                (w * k).sum().backward()\ndown(100)\nprint(w.grad)"
+    )
+    r = _run_as("foreseen", src, monkeypatch)
+    assert r["stdout"] == "tensor([66.])\n" and r["stats"]["recording"] == "second run"
+    assert _without_stats(r) == _without_stats(_run_as("second run", src, monkeypatch))
+
+
 def test_a_loop_left_early_is_not_foreseen_and_gets_a_second_run(monkeypatch) -> None:
     src = (
         "w = torch.tensor([3.0], requires_grad=True)\nfor step in range(500):\n    loss = (w ** 2).sum()\n"

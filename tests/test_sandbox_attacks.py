@@ -286,6 +286,11 @@ PARSER = [
 ]
 
 LANGUAGE_ESCAPES = [
+    # the loop guards (the loop watch behind foreseen backward passes) are not the program's to call
+    ("loop-guard-call", "it = __sb_loop__([1, 2])", {REFUSED}),
+    ("while-guard-call", "__sb_while__()", {REFUSED}),
+    ("loop-guard-by-globals", "g = globals()['__sb_loop__']", {REFUSED, RUNTIME}),
+    ("loop-over-a-module", "for f in torch:\n    pass", {REFUSED}),
     ("raise-systemexit", "raise SystemExit", {REFUSED}),
     ("raise-keyboardinterrupt", "raise KeyboardInterrupt", {REFUSED}),
     ("exit", "exit()", {REFUSED}),
