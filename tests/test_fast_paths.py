@@ -433,26 +433,6 @@ def test_the_rewrite_of_a_parse_again_is_the_rewrite_of_a_copy(path: Path) -> No
     assert ast.dump(tree, include_attributes=True) == before
 
 
-@pytest.mark.parametrize("path", sorted(CORPUS.glob("*.py"))[::4], ids=lambda p: p.stem)
-def test_our_location_fixer_gives_what_the_standard_librarys_gives(path: Path) -> None:
-    rewritten = compiler.rewrite(parse(path.read_text()))
-    fresh_ours, fresh_theirs = _without_locations(rewritten), _without_locations(rewritten)
-    compiler.fix_locations(fresh_ours)
-    ast.fix_missing_locations(fresh_theirs)
-    assert ast.dump(fresh_ours, include_attributes=True) == ast.dump(fresh_theirs, include_attributes=True)
-
-
-def _without_locations(tree: ast.Module) -> ast.Module:
-    """A copy whose every other node has lost its position (as the rewriter's new nodes have none)."""
-    out = copy.deepcopy(tree)
-    for k, node in enumerate(ast.walk(out)):
-        if k % 2 and "lineno" in node._attributes:
-            for name in ("lineno", "col_offset", "end_lineno", "end_col_offset"):
-                if hasattr(node, name):
-                    delattr(node, name)
-    return out
-
-
 def test_a_second_run_reuses_the_parse_of_the_same_text_only() -> None:
     session._parse_once("y = 3")
     tree = session._PARSED[0][1]

@@ -406,39 +406,8 @@ def rewrite(tree: ast.Module, assign_hook: bool = False) -> ast.Module:
         tree = copy.deepcopy(tree)
     rw = _Rewriter(assign_hook)
     tree.body = rw._body(tree.body) if tree.body else []
-    fix_locations(tree)
+    ast.fix_missing_locations(tree)
     return tree
-
-
-def fix_locations(tree: ast.AST) -> None:
-    """ast.fix_missing_locations, the same positions given, walked with a stack instead of recursive
-    generators (about twice as quick on a rewritten program)."""
-    stack: list[tuple[ast.AST, int, int, int, int]] = [(tree, 1, 0, 1, 0)]
-    while stack:
-        node, line, col, end_line, end_col = stack.pop()
-        if "lineno" in node._attributes:
-            if not hasattr(node, "lineno"):
-                node.lineno = line  # type: ignore[attr-defined]
-            else:
-                line = node.lineno
-            if getattr(node, "end_lineno", None) is None:
-                node.end_lineno = end_line  # type: ignore[attr-defined]
-            else:
-                end_line = node.end_lineno  # type: ignore[attr-defined]
-            if not hasattr(node, "col_offset"):
-                node.col_offset = col  # type: ignore[attr-defined]
-            else:
-                col = node.col_offset
-            if getattr(node, "end_col_offset", None) is None:
-                node.end_col_offset = end_col  # type: ignore[attr-defined]
-            else:
-                end_col = node.end_col_offset  # type: ignore[attr-defined]
-        for field in node._fields:
-            value = getattr(node, field, None)
-            if type(value) is list:
-                stack.extend((c, line, col, end_line, end_col) for c in value if isinstance(c, ast.AST))
-            elif isinstance(value, ast.AST):
-                stack.append((value, line, col, end_line, end_col))
 
 
 _COMPILED: list[tuple[ast.Module, bool, CodeType]] = []  # the newest programs compiled, by their tree's identity
