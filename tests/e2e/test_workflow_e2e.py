@@ -61,6 +61,8 @@ def test_program_survives_pages_and_language_and_its_link_opens_the_same_screen(
     omain = other.locator('[data-testid="stMain"]')
     expect(omain.locator("textarea").first).to_have_value(PROGRAM)
     expect(other.locator('[data-testid="stSidebar"]').get_by_text("中文")).to_be_visible()
+    # the link's own run draws the graph: waited for, as a person would (a first run can start late)
+    expect(other.locator('.ae-graph[data-graph="main"] svg text', has_text="18.75").first).to_be_attached()
     assert svg_texts(other) == svg_texts(page)  # the same graph at the same step, in the link's language
     assert other.evaluate("new URLSearchParams(location.search).get('step')") == steps
     other.screenshot(path=str(shots / f"workflow_link_{size[0]}.png"))
