@@ -536,6 +536,25 @@ def test_a_loss_priced_from_its_shapes_costs_what_a_meta_run_counts(loss: nn.Mod
         assert cost is not None, (loss, case)  # the tutorials' losses need no meta run
 
 
+@pytest.mark.parametrize(
+    ("a", "b"),
+    [(torch.rand(5, 3), 0.5), (2, torch.rand(4)), (torch.rand(6), torch.rand(6)), (torch.rand(2, 3), torch.tensor(1.0)),
+     (torch.tensor(1.0), torch.rand(3, 2)), (torch.rand(3, 1), torch.rand(1, 4)), (torch.rand(3), [1.0, 2.0, 3.0])],
+    ids=["number", "number-first", "same-shape", "0-d", "0-d-first", "broadcast", "list"],
+)  # fmt: skip
+def test_a_comparison_is_charged_what_its_meta_plan_counts(a, b) -> None:
+    """A comparison whose result has an operand's size is counted without a plan, at what the plan counts;
+    one that broadcasts (or meets a list) is left to the plan."""
+    from core.sandbox.guards import _compared_size
+
+    x = _compared_size(a, b)
+    planned = guard.Budget(torch.device("cpu"))._meta(("cmp", 0), lambda p, q: p == q, (a, b), {}, False)
+    if x is None:
+        assert planned is not None and (isinstance(b, list) or planned[1] > max(a.numel(), b.numel()))
+    else:
+        assert planned is not None and planned[1] == x.numel() * guard.ELEMENTWISE_COST
+
+
 def test_a_swapped_weight_is_priced_by_its_own_shape() -> None:
     layer = nn.Linear(5, 3)
     layer.weight = nn.Parameter(torch.rand(3000, 5))

@@ -299,6 +299,21 @@ def _is_program_function(f: Any) -> bool:
     return code is not None and code.co_filename == PROGRAM
 
 
+def _compared_size(a: Any, b: Any) -> Tensor | None:
+    """The tensor whose size a comparison's result has, when no broadcasting grows it (a number, a 0-d tensor
+    or a tensor of the same shape on the other side); None otherwise (planned on meta)."""
+    if type(b) in _NUMBERS:
+        return a if isinstance(a, Tensor) else None
+    if type(a) in _NUMBERS:
+        return b if isinstance(b, Tensor) else None
+    if isinstance(a, Tensor) and isinstance(b, Tensor):
+        if b.dim() == 0 or a.shape == b.shape:
+            return a
+        if a.dim() == 0:
+            return b
+    return None
+
+
 class Runtime:
     """One program run: counters, output, the guards, and the namespace the program sees."""
 
@@ -980,6 +995,10 @@ class Runtime:
     def compare(self, code: int, a: Any, b: Any) -> Any:
         if isinstance(a, Tensor) or isinstance(b, Tensor):
             if code < 6:
+                x = _compared_size(a, b)
+                if x is not None:  # the result has an operand's size: counted as the operators are, no plan
+                    self.budget.charge(x.numel() * ELEMENTWISE_COST)
+                    return _CMPS[code](a, b)
                 planned = self.budget.plan(("cmp", code), _CMPS[code], (a, b), {})
                 out = _CMPS[code](a, b)
                 if not planned:
