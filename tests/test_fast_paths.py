@@ -555,6 +555,18 @@ def test_a_comparison_is_charged_what_its_meta_plan_counts(a, b) -> None:
         assert planned is not None and planned[1] == x.numel() * guard.ELEMENTWISE_COST
 
 
+def test_moving_a_tensor_where_it_is_returns_it_and_costs_nothing() -> None:
+    r = session.execute(
+        "x = torch.rand(3000, 100)\ny = x.to('cpu')\nz = x.to(torch.float32)\nw = x.to(torch.device('cpu'))\n"
+        "v = x.to(torch.float64)\nsame = [y is x, z is x, w is x, v is x]",
+        "cpu",
+        False,
+    )
+    assert r["ok"], r.get("error")
+    assert r["variables"]["same"]["repr"] == "[True, True, True, False]" and r["variables"]["v"]["dtype"] == "float64"
+    assert r["stats"]["ops"] == 5
+
+
 def test_a_swapped_weight_is_priced_by_its_own_shape() -> None:
     layer = nn.Linear(5, 3)
     layer.weight = nn.Parameter(torch.rand(3000, 5))
