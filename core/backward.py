@@ -362,6 +362,7 @@ class BackwardRecorder:
         self.outputs: dict[Node, torch.Tensor] = {}  # a node's forward output, as a consumer saved it (a copy)
         self._made: list[Node] = []  # grad_fns of differentiable gradients (create_graph=True)
         self._running: dict[int, list[Step]] = {}  # node position -> steps waiting for their post-hook
+        self._held: set[int] = set()  # ids of the gradients steps hold as they are (alive in those steps)
         self._handles: list[Any] = []
         self._nodes = reachable(roots)
         extra = [g for g in grad_outputs if isinstance(g, torch.Tensor) and g.grad_fn is not None]
@@ -385,8 +386,10 @@ class BackwardRecorder:
             node = self._nodes[k]
             cls = type(node).__name__
             # a leaf's incoming gradient becomes its .grad (the engine steals it when nobody else holds it):
-            # copied, so holding it changes nothing the engine does; other gradients are held as they are
-            incoming = bookkeeping_copies(grad_outputs) if cls == "AccumulateGrad" else _aliases(grad_outputs)
+            # copied, so holding it changes nothing the engine does, unless a step before holds that very
+            # tensor already (the engine cannot steal it then: the same numbers, held once); other gradients
+            # are held as they are
+            incoming = self._leaf_incoming(grad_outputs) if cls == "AccumulateGrad" else _aliases(grad_outputs)
             step = Step(len(self.steps), node, op_name(cls), cls, incoming, saved=self.saved.get(node))
             self.steps.append(step)
             self._running.setdefault(k, []).append(step)
@@ -394,11 +397,17 @@ class BackwardRecorder:
 
         return before
 
+    def _leaf_incoming(self, grads: tuple[torch.Tensor | None, ...]) -> list[torch.Tensor | None]:
+        if all(g is None or id(g) in self._held and not g.requires_grad for g in grads):
+            return list(grads)
+        return bookkeeping_copies(grads)
+
     def _after_hook(self, k: int) -> Any:
         def after(grad_inputs: tuple[torch.Tensor | None, ...], grad_outputs: tuple[torch.Tensor | None, ...]) -> None:
             waiting = self._running.get(k)
             if waiting:
-                waiting.pop().outgoing = _aliases(grad_inputs)
+                sent = waiting.pop().outgoing = _aliases(grad_inputs)
+                self._held.update(id(g) for g in sent if g is not None)
             self._made.extend(g.grad_fn for g in grad_inputs if isinstance(g, torch.Tensor) and g.grad_fn is not None)
 
         return after

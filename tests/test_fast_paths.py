@@ -612,3 +612,20 @@ def test_a_summary_of_odd_values() -> None:
     assert summary(torch.tensor([1.0, float("inf")]))["mean"] == "inf"
     assert summary(torch.tensor([1.0, float("nan")]))["std"] == "nan"
     assert summary(torch.tensor([3 + 4j, 0j]))["max"] == 5.0
+
+
+def test_a_leafs_gradient_held_once_stays_what_each_pass_sent() -> None:
+    """A leaf's incoming gradient that the step before holds is held as that same tensor (sent once), and
+    neither a later pass's accumulation into .grad nor the engine changes what each pass recorded."""
+    src = (
+        "w = torch.tensor([1.0, 2.0], requires_grad=True)\n(w * 3).sum().backward()\n(w.exp() * 5).sum().backward()\n"
+        "x = torch.tensor([0.5], requires_grad=True)\n(x * x).sum().backward()"
+    )
+    r = session.execute(src, "cpu", True)
+    assert r["ok"], r.get("error")
+    leaf = [s for s in r["backward_steps"] if s["grad_fn"] == "AccumulateGrad"]
+    w = torch.tensor([1.0, 2.0])
+    assert [s["incoming"][0] for s in leaf] == [[3.0, 3.0], (w.exp() * 5).tolist(), [1.0]]
+    assert r["variables"]["w"]["grad"] == (3 + w.exp() * 5).tolist() and r["variables"]["x"]["grad"] == [1.0]
+    mul = next(s for s in r["backward_steps"] if s["pass"] == 0 and s["grad_fn"] == "MulBackward0")
+    assert mul["outgoing"][0] == [3.0, 3.0]
