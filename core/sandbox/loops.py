@@ -89,7 +89,7 @@ def _loader_left(it: Any) -> int | None:
 
 
 class LoopWatch:
-    """The iterators of the program's running for loops (and comprehensions), as `__sb_iter__` makes them."""
+    """The iterators of the program's running for loops (and comprehensions), as `__sb_loop__` makes them."""
 
     def __init__(self) -> None:
         self._running: list[Any] = []
