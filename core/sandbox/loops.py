@@ -7,9 +7,9 @@ after the loops proves wrong (another pass) costs a recording; the log makes a f
 
 Counting never runs the program's own code: only iterators whose count is plain data are counted (the
 built-in sequences', `enumerate` and `zip` over them, a DataLoader over tensors); any other running loop (a
-generator, a dataset class of the program's) makes the count unknown, as does a `while` loop (its tick notes
-it: `spun`). A loop whose iterator nobody but the watch holds any more has ended (or was left with `break`)
-and is dropped.
+generator, a dataset class of the program's) makes the count unknown, as does a `while` loop (its tick tells
+the watch: `tick_of_while`). A loop whose iterator nobody but the watch holds any more has ended (or was left
+with `break`) and is dropped.
 """
 
 from __future__ import annotations
