@@ -405,7 +405,7 @@ def test_an_answer_is_measured_in_the_bytes_it_is_sent_as() -> None:
     """CJK text is three bytes a character on the wire: the size bound counts bytes."""
     r = session.execute("for i in range(3000):\n    print('梯度' * 5)", "cpu", with_graph=False)
     assert len(encode_json(r)) <= session.MAX_ANSWER_BYTES
-    assert session._json_size({"s": "梯度"}) == len('{"s":"梯度"}'.encode())
+    assert len(session._encoded({"s": "梯度"})) == len('{"s":"梯度"}'.encode())
 
 
 # --- compiled code and plans -------------------------------------------------------------------------------
@@ -545,9 +545,9 @@ def test_a_loss_priced_from_its_shapes_costs_what_a_meta_run_counts(loss: nn.Mod
 def test_a_comparison_is_charged_what_its_meta_plan_counts(a, b) -> None:
     """A comparison whose result has an operand's size is counted without a plan, at what the plan counts;
     one that broadcasts (or meets a list) is left to the plan."""
-    from core.sandbox.guards import _compared_size
+    from core.sandbox.guards import _sized_operand
 
-    x = _compared_size(a, b)
+    x = _sized_operand(a, b)
     planned = guard.Budget(torch.device("cpu"))._meta(("cmp", 0), lambda p, q: p == q, (a, b), {}, False)
     if x is None:
         assert planned is not None and (isinstance(b, list) or planned[1] > max(a.numel(), b.numel()))

@@ -311,14 +311,16 @@ def _already(x: Tensor, where: Any) -> bool:
     return False
 
 
-def _compared_size(a: Any, b: Any) -> Tensor | None:
-    """The tensor whose size a comparison's result has, when no broadcasting grows it (a number, a 0-d tensor
-    or a tensor of the same shape on the other side); None otherwise (planned on meta)."""
-    if type(b) in _NUMBERS:
-        return a if isinstance(a, Tensor) else None
-    if type(a) in _NUMBERS:
-        return b if isinstance(b, Tensor) else None
-    if isinstance(a, Tensor) and isinstance(b, Tensor):
+def _sized_operand(a: Any, b: Any) -> Tensor | None:
+    """Of an elementwise operator or comparison with a tensor on one side: the operand whose size the result
+    has, when that is plain to see (a number, a 0-d tensor or a tensor of the same shape on the other side, no
+    broadcasting growth); None otherwise (planned on meta)."""
+    ta, tb = type(a), type(b)
+    if tb in _NUMBERS:
+        return a
+    if ta in _NUMBERS:
+        return b
+    if (ta is Tensor or ta is nn.Parameter) and (tb is Tensor or tb is nn.Parameter):
         if b.dim() == 0 or a.shape == b.shape:
             return a
         if a.dim() == 0:
@@ -974,18 +976,7 @@ class Runtime:
 
     def _tensor_binop(self, op: Callable[[Any, Any], Any], code: int, a: Any, b: Any) -> Any:
         budget = self.budget
-        ta, tb = type(a), type(b)
-        x = None  # the operand whose size the result has, when that is plain to see (no broadcasting growth)
-        if code != MATMUL:
-            if tb in _NUMBERS:
-                x = a
-            elif ta in _NUMBERS:
-                x = b
-            elif (ta is Tensor or ta is nn.Parameter) and (tb is Tensor or tb is nn.Parameter):
-                if b.dim() == 0 or a.shape == b.shape:
-                    x = a
-                elif a.dim() == 0:
-                    x = b
+        x = _sized_operand(a, b) if code != MATMUL else None
         if x is not None:  # Budget.charge, inline: this is the hottest path of a training loop
             flops = x.numel() * ELEMENTWISE_COST
             budget.ops += 1
@@ -1013,7 +1004,7 @@ class Runtime:
     def compare(self, code: int, a: Any, b: Any) -> Any:
         if isinstance(a, Tensor) or isinstance(b, Tensor):
             if code < 6:
-                x = _compared_size(a, b)
+                x = _sized_operand(a, b)
                 if x is not None:  # the result has an operand's size: counted as the operators are, no plan
                     self.budget.charge(x.numel() * ELEMENTWISE_COST)
                     return _CMPS[code](a, b)
