@@ -30,7 +30,6 @@ LEAF_CHANGED_BIG = "changed in place after the forward pass; its value at forwar
 
 
 @cache
-@cache
 def op_name(grad_fn_class: str) -> str:
     """Friendly op name of a grad_fn class: MulBackward0 -> mul, MseLossBackward0 -> mse_loss."""
     if grad_fn_class == "AccumulateGrad":
