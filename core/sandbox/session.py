@@ -123,22 +123,26 @@ class BackwardLog:
             return self._run(i, full, entry, roots, grad_outputs, call)
         finally:
             self._last_end = ended = time.perf_counter()
-            if self.record and self.target is None and self.foresight:
-                self._want_values(self._may_end())
-            elif self.record and self.target is None:
-                if 0 < i < FULL_PASSES:
-                    self._recorded_s.append(ended - started)
-                elif i >= FULL_PASSES and not self._chosen:
-                    if not full:
-                        self._light.append((forward_s, ended - started))
-                    if len(self._light) == LIGHT_PASSES:
-                        self._choose()
-                elif self.rolling:
-                    self._check_rolling(forward_s, ended - started)
-                if i >= FULL_PASSES - 1:  # beyond the first passes, forward values only where they may be drawn
-                    self._want_values(self.rolling or self._may_end())
+            if self.record and self.target is None:
+                if not self.foresight:  # by foresight, no choice to time: only a pass that looks last is recorded
+                    self._timed(i, full, forward_s, ended - started)
+                if self.foresight or i >= FULL_PASSES - 1:  # beyond the first passes (all of them by foresight),
+                    self._want_values(self.rolling or self._may_end())  # values only where they may be drawn
             if self.on_pass is not None:
                 self.on_pass(i, True)
+
+    def _timed(self, i: int, recorded: bool, forward_s: float, pass_s: float) -> None:
+        """Pass i took pass_s (after forward_s of its iteration): the first passes time a recording, the next
+        unrecorded ones time a pass without it, until rolling or not is chosen; rolling reviews its cost."""
+        if 0 < i < FULL_PASSES:
+            self._recorded_s.append(pass_s)
+        elif i >= FULL_PASSES and not self._chosen:
+            if not recorded:
+                self._light.append((forward_s, pass_s))
+            if len(self._light) == LIGHT_PASSES:
+                self._choose()
+        elif self.rolling:
+            self._check_rolling(forward_s, pass_s)
 
     def _choose(self) -> None:
         """After the timed unrecorded passes: roll on, or leave the last pass to a second run. The quickest of
@@ -651,11 +655,11 @@ def _fit(result: dict[str, Any], repeated: Sequence[Any] = ()) -> tuple[dict[str
     data = _encoded(result, repeated)
     if len(data) <= MAX_ANSWER_BYTES:
         return result, data
-    _trim(result, len(data), repeated)
-    return result, _encoded(result, repeated)
+    return result, _trim(result, len(data), repeated)
 
 
-def _trim(result: dict[str, Any], size: int, repeated: Sequence[Any]) -> None:
+def _trim(result: dict[str, Any], size: int, repeated: Sequence[Any]) -> bytes:
+    """Trim `result` in stages until its JSON fits; the JSON it was measured at last."""
     result.setdefault("stats", {})["trimmed_from_bytes"] = size
     # 1: backward steps beyond the last pass's keep only shapes; 2: every listed tensor becomes a summary
     steps = result.get("backward_steps") or []
@@ -663,8 +667,9 @@ def _trim(result: dict[str, Any], size: int, repeated: Sequence[Any]) -> None:
     for st in steps:
         if st.get("pass", 0) != last:
             _summarise_step(st)
-    if _json_size(result, repeated) <= MAX_ANSWER_BYTES:
-        return
+    data = _encoded(result, repeated)
+    if len(data) <= MAX_ANSWER_BYTES:
+        return data
     for st in steps:
         _summarise_step(st)
     for key in ("graph", "grad_graph"):
@@ -677,16 +682,20 @@ def _trim(result: dict[str, Any], size: int, repeated: Sequence[Any]) -> None:
                     nd[f"{k}_note"] = "trimmed: the answer would pass its size bound"
             if nd.get("saved"):
                 nd["saved"] = {n: (v if not isinstance(v, list) else None) for n, v in nd["saved"].items()}
-    if _json_size(result, repeated) <= MAX_ANSWER_BYTES:
-        return
+    data = _encoded(result, repeated)
+    if len(data) <= MAX_ANSWER_BYTES:
+        return data
     for entry in (result.get("variables") or {}).values():
         for k in ("value", "grad"):
             if isinstance(entry.get(k), list):
                 entry[k] = None
                 entry[f"{k}_note"] = "trimmed: the answer would pass its size bound"
-    if _json_size(result, repeated) > MAX_ANSWER_BYTES:
-        result["stdout"] = result.get("stdout", "")[:10_000]
-        result["backward_steps"] = []
+    data = _encoded(result, repeated)
+    if len(data) <= MAX_ANSWER_BYTES:
+        return data
+    result["stdout"] = result.get("stdout", "")[:10_000]
+    result["backward_steps"] = []
+    return _encoded(result, repeated)
 
 
 def _list_summary(nested: Any, dtype: str) -> dict[str, Any]:
@@ -707,12 +716,8 @@ def _summarise_step(st: dict[str, Any]) -> None:
             st[key] = [None for _ in st[key]]
 
 
-def _json_size(obj: Any, repeated: Sequence[Any] = ()) -> int:
-    """The answer's size as the worker will send it (UTF-8 bytes of the wire's JSON)."""
-    return len(_encoded(obj, repeated))
-
-
 def _encoded(obj: Any, repeated: Sequence[Any] = ()) -> bytes:
+    """The answer as the worker will send it (the wire's JSON bytes); b"" when it is not JSON."""
     try:
         return encode_answer(obj, repeated)
     except TypeError:  # not JSON: the worker's own encoding reports it
