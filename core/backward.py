@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -540,9 +541,18 @@ def agreement(expected: torch.Tensor, engine: torch.Tensor) -> tuple[bool, float
     if e.numel() == 0:
         return True, 0.0
     rtol = _tolerance(engine)
+    d = torch.sub(e, g).abs_()
+    size = g.abs()
+    top, diff = float(size.max()), float(d.max())
+    if math.isfinite(top) and math.isfinite(diff):
+        # every number finite (a NaN or an infinity in either makes d's max NaN or inf): allclose's own test,
+        # |e - g| <= atol + rtol * |g| with atol = rtol * max(1, max |g|), in place on the tensors at hand,
+        # about 3x quicker than allclose and a second difference (a 784x64 layer: 0.2 ms, not 0.6)
+        bound = size.mul_(rtol).add_(rtol * max(1.0, top))
+        return bool(d.le(bound).all()), diff
     scale = max(1.0, float(g.abs().nan_to_num(0.0, 0.0, 0.0).max()))
     ok = torch.allclose(e, g, rtol=rtol, atol=rtol * scale, equal_nan=True)
-    diff = float((e - g).abs().nan_to_num(0.0, 0.0, 0.0).max())  # over the elements where both are finite
+    diff = float(d.nan_to_num(0.0, 0.0, 0.0).max())  # over the elements where both are finite
     return bool(ok), diff
 
 

@@ -433,6 +433,21 @@ def test_the_rewrite_of_a_parse_again_is_the_rewrite_of_a_copy(path: Path) -> No
     assert ast.dump(tree, include_attributes=True) == before
 
 
+@pytest.mark.parametrize("path", sorted(CORPUS.glob("*.py")), ids=lambda p: p.stem)
+def test_the_guarded_trees_positions_are_the_standard_librarys(path: Path) -> None:
+    """compiler.fix_locations gives every node the position ast.fix_missing_locations gives it."""
+
+    def guarded() -> ast.Module:
+        tree = ast.parse(path.read_text())
+        tree.body = compiler._Rewriter(True)._body(tree.body)
+        return tree
+
+    ours = guarded()
+    compiler.fix_locations(ours)
+    theirs = ast.fix_missing_locations(guarded())
+    assert ast.dump(ours, include_attributes=True) == ast.dump(theirs, include_attributes=True)
+
+
 def test_a_second_run_reuses_the_parse_of_the_same_text_only() -> None:
     session._parse_once("y = 3")
     tree = session._PARSED[0][1]
@@ -629,3 +644,34 @@ def test_a_leafs_gradient_held_once_stays_what_each_pass_sent() -> None:
     assert r["variables"]["w"]["grad"] == (3 + w.exp() * 5).tolist() and r["variables"]["x"]["grad"] == [1.0]
     mul = next(s for s in r["backward_steps"] if s["pass"] == 0 and s["grad_fn"] == "MulBackward0")
     assert mul["outgoing"][0] == [3.0, 3.0]
+
+
+def _allclose_agreement(expected: torch.Tensor, engine: torch.Tensor) -> tuple[bool, float]:
+    """backward.agreement as it was: allclose, and the largest finite difference."""
+    from core.backward import _tolerance
+
+    e, g = expected.double(), engine.double()
+    rtol = _tolerance(engine)
+    scale = max(1.0, float(g.abs().nan_to_num(0.0, 0.0, 0.0).max()))
+    ok = torch.allclose(e, g, rtol=rtol, atol=rtol * scale, equal_nan=True)
+    return bool(ok), float((e - g).abs().nan_to_num(0.0, 0.0, 0.0).max())
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_agreement_check_decides_as_allclose_does(seed: int) -> None:
+    from core.backward import agreement
+
+    gen = torch.Generator().manual_seed(seed)
+    dtype = (torch.float32, torch.float64, torch.float16)[seed % 3]
+    shape = ((3,), (4, 5), (64, 7))[seed % 3 if seed < 30 else 1]
+    engine = (torch.randn(shape, generator=gen) * 10 ** (seed % 5 - 2)).to(dtype)
+    # off by about the tolerance: some agree, some do not, some sit on the boundary
+    off = torch.randn(shape, generator=gen, dtype=torch.float64) * (1e-9, 1e-4, 1e-2)[seed % 3] * (seed % 4) / 2
+    expected = engine.double() * (1 + off)
+    if seed >= 20:  # NaN and infinities, in one or both
+        flat_e, flat_g = expected.view(-1), engine.view(-1)
+        k = seed % 4
+        flat_g[0] = (float("nan"), float("inf"), -float("inf"), float("nan"))[k]
+        flat_e[0] = (float("nan"), float("inf"), float("inf"), 1.0)[k]
+    assert agreement(expected, engine) == _allclose_agreement(expected, engine)
+    assert agreement(engine.double(), engine) == (True, 0.0)

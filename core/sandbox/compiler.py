@@ -406,8 +406,42 @@ def rewrite(tree: ast.Module, assign_hook: bool = False) -> ast.Module:
         tree = copy.deepcopy(tree)
     rw = _Rewriter(assign_hook)
     tree.body = rw._body(tree.body) if tree.body else []
-    ast.fix_missing_locations(tree)
+    fix_locations(tree)
     return tree
+
+
+def fix_locations(tree: ast.AST) -> None:
+    """ast.fix_missing_locations, without recursion and its generators (about 2x quicker): each node the rewrite
+    made (a guard's name, an operator code) gets the position of the nearest node above it that has one."""
+    stack: list[tuple[ast.AST, int, int, int, int]] = [(tree, 1, 0, 1, 0)]
+    pop, push = stack.pop, stack.append
+    while stack:
+        node, line, col, end_line, end_col = pop()
+        if "lineno" in node._attributes:  # then so are col_offset, end_lineno and end_col_offset
+            if (v := getattr(node, "lineno", None)) is not None:
+                line = v
+            else:
+                node.lineno = line  # type: ignore[attr-defined]
+            if (v := getattr(node, "col_offset", None)) is not None:
+                col = v
+            else:
+                node.col_offset = col  # type: ignore[attr-defined]
+            if (v := getattr(node, "end_lineno", None)) is not None:
+                end_line = v
+            else:
+                node.end_lineno = end_line  # type: ignore[attr-defined]
+            if (v := getattr(node, "end_col_offset", None)) is not None:
+                end_col = v
+            else:
+                node.end_col_offset = end_col  # type: ignore[attr-defined]
+        for field in node._fields:
+            value = getattr(node, field, None)
+            if type(value) is list:
+                for child in value:
+                    if isinstance(child, ast.AST):
+                        push((child, line, col, end_line, end_col))
+            elif isinstance(value, ast.AST):
+                push((value, line, col, end_line, end_col))
 
 
 _COMPILED: list[tuple[ast.Module, bool, CodeType]] = []  # the newest programs compiled, by their tree's identity
