@@ -1,4 +1,8 @@
-"""Tensor -> JSON-safe dict: values as nested lists, or a summary for big tensors (DESIGN.md)."""
+"""Tensor -> JSON-safe dict: values as nested lists, or a summary for big tensors (DESIGN.md).
+
+For the wire (within `shared()`), a tensor of PACK_FROM numbers or more is a `Packed`: its bytes, which the wire
+sends beside the JSON instead of its numbers' text. `unpack` reads them back as the very list `values` gives.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +11,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+import numpy as np
 import torch
 
 from core.limits import MAX_JSON_ELEMENTS
@@ -35,7 +40,8 @@ def shared() -> Iterator[list[Any]]:
     """Within it, a tensor listed or summarised again (a gradient that is one step's output and the next step's
     input, a node's .grad and a variable's) gets the first answer: the same numbers, computed once. Answers
     are kept with their tensor (so its id stays its own) and its version counter (an in-place change misses).
-    It yields the lists handed out more than once: the wire sends each of them once (wire.encode_answer)."""
+    It yields the lists handed out more than once: the wire sends each of them once (wire.encode_answer).
+    Within it, `values` packs the numbers of PACK_FROM or more (see `unpack`)."""
     global _SHARED, _REPEATED
     outer = (_SHARED, _REPEATED)
     repeated: list[Any] = [] if _REPEATED is None else _REPEATED
@@ -61,7 +67,7 @@ def _remembered(t: torch.Tensor, listing: bool, compute: Any) -> Any:
         return compute(t)
     hit = memo.get(key)
     if hit is not None and hit[0] is t:
-        if listing and _REPEATED is not None and len(hit) == 2 and type(hit[1]) is list and t.numel() >= SHARED_FROM:
+        if listing and _REPEATED is not None and len(hit) == 2 and is_listed(hit[1]) and t.numel() >= SHARED_FROM:
             _REPEATED.append(hit[1])
             memo[key] = (t, hit[1], True)  # noted once
         return hit[1]
@@ -74,19 +80,89 @@ def values(t: torch.Tensor | None, max_elements: int = MAX_JSON_ELEMENTS) -> Any
     """Nested list of a tensor's values (complex as [re, im] pairs), or None when absent or too big."""
     if t is None or t.numel() > max_elements:
         return None
-    return _remembered(t, True, _values)
+    return _remembered(t, True, _values if _SHARED is None else _packed)
 
 
-def _values(t: torch.Tensor) -> Any:
+def _listable(t: torch.Tensor) -> torch.Tensor:
+    """The tensor whose .tolist() is the JSON list: complex as [re, im] pairs, half precisions as float32."""
     t = t.detach()
     if t.is_complex():
         t = torch.view_as_real(t.resolve_conj())
     if t.dtype == torch.bfloat16 or t.dtype == torch.float16:
         t = t.float()
-    t = t.cpu()
+    return t.cpu()
+
+
+def _values(t: torch.Tensor) -> Any:
+    t = _listable(t)
     if not t.is_floating_point() or bool(torch.isfinite(t).all()):
         return t.tolist()  # nothing to encode: no NaN or infinity among them
     return _clean(t.tolist())
+
+
+PACK_FROM = 16  # numbers in a tensor sent as bytes on the wire: a float32 is 4 bytes where its text is ~19
+# the dtypes sent as bytes, by numpy's little-endian code
+_PACKED = {torch.float32: "<f4", torch.float64: "<f8", torch.int64: "<i8", torch.int32: "<i4", torch.int16: "<i2",
+           torch.int8: "|i1", torch.uint8: "|u1", torch.bool: "|b1"}  # fmt: skip
+_UNPACKED = frozenset(_PACKED.values())
+PACKED_KEY = "$n"
+
+
+class Packed:
+    """A tensor's numbers as its bytes (C order, little-endian), as `values` gives them within shared(): the
+    wire writes them beside the answer's JSON (wire.encode_answer) and reads them back as the very list
+    `values` gives outside it (`unpack`). Making and writing the numbers' text costs about 10x more."""
+
+    __slots__ = ("code", "shape", "data")
+
+    def __init__(self, code: str, shape: list[int], data: bytes) -> None:
+        self.code, self.shape, self.data = code, shape, data
+
+    def tolist(self) -> list[Any]:
+        return unpack([self.code, self.shape, 0], self.data, [len(self.data)])
+
+
+def _packed(t: torch.Tensor) -> Any:
+    """values(t) within shared(): a Packed when it has PACK_FROM numbers or more of a packed dtype."""
+    x = _listable(t)
+    code = _PACKED.get(x.dtype)
+    if code is None or x.numel() < PACK_FROM:
+        return _values(t)
+    return Packed(code, list(x.shape), x.numpy().astype(code, copy=False).tobytes())  # a copy: as it is now
+
+
+def is_listed(v: Any) -> bool:
+    """`v` is what `values` gives for a tensor: a list of numbers, or a Packed."""
+    return type(v) is list or type(v) is Packed
+
+
+def unpack(spec: Any, blob: bytes | memoryview, left: list[int]) -> list[Any]:
+    """The nested list of a packed value written as {"$n": [dtype, shape, offset]} over the bytes `blob`.
+
+    ValueError when it is not one the wire writes: an unknown dtype, a shape not of positive sizes or of fewer
+    than PACK_FROM numbers, bytes beyond the blob, or more bytes in all than `left[0]` (the blob's size, counted
+    down: no byte is read twice, so the lists made are at most ~8 times the bytes sent). The numbers are the
+    tensor's own: a float32 read back is the Python float .tolist() gives; NaN and infinities become the
+    strings values() writes."""
+    if type(spec) is not list or len(spec) != 3:
+        raise ValueError("a packed value is [dtype, shape, offset]")
+    code, shape, offset = spec
+    if type(code) is not str or code not in _UNPACKED or type(shape) is not list or len(shape) > 64:
+        raise ValueError("a packed value of an unknown dtype")
+    if not all(type(n) is int and n > 0 for n in shape) or type(offset) is not int or offset < 0:
+        raise ValueError("a packed value's shape is of positive sizes, its offset a count of bytes")
+    count = math.prod(shape)
+    size = count * np.dtype(code).itemsize
+    if count < PACK_FROM or offset + size > len(blob) or size > left[0]:
+        raise ValueError("a packed value's bytes are not in its answer")
+    left[0] -= size
+    a = np.frombuffer(blob, dtype="|u1" if code == "|b1" else code, count=count, offset=offset).reshape(shape)
+    if code == "|b1":
+        a = a != 0
+    out = a.tolist()
+    if a.dtype.kind == "f" and not bool(np.isfinite(a).all()):
+        out = _clean(out)
+    return out
 
 
 def summary(t: torch.Tensor) -> dict[str, Any]:

@@ -401,6 +401,122 @@ def test_references_cannot_inflate_an_answer() -> None:
     assert back["a"] is back["b"] and len(back["a"]) == 100
 
 
+def _packed_answer(tensors: dict[str, torch.Tensor]) -> tuple[bytes, dict]:
+    """The answer {name: values(t)} as the wire sends it from within shared(), and as values() lists it."""
+    from core import tensorjson
+
+    with tensorjson.shared() as repeated:
+        answer = {k: tensorjson.values(t) for k, t in tensors.items()}
+    return encode_answer(answer, repeated), {k: tensorjson.values(t) for k, t in tensors.items()}
+
+
+_ODD = torch.tensor([1.5, -0.0, float("nan"), float("inf"), -float("inf"), 1e-45, 3.4028235e38, -2.5] * 3)
+PACKED_CASES = {
+    "float32": torch.randn(5, 7, generator=torch.Generator().manual_seed(0)),
+    "float64 to the last bit": torch.randn(33, dtype=torch.float64, generator=torch.Generator().manual_seed(1)) / 3,
+    "float32 NaN, infinities, subnormal, -0": _ODD,
+    "float64 NaN and infinities": _ODD.double().reshape(4, 6),
+    "float16": torch.linspace(-3, 3, 20).half(),
+    "bfloat16": torch.linspace(-3, 3, 20).bfloat16().reshape(2, 10),
+    "complex64": torch.randn(3, 6, dtype=torch.complex64, generator=torch.Generator().manual_seed(2)),
+    "conjugated complex": torch.randn(20, dtype=torch.complex64, generator=torch.Generator().manual_seed(3)).conj(),
+    "int64 beyond 2**53": torch.arange(20) * (2**60 // 7) - 2**62,
+    "int32": torch.arange(-10, 10, dtype=torch.int32),
+    "int16": torch.arange(-10, 10, dtype=torch.int16).reshape(5, 4),
+    "int8": torch.arange(-128, 127, 13, dtype=torch.int8),
+    "uint8": torch.arange(0, 256, 9, dtype=torch.uint8),
+    "bool": torch.arange(20) % 3 == 0,
+    "a transposed view": torch.arange(24.0).reshape(4, 6).t(),
+    "a strided slice": torch.arange(100.0)[::3],
+    "an expanded row": torch.arange(4.0).expand(5, 4),
+    "requires grad": torch.ones(4, 4, requires_grad=True) * 2,
+    "four dimensions": torch.arange(2 * 3 * 4 * 5, dtype=torch.float32).reshape(2, 3, 4, 5),
+    "just under the packing size": torch.arange(15.0),
+    "an empty tensor": torch.ones(0, 5),
+    "a scalar": torch.tensor(3.25),
+}
+
+
+@pytest.mark.parametrize("name", list(PACKED_CASES))
+def test_numbers_sent_as_bytes_read_back_as_the_list_values_makes(name: str) -> None:
+    """tensorjson.values within shared() packs a tensor's bytes; decode_answer reads back what values() lists
+    outside it, number for number (a float read back is the same double, NaN and infinities the same strings)."""
+    data, listed = _packed_answer({"t": PACKED_CASES[name]})
+    back = decode_answer(data)
+    assert json.dumps(back, sort_keys=True) == json.dumps(listed, sort_keys=True)
+    assert back == listed  # and the text above tells -0.0 from 0.0
+    assert data[:1] == (b"\x00" if PACKED_CASES[name].numel() >= 16 else b"{")  # small ones stay text
+
+
+def test_a_tensor_met_twice_is_packed_once_and_shared() -> None:
+    t = torch.randn(64, 64)
+    data, listed = _packed_answer({"a": t, "b": t, "c": t[0]})
+    back = decode_answer(data)
+    assert back == listed and back["a"] is back["b"]
+    assert len(data) < 2 * 64 * 64 * 4 + 1000  # one copy of the bytes, and the row
+    text = encode_json(listed)
+    assert len(data) < len(text) / 3  # 4 bytes a float32, where its text is ~19
+
+
+def _frame(text: bytes, blob: bytes) -> bytes:
+    return len(text).to_bytes(8, "big") + text + blob
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        b"\x00\x00\x00",  # a frame cut short
+        _frame(b'{"a": 1}', b"")[:-3],  # JSON longer than its frame
+        _frame(b'{"a": {"$n": ["<f4", [16], 0]}}', b"\x00" * 60),  # bytes beyond the blob
+        _frame(b'{"a": {"$n": ["<f4", [16], 8]}}', b"\x00" * 64),  # bytes beyond the blob from an offset
+        _frame(b'{"a": {"$n": ["<f4", [16], -4]}}', b"\x00" * 64),  # a negative offset
+        _frame(b'{"a": {"$n": ["O", [16], 0]}}', b"\x00" * 64),  # Python objects, never
+        _frame(b'{"a": {"$n": [">f4", [16], 0]}}', b"\x00" * 64),  # only what the wire writes
+        _frame(b'{"a": {"$n": [["<f4"], [16], 0]}}', b"\x00" * 64),  # not a code
+        _frame(b'{"a": {"$n": ["<f4", [-4, -4], 0]}}', b"\x00" * 64),  # sizes that multiply to 16
+        _frame(b'{"a": {"$n": ["<f4", [0, 16], 0]}}', b"\x00" * 64),  # no numbers: never packed
+        _frame(b'{"a": {"$n": ["<f4", [4], 0]}}', b"\x00" * 64),  # fewer than PACK_FROM: never packed
+        _frame(b'{"a": {"$n": ["<f4", [16.0], 0]}}', b"\x00" * 64),  # not a size
+        _frame(b'{"a": {"$n": ["<f4", [16]]}}', b"\x00" * 64),  # no offset
+        _frame(b'{"a": {"$n": ["<f4", [16], 0]}}', b"\x00" * 64)[:8] + b'{"a": {"$n": "x"}}',  # not a spec
+        _frame(b'{"a": {"$n": ["<f4", [' + b",".join([b"1"] * 65) + b"], 0]}}", b"\x00" * 64),  # too many dims
+        # the same bytes read twice, or a million times: each byte is read once at most
+        _frame(b'{"a": {"$n": ["<f4", [16], 0]}, "b": {"$n": ["<f4", [16], 0]}}', b"\x00" * 64),
+        _frame(b'{"a": [' + b",".join([b'{"$n": ["|u1", [16], 0]}'] * 1000) + b"]}", b"\x00" * 16),
+        # a packed shared entry referred to from everywhere: its bytes count against the references' budget
+        _frame(
+            b'{"a": [' + b",".join([b'{"$ref": 0}'] * 200) + b'], "$shared": [{"$n": ["<f8", [4096], 0]}]}',
+            b"\x00" * 8 * 4096,
+        ),  # fmt: skip
+    ],
+)
+def test_a_hostile_frame_is_refused(data: bytes) -> None:
+    """A worker that ran untrusted code writes its answer's frame: what it says is checked against its bytes
+    before any list is made, and no byte becomes two lists."""
+    with pytest.raises(ValueError):
+        decode_answer(data)
+
+
+def test_a_frame_packed_by_hand_reads_as_the_wire_writes_it() -> None:
+    """The checks above refuse only what is wrong: the same frames, made right, are read."""
+    blob = torch.arange(16, dtype=torch.float32).numpy().tobytes() + bytes([0, 1, 2, 255] * 4)
+    data = _frame(b'{"a": {"$n": ["<f4", [4, 4], 0]}, "b": [{"$n": ["|b1", [16], 64]}, null]}', blob)
+    back = decode_answer(data)
+    assert back["a"] == torch.arange(16.0).reshape(4, 4).tolist()
+    assert back["b"] == [[False, True, True, True] * 4, None]  # any byte but 0 is true, as bool() reads it
+    doubles = torch.arange(16, dtype=torch.float64).numpy().tobytes()
+    shared = _frame(b'{"a": {"$ref": 0}, "b": {"$ref": 0}, "$shared": [{"$n": ["<f8", [16], 0]}]}', doubles)
+    back = decode_answer(shared)
+    assert back["a"] is back["b"] and len(back["a"]) == 16
+
+
+def test_the_quickstarts_answer_sends_its_numbers_as_bytes() -> None:
+    data = session.execute_encoded(LONG_LOOPS["quickstart"], "cpu", True)
+    back = decode_answer(data)
+    assert data[:1] == b"\x00" and len(data) < len(encode_json(back)) / 2.5
+    assert back == session.execute(LONG_LOOPS["quickstart"], "cpu", True) | {"stats": back["stats"]}
+
+
 def test_an_answer_is_measured_in_the_bytes_it_is_sent_as() -> None:
     """CJK text is three bytes a character on the wire: the size bound counts bytes."""
     r = session.execute("for i in range(3000):\n    print('梯度' * 5)", "cpu", with_graph=False)

@@ -26,7 +26,7 @@ from core.sandbox.guard import Budget
 from core.sandbox.interpreter import Interpreter, bounded_text
 from core.sandbox.loops import LoopWatch, run_to_their_end
 from core.sandbox.validate import parse
-from core.sandbox.wire import encode_answer, encode_json
+from core.sandbox.wire import decode_answer, encode_answer, encode_json
 from core.trace import ValueLog
 
 ROLLING_BELOW = 0.8  # record passes as they run while recording one costs less than this share of an iteration
@@ -277,8 +277,9 @@ def program_context(dev: torch.device, dtype: torch.dtype | None = None) -> Iter
 def execute(
     source: str, device: str = "cpu", with_graph: bool = True, detail_pass: int | None = None
 ) -> dict[str, Any]:
-    """Validate and run `source`; returns the result object (ok true, or ok false with an error). See _execute."""
-    return _execute(source, device, with_graph, detail_pass)[0]
+    """Validate and run `source`; returns the result object (ok true, or ok false with an error), as the app
+    reads it from a worker. See _execute."""
+    return decode_answer(execute_encoded(source, device, with_graph, detail_pass))
 
 
 def execute_encoded(source: str, device: str = "cpu", with_graph: bool = True, detail_pass: int | None = None) -> bytes:
@@ -681,13 +682,13 @@ def _trim(result: dict[str, Any], size: int, repeated: Sequence[Any]) -> bytes:
                     nd[k] = None
                     nd[f"{k}_note"] = "trimmed: the answer would pass its size bound"
             if nd.get("saved"):
-                nd["saved"] = {n: (v if not isinstance(v, list) else None) for n, v in nd["saved"].items()}
+                nd["saved"] = {n: _trimmed_saved(v) for n, v in nd["saved"].items()}
     data = _encoded(result, repeated)
     if len(data) <= MAX_ANSWER_BYTES:
         return data
     for entry in (result.get("variables") or {}).values():
         for k in ("value", "grad"):
-            if isinstance(entry.get(k), list):
+            if tensorjson.is_listed(entry.get(k)):
                 entry[k] = None
                 entry[f"{k}_note"] = "trimmed: the answer would pass its size bound"
     data = _encoded(result, repeated)
@@ -698,8 +699,21 @@ def _trim(result: dict[str, Any], size: int, repeated: Sequence[Any]) -> bytes:
     return _encoded(result, repeated)
 
 
+def _trimmed_saved(v: Any) -> Any:
+    """A saved value of a graph node with its numbers given way to their summary (graph._saved_json's form)."""
+    if tensorjson.is_listed(v):  # a sequence of saved values
+        return None
+    if isinstance(v, dict) and v.get("value") is not None:
+        return {**v, "value": None, "summary": _list_summary(v["value"], str(v.get("dtype") or "")),
+                "value_note": "trimmed: the answer would pass its size bound"}  # fmt: skip
+    return v
+
+
 def _list_summary(nested: Any, dtype: str) -> dict[str, Any]:
-    """The summary of listed numbers (as tensorjson writes them: NaN/inf as strings, complex as [re, im])."""
+    """The summary of listed numbers (as tensorjson writes them: NaN/inf as strings, complex as [re, im]; or
+    packed)."""
+    if isinstance(nested, tensorjson.Packed):
+        nested = nested.tolist()
 
     def floats(v: Any) -> Any:
         return [floats(x) for x in v] if isinstance(v, list) else float(v)
