@@ -179,14 +179,16 @@ def _summary(t: torch.Tensor) -> dict[str, Any]:
     if x.dtype == torch.bool:
         x = x.to(torch.uint8)
     lo, hi = torch.aminmax(x.reshape(-1))  # exact in the tensor's own dtype
-    x = x.to(device="cpu", dtype=torch.float64).reshape(-1)  # mean and std in float64: exact to the last digit
+    # mean and std in float64, exact to the last digit, in a copy of our own (never the program's tensor)
+    x = x.to(device="cpu", dtype=torch.float64, copy=True).reshape(-1)
     n = x.numel()
     mean = x.sum() / n
     # two passes (the deviations from the mean, then their sum of squares): a few times quicker than
     # torch.std_mean's one-pass update, and closer to the exact value (within 1e-15 where it is 1e-13 off).
-    # core/export.py writes the same lines into an exported script, which prints the same numbers
-    d = x - mean
-    std = torch.sqrt((d * d).sum() / (n - 1)) if n > 1 else torch.tensor(0.0)
+    # In place in the copy: a new buffer of a big tensor costs more in page faults than the arithmetic.
+    # core/export.py writes the same operations into an exported script, which prints the same numbers
+    d = x.sub_(mean)
+    std = torch.sqrt(d.mul_(d).sum() / (n - 1)) if n > 1 else torch.tensor(0.0)
     return {
         "min": finite_or_str(float(lo.item())),
         "max": finite_or_str(float(hi.item())),

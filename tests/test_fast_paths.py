@@ -745,6 +745,22 @@ def test_a_summary_of_odd_values() -> None:
     assert summary(torch.tensor([3 + 4j, 0j]))["max"] == 5.0
 
 
+@pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.int64])
+def test_a_summary_works_in_a_copy_of_its_own(dtype: torch.dtype) -> None:
+    """The deviations are taken in place, in the summary's own float64 copy: a float64 tensor of the program's
+    (which .to(float64) would hand back itself) is left as it was, and the numbers are the out-of-place ones."""
+    from core.tensorjson import summary
+
+    t = (torch.arange(5000, dtype=torch.float64).sin() * 7).to(dtype)
+    before = t.clone()
+    got = summary(t)
+    assert torch.equal(t, before)
+    x = before.double()
+    mean = x.sum() / x.numel()
+    d = x - mean
+    assert got["mean"] == mean.item() and got["std"] == torch.sqrt((d * d).sum() / (x.numel() - 1)).item()
+
+
 def test_a_leafs_gradient_held_once_stays_what_each_pass_sent() -> None:
     """A leaf's incoming gradient that the step before holds is held as that same tensor (sent once), and
     neither a later pass's accumulation into .grad nor the engine changes what each pass recorded."""
@@ -791,3 +807,63 @@ def test_the_agreement_check_decides_as_allclose_does(seed: int) -> None:
         flat_e[0] = (float("nan"), float("inf"), float("inf"), 1.0)[k]
     assert agreement(expected, engine) == _allclose_agreement(expected, engine)
     assert agreement(engine.double(), engine) == (True, 0.0)
+
+
+_FACTORY_CALLS = {  # call: whether it is plain (priced without a meta run)
+    "rand(3, 4)": (torch.rand, (3, 4), {}, True),
+    "rand((3, 4))": (torch.rand, ((3, 4),), {}, True),
+    "rand([2, 3, 4])": (torch.rand, ([2, 3, 4],), {}, True),
+    "rand(Size)": (torch.rand, (torch.Size([5]),), {}, True),
+    "rand(())": (torch.rand, ((),), {}, True),
+    "rand()": (torch.rand, (), {}, False),
+    "rand(0, 7)": (torch.rand, (0, 7), {}, True),
+    "rand float64": (torch.rand, (3,), {"dtype": torch.float64}, True),
+    "rand int64": (torch.rand, (3,), {"dtype": torch.int64}, False),
+    "rand complex64": (torch.rand, (3,), {"dtype": torch.complex64}, True),
+    "rand float16, requires_grad": (torch.rand, (3,), {"dtype": torch.float16, "requires_grad": True}, True),
+    "randn generator": (torch.randn, (2, 2), {"generator": torch.Generator()}, True),
+    "randn device": (torch.randn, (2, 2), {"device": "cpu"}, True),
+    "randn(-1, 2)": (torch.randn, (-1, 2), {}, False),
+    "randn(2.0, 2)": (torch.randn, (2.0, 2), {}, False),
+    "randn(True, 2)": (torch.randn, (True, 2), {}, False),
+    "randn out": (torch.randn, (2, 2), {"out": torch.empty(4)}, False),
+    "randn layout": (torch.randn, (2, 2), {"layout": torch.strided}, False),
+    "zeros bool": (torch.zeros, (4, 5), {"dtype": torch.bool}, True),
+    "zeros int8": (torch.zeros, (4,), {"dtype": torch.int8}, True),
+    "ones beyond the element limit": (torch.ones, (10_000_001,), {}, False),
+    "ones overflowing": (torch.ones, (2**62, 2**62), {}, False),
+    "ones of 40 dimensions": (torch.ones, (1,) * 40, {}, False),
+    "empty uint8": (torch.empty, (3, 3), {"dtype": torch.uint8}, True),
+    "empty dtype as text": (torch.empty, ((3, 3),), {"dtype": "float"}, False),
+    "randint(10, (5,))": (torch.randint, (10, (5,)), {}, True),
+    "randint(0, 10, (256,))": (torch.randint, (0, 10, (256,)), {}, True),
+    "randint(-5, 5, [2, 3])": (torch.randint, (-5, 5, [2, 3]), {}, True),
+    "randint(5, 5)": (torch.randint, (5, 5, (2,)), {}, False),
+    "randint float32": (torch.randint, (0, 10, (3,)), {"dtype": torch.float32}, True),
+    "randint uint8 beyond": (torch.randint, (0, 300, (3,)), {"dtype": torch.uint8}, False),
+    "randint uint8": (torch.randint, (0, 256, (3,)), {"dtype": torch.uint8}, True),
+    "randint float32 beyond": (torch.randint, (0, 2**30, (3,)), {"dtype": torch.float32}, False),
+    "randint bool": (torch.randint, (0, 2, (3,)), {"dtype": torch.bool}, False),
+    "randint size not a tuple": (torch.randint, (0, 10, 3), {}, False),
+    "randint size=": (torch.randint, (0, 10), {"size": (3,)}, False),
+    "randint(0.5, 10)": (torch.randint, (0.5, 10, (3,)), {}, False),
+    "randint int16 generator": (torch.randint, (0, 10, (3,)), {"dtype": torch.int16, "generator": torch.Generator()}, True),
+    "arange": (torch.arange, (10,), {}, False),
+    "full": (torch.full, ((2, 2), 3.0), {}, False),
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("case", list(_FACTORY_CALLS))
+def test_a_factory_priced_from_its_sizes_costs_what_a_meta_run_counts(case: str) -> None:
+    """torch.rand(3, 4) and its kin cost what their meta run counts; whatever a meta run cannot plan, or stops
+    (too many numbers, too many dimensions), is never priced from the sizes (nor some it plans that torch
+    refuses when it runs: rand of integers, randint beyond its dtype)."""
+    fn, args, kwargs, plain = _FACTORY_CALLS[case]
+    try:
+        planned = guard.Budget(torch.device("cpu"))._meta(fn, fn, args, kwargs, False)
+    except session.SandboxError:
+        planned = None
+    cost = guard.factory_cost(fn, args, kwargs)
+    assert (cost is not None) == plain
+    if cost is not None:
+        assert cost == planned

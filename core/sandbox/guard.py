@@ -126,7 +126,7 @@ class Budget:
         hit: Any = self._cache.get(key, False) if key is not None else False
         if hit is False:
             _check_pieces(fid, args, kwargs)  # before the meta run, which would build every piece too
-            hit = self._meta(fid, fn, args, kwargs, cubic)
+            hit = factory_cost(fid, args, kwargs) or self._meta(fid, fn, args, kwargs, cubic)
             if key is not None:
                 if len(self._cache) >= PLAN_CACHE_ENTRIES:
                     self._cache.clear()
@@ -261,6 +261,55 @@ def _loss_cost(module: torch.nn.Module, x: torch.Tensor, target: Any) -> tuple[i
     else:
         return None
     return n * x.element_size(), n * ELEMENTWISE_COST
+
+
+_FACTORIES = {torch.rand: "real", torch.randn: "real", torch.zeros: "any", torch.ones: "any", torch.empty: "any",
+              torch.randint: "index"}  # fmt: skip
+_FACTORY_KWARGS = frozenset({"dtype", "device", "requires_grad", "generator"})
+
+
+def factory_cost(fid: Any, args: tuple, kwargs: dict) -> tuple[int, int] | None:
+    """(output bytes, FLOPs) of torch.rand/randn/zeros/ones/empty(*sizes) and torch.randint(low?, high, size)
+    from their sizes alone, equal to what a meta run counts (tests/test_fast_paths.py holds them equal); None
+    for anything else, and for what torch or the tensor limits refuse (the meta run says which)."""
+    try:
+        kind = _FACTORIES.get(fid)
+    except TypeError:  # unhashable
+        return None
+    if kind is None or not _FACTORY_KWARGS.issuperset(kwargs):
+        return None
+    dtype = kwargs.get("dtype")
+    if kind == "index":
+        if len(args) not in (2, 3) or any(type(b) is not int for b in args[:-1]):
+            return None
+        low, high = (0, args[0]) if len(args) == 2 else args[:2]
+        if not low < high:
+            return None
+        size = args[-1]
+        dtype = torch.int64 if dtype is None else dtype
+        if type(dtype) is not torch.dtype or dtype.is_complex or dtype == torch.bool:
+            return None
+        # the bounds must fit the dtype: an integer's range, a float's exact integers (torch refuses others)
+        if dtype.is_floating_point:
+            if dtype not in (torch.float32, torch.float64) or not -(2**24) <= low < high <= 2**24:
+                return None
+        elif not torch.iinfo(dtype).min <= low < high - 1 <= torch.iinfo(dtype).max:
+            return None
+        if type(size) not in (tuple, list, torch.Size):
+            return None
+    else:
+        if not args:
+            return None  # torch.rand() is refused
+        size = args[0] if len(args) == 1 and type(args[0]) in (tuple, list, torch.Size) else args
+        dtype = torch.get_default_dtype() if dtype is None else dtype
+        if type(dtype) is not torch.dtype or kind == "real" and not (dtype.is_floating_point or dtype.is_complex):
+            return None
+    if len(size) > MAX_TENSOR_DIMS or any(type(n) is not int or n < 0 for n in size):
+        return None
+    n = math.prod(size)
+    if n > MAX_TENSOR_ELEMENTS:
+        return None
+    return n * dtype.itemsize, n * ELEMENTWISE_COST
 
 
 def layer_cost(module: torch.nn.Module, args: tuple) -> tuple[int, int] | None:
