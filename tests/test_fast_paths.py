@@ -847,7 +847,7 @@ _FACTORY_CALLS = {  # call: whether it is plain (priced without a meta run)
     "randint size not a tuple": (torch.randint, (0, 10, 3), {}, False),
     "randint size=": (torch.randint, (0, 10), {"size": (3,)}, False),
     "randint(0.5, 10)": (torch.randint, (0.5, 10, (3,)), {}, False),
-    "randint int16 generator": (torch.randint, (0, 10, (3,)), {"dtype": torch.int16, "generator": torch.Generator()}, True),
+    "randint int16": (torch.randint, (0, 10, (3,)), {"dtype": torch.int16, "generator": torch.Generator()}, True),
     "arange": (torch.arange, (10,), {}, False),
     "full": (torch.full, ((2, 2), 3.0), {}, False),
 }  # fmt: skip
