@@ -30,27 +30,24 @@ def _clean(obj: Any) -> Any:
     return finite_or_str(obj)
 
 
-_SHARED: dict[tuple[int, int, bool], tuple[Any, ...]] | None = None
-_REPEATED: list[Any] | None = None  # the lists of numbers handed out more than once, within shared()
-SHARED_FROM = 16  # numbers in a list worth a reference ({"$ref": k} is about ten bytes)
+_SHARED: dict[tuple[int, int, bool], tuple[torch.Tensor, Any]] | None = None
 
 
 @contextmanager
-def shared() -> Iterator[list[Any]]:
-    """Within it, a tensor listed or summarised again (a gradient that is one step's output and the next step's
-    input, a node's .grad and a variable's) gets the first answer: the same numbers, computed once. Answers
+def shared() -> Iterator[None]:
+    """The answers for the wire are made within it: a tensor listed or summarised again (a gradient that is one
+    step's output and the next step's input, a node's .grad and a variable's) gets the first answer, the same
+    object, computed once; the wire sends a Packed met again as the same bytes (wire.encode_answer). Answers
     are kept with their tensor (so its id stays its own) and its version counter (an in-place change misses).
-    It yields the lists handed out more than once: the wire sends each of them once (wire.encode_answer).
-    Within it, `values` packs the numbers of PACK_FROM or more (see `unpack`)."""
-    global _SHARED, _REPEATED
-    outer = (_SHARED, _REPEATED)
-    repeated: list[Any] = [] if _REPEATED is None else _REPEATED
+    Within it, `values` packs the numbers of PACK_FROM or more (`Packed`)."""
+    global _SHARED
+    outer = _SHARED
     if _SHARED is None:
-        _SHARED, _REPEATED = {}, repeated
+        _SHARED = {}
     try:
-        yield repeated
+        yield
     finally:
-        _SHARED, _REPEATED = outer
+        _SHARED = outer
 
 
 def _key(t: torch.Tensor, listing: bool) -> tuple[int, int, bool] | None:
@@ -67,9 +64,6 @@ def _remembered(t: torch.Tensor, listing: bool, compute: Any) -> Any:
         return compute(t)
     hit = memo.get(key)
     if hit is not None and hit[0] is t:
-        if listing and _REPEATED is not None and len(hit) == 2 and is_listed(hit[1]) and t.numel() >= SHARED_FROM:
-            _REPEATED.append(hit[1])
-            memo[key] = (t, hit[1], True)  # noted once
         return hit[1]
     out = compute(t)
     memo[key] = (t, out)

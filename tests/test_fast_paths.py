@@ -16,7 +16,7 @@ from torch import nn
 
 from core.sandbox import compiler, guard, session
 from core.sandbox.validate import parse
-from core.sandbox.wire import SHARED_KEY, decode_answer, decode_json, encode_answer, encode_json
+from core.sandbox.wire import decode_answer, decode_json, encode_answer, encode_json
 
 CORPUS = Path(__file__).resolve().parent / "corpus"
 
@@ -365,49 +365,47 @@ def test_the_worker_sends_the_bytes_the_size_bound_measured(name: str, monkeypat
     assert len(small) <= len(data) // 3 < decode_answer(small)["stats"]["trimmed_from_bytes"]
 
 
-def test_shared_lists_are_sent_once_and_read_back_in_each_place() -> None:
-    row = [[1.5, -0.0], [2.0, "nan"]]
-    other = [[1.5, -0.0], [2.0, "nan"]]  # equal numbers, not the same list: sent as they are
+def test_a_tensor_met_in_several_places_is_sent_once_and_read_back_in_each_place() -> None:
+    """The same Packed in several places (a gradient that is a node's, a step's output, the next step's input)
+    is one spec over one run of bytes, read back as one list object in each place."""
+    from core import tensorjson
+
+    t = torch.tensor([[1.5, -0.0], [2.0, float("nan")]] * 8)
+    with tensorjson.shared():
+        row = tensorjson.values(t)
+        other = tensorjson.values(t.clone())  # equal numbers, another tensor: sent as they are
+        assert tensorjson.values(t) is row
     answer = {"graph": {"nodes": [{"grad": row}, {"value": other}]}, "steps": [{"incoming": [None, row]}], "x": row}
-    before = json.dumps(answer)
-    data = encode_answer(answer, [row])
-    assert json.dumps(answer) == before  # the answer itself is left as it was
-    assert decode_json(data)[SHARED_KEY] == [row] and data.count(b"1.5") == 2
+    data = encode_answer(answer)
+    n = int.from_bytes(data[:8], "big")
+    assert len(data) == 8 + n + 2 * t.numel() * 4  # two tensors' bytes: row once
+    assert decode_json(data[8 : 8 + n])["x"] == {"$n": ["<f4", [16, 2], 0]}
     back = decode_answer(data)
-    assert back == answer and SHARED_KEY not in back
+    listed = tensorjson.values(t)
+    assert back == {"graph": {"nodes": [{"grad": listed}, {"value": listed}]}, "steps": [{"incoming": [None, listed]}],
+                    "x": listed}  # fmt: skip
     assert back["x"] is back["graph"]["nodes"][0]["grad"] is back["steps"][0]["incoming"][1]
-    assert encode_answer(answer, []) == encode_json(answer)
+    assert back["x"] is not back["graph"]["nodes"][1]["value"]
+    assert encode_answer({"a": [1, 2]}) == encode_json({"a": [1, 2]})  # nothing packed: the JSON alone
 
 
-@pytest.mark.parametrize(
-    "data",
-    [b'{"a": {"$ref": 1}, "$shared": [[1]]}', b'{"a": {"$ref": -1}, "$shared": [[1]]}',
-     b'{"a": {"$ref": "0"}, "$shared": [[1]]}', b'{"a": [{"$ref": 0}], "$shared": {"0": [1]}}'],
-)  # fmt: skip
-def test_a_reference_to_no_shared_list_is_refused(data: bytes) -> None:
-    """An answer comes from a worker that ran untrusted code: a reference must point into its own table."""
-    with pytest.raises(ValueError):
-        decode_answer(data)
-
-
-def test_references_cannot_inflate_an_answer() -> None:
-    """One big list referred to from everywhere would be gigabytes written out again: refused."""
-    big = encode_json([[0.123456789] * 1000] * 100)
-    bomb = b'{"rows": [' + b",".join([b'{"$ref": 0}'] * 5000) + b'], "$shared": [' + big + b"]}"
+def test_repeats_cannot_inflate_an_answer() -> None:
+    """One big packed tensor pointed at from everywhere would be gigabytes as lists written out: refused."""
+    blob = torch.arange(4096, dtype=torch.float64).numpy().tobytes()
+    spec = b'{"$n": ["<f8", [4096], 0]}'
     with pytest.raises(ValueError, match="many times its size"):
-        decode_answer(bomb)
-    fine = b'{"a": {"$ref": 0}, "b": {"$ref": 0}, "$shared": [' + big + b"]}"
-    back = decode_answer(fine)
-    assert back["a"] is back["b"] and len(back["a"]) == 100
+        decode_answer(_frame(b'{"rows": [' + b",".join([spec] * 5000) + b"]}", blob))
+    back = decode_answer(_frame(b'{"a": ' + spec + b', "b": ' + spec + b"}", blob))
+    assert back["a"] is back["b"] and len(back["a"]) == 4096
 
 
 def _packed_answer(tensors: dict[str, torch.Tensor]) -> tuple[bytes, dict]:
     """The answer {name: values(t)} as the wire sends it from within shared(), and as values() lists it."""
     from core import tensorjson
 
-    with tensorjson.shared() as repeated:
+    with tensorjson.shared():
         answer = {k: tensorjson.values(t) for k, t in tensors.items()}
-    return encode_answer(answer, repeated), {k: tensorjson.values(t) for k, t in tensors.items()}
+    return encode_answer(answer), {k: tensorjson.values(t) for k, t in tensors.items()}
 
 
 _ODD = torch.tensor([1.5, -0.0, float("nan"), float("inf"), -float("inf"), 1e-45, 3.4028235e38, -2.5] * 3)
@@ -480,14 +478,13 @@ def _frame(text: bytes, blob: bytes) -> bytes:
         _frame(b'{"a": {"$n": ["<f4", [16]]}}', b"\x00" * 64),  # no offset
         _frame(b'{"a": {"$n": ["<f4", [16], 0]}}', b"\x00" * 64)[:8] + b'{"a": {"$n": "x"}}',  # not a spec
         _frame(b'{"a": {"$n": ["<f4", [' + b",".join([b"1"] * 65) + b"], 0]}}", b"\x00" * 64),  # too many dims
-        # the same bytes read twice, or a million times: each byte is read once at most
-        _frame(b'{"a": {"$n": ["<f4", [16], 0]}, "b": {"$n": ["<f4", [16], 0]}}', b"\x00" * 64),
-        _frame(b'{"a": [' + b",".join([b'{"$n": ["|u1", [16], 0]}'] * 1000) + b"]}", b"\x00" * 16),
-        # a packed shared entry referred to from everywhere: its bytes count against the references' budget
-        _frame(
-            b'{"a": [' + b",".join([b'{"$ref": 0}'] * 200) + b'], "$shared": [{"$n": ["<f8", [4096], 0]}]}',
-            b"\x00" * 8 * 4096,
-        ),  # fmt: skip
+        # the same bytes a thousand times: repeats are charged by the bytes they repeat
+        _frame(b'{"a": [' + b",".join([b'{"$n": ["<f8", [64], 0]}'] * 1000) + b"]}", b"\x00" * 512),
+        # one offset read as two dtypes or shapes
+        _frame(b'{"a": {"$n": ["<f4", [16], 0]}, "b": {"$n": ["<i4", [16], 0]}}', b"\x00" * 64),
+        _frame(b'{"a": {"$n": ["<f4", [16], 0]}, "b": {"$n": ["<f4", [4, 4], 0]}}', b"\x00" * 64),
+        # overlapping runs of bytes: each byte is made into a number once at most
+        _frame(b'{"a": {"$n": ["<f4", [16], 0]}, "b": {"$n": ["<f4", [16], 4]}}', b"\x00" * 68),
     ],
 )
 def test_a_hostile_frame_is_refused(data: bytes) -> None:
@@ -505,9 +502,9 @@ def test_a_frame_packed_by_hand_reads_as_the_wire_writes_it() -> None:
     assert back["a"] == torch.arange(16.0).reshape(4, 4).tolist()
     assert back["b"] == [[False, True, True, True] * 4, None]  # any byte but 0 is true, as bool() reads it
     doubles = torch.arange(16, dtype=torch.float64).numpy().tobytes()
-    shared = _frame(b'{"a": {"$ref": 0}, "b": {"$ref": 0}, "$shared": [{"$n": ["<f8", [16], 0]}]}', doubles)
-    back = decode_answer(shared)
-    assert back["a"] is back["b"] and len(back["a"]) == 16
+    twice = _frame(b'{"a": {"$n": ["<f8", [16], 0]}, "b": [{"$n": ["<f8", [16], 0]}]}', doubles)
+    back = decode_answer(twice)
+    assert back["a"] is back["b"][0] and back["a"] == list(map(float, range(16)))
 
 
 def test_the_quickstarts_answer_sends_its_numbers_as_bytes() -> None:

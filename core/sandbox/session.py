@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import random
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -296,18 +296,16 @@ def _execute(source: str, device: str, with_graph: bool, detail_pass: int | None
     `detail_pass`) as the one to record: runs are seeded, so the second run is the first's twin.
     """
     started = time.perf_counter()
-    result, passes, log_passes, second_run, repeated = _execute_once(source, device, with_graph, detail_pass)
+    result, passes, log_passes, second_run = _execute_once(source, device, with_graph, detail_pass)
     if second_run and result["ok"]:
         took = time.perf_counter() - started
         if took < WALL_TIMEOUT_S / 3:
             # few passes in all (foresight expected more): the second run records each as it runs
             few = passes <= FULL_PASSES
-            again, passes2, _, _, repeated2 = _execute_once(
-                source, device, with_graph, None if few else passes - 1, not few
-            )
+            again, passes2, _, _ = _execute_once(source, device, with_graph, None if few else passes - 1, not few)
             if again["ok"] and passes2 == passes and again["stdout"] == result["stdout"]:
                 again["stats"]["first_run_ms"] = result["stats"]["ms"]
-                result, repeated = again, repeated2
+                result = again
             else:
                 result["backward_note"] = "the last backward pass could not be recorded (the second run differed)"
         else:
@@ -316,15 +314,14 @@ def _execute(source: str, device: str, with_graph: bool, detail_pass: int | None
                 {"kind": p["kind"], "index": p["index"], "start": 0, "count": 0, "recorded": False} for p in log_passes
             ]
     result["stats"]["total_ms"] = round((time.perf_counter() - started) * 1000, 2)
-    return _fit(result, repeated)
+    return _fit(result)
 
 
 def _execute_once(
     source: str, device: str, with_graph: bool, target: int | None, foresee: bool = True
-) -> tuple[dict[str, Any], int, list[dict[str, Any]], bool, list[Any]]:
-    """One run: (result, backward passes, their log entries, whether a second run must record the last pass,
-    the lists of numbers its answer holds in more than one place). `foresee`: passes may be recorded by
-    foresight from the first on (BackwardLog.foresight)."""
+) -> tuple[dict[str, Any], int, list[dict[str, Any]], bool]:
+    """One run: (result, backward passes, their log entries, whether a second run must record the last pass).
+    `foresee`: passes may be recorded by foresight from the first on (BackwardLog.foresight)."""
     started = time.perf_counter()
     interp: Interpreter | None = None
     log = BackwardLog(record=with_graph, target=target)
@@ -373,11 +370,10 @@ def _execute_once(
         result: dict[str, Any] = {"ok": True, "device": str(dev)}
     except SandboxError as e:
         result = {"ok": False, "device": device, "error": e.to_json()}
-    repeated: list[Any] = []
     if interp is not None and (result["ok"] or result["error"]["kind"] == "runtime"):
         try:
             # a first run that leaves its last pass to a second run only counts its passes: no graph
-            with tensorjson.shared() as repeated:
+            with tensorjson.shared():
                 result.update(describe(interp, values, log, with_graph and not log.second_run_follows))
         except SandboxError as e:
             result = {"ok": False, "device": device, "error": e.to_json()}
@@ -394,7 +390,7 @@ def _execute_once(
     result["stats"]["recording"] = ("foreseen" if log.foresaw_last else "rolling" if log.rolled_last
                                     else "second run" if target is not None
                                     else "as it ran" if log.count <= FULL_PASSES else "unrecorded")  # fmt: skip
-    return result, log.count, log.passes, log.second_run_follows, repeated
+    return result, log.count, log.passes, log.second_run_follows
 
 
 _PARSED: list[tuple[str, Any]] = []  # (source, its validated tree): the newest program this process parsed
@@ -650,16 +646,16 @@ def fit_answer(result: dict[str, Any]) -> dict[str, Any]:
     return _fit(result)[0]
 
 
-def _fit(result: dict[str, Any], repeated: Sequence[Any] = ()) -> tuple[dict[str, Any], bytes]:
+def _fit(result: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
     """fit_answer, and the answer's JSON as it measured it last (b"" when it is not JSON): the worker sends
-    those bytes instead of writing them again. The `repeated` lists are written once (wire.encode_answer)."""
-    data = _encoded(result, repeated)
+    those bytes instead of writing them again."""
+    data = _encoded(result)
     if len(data) <= MAX_ANSWER_BYTES:
         return result, data
-    return result, _trim(result, len(data), repeated)
+    return result, _trim(result, len(data))
 
 
-def _trim(result: dict[str, Any], size: int, repeated: Sequence[Any]) -> bytes:
+def _trim(result: dict[str, Any], size: int) -> bytes:
     """Trim `result` in stages until its JSON fits; the JSON it was measured at last."""
     result.setdefault("stats", {})["trimmed_from_bytes"] = size
     # 1: backward steps beyond the last pass's keep only shapes; 2: every listed tensor becomes a summary
@@ -668,7 +664,7 @@ def _trim(result: dict[str, Any], size: int, repeated: Sequence[Any]) -> bytes:
     for st in steps:
         if st.get("pass", 0) != last:
             _summarise_step(st)
-    data = _encoded(result, repeated)
+    data = _encoded(result)
     if len(data) <= MAX_ANSWER_BYTES:
         return data
     for st in steps:
@@ -683,7 +679,7 @@ def _trim(result: dict[str, Any], size: int, repeated: Sequence[Any]) -> bytes:
                     nd[f"{k}_note"] = "trimmed: the answer would pass its size bound"
             if nd.get("saved"):
                 nd["saved"] = {n: _trimmed_saved(v) for n, v in nd["saved"].items()}
-    data = _encoded(result, repeated)
+    data = _encoded(result)
     if len(data) <= MAX_ANSWER_BYTES:
         return data
     for entry in (result.get("variables") or {}).values():
@@ -691,12 +687,12 @@ def _trim(result: dict[str, Any], size: int, repeated: Sequence[Any]) -> bytes:
             if tensorjson.is_listed(entry.get(k)):
                 entry[k] = None
                 entry[f"{k}_note"] = "trimmed: the answer would pass its size bound"
-    data = _encoded(result, repeated)
+    data = _encoded(result)
     if len(data) <= MAX_ANSWER_BYTES:
         return data
     result["stdout"] = result.get("stdout", "")[:10_000]
     result["backward_steps"] = []
-    return _encoded(result, repeated)
+    return _encoded(result)
 
 
 def _trimmed_saved(v: Any) -> Any:
@@ -730,10 +726,10 @@ def _summarise_step(st: dict[str, Any]) -> None:
             st[key] = [None for _ in st[key]]
 
 
-def _encoded(obj: Any, repeated: Sequence[Any] = ()) -> bytes:
+def _encoded(obj: Any) -> bytes:
     """The answer as the worker will send it (the wire's JSON bytes); b"" when it is not JSON."""
     try:
-        return encode_answer(obj, repeated)
+        return encode_answer(obj)
     except TypeError:  # not JSON: the worker's own encoding reports it
         return b""
 

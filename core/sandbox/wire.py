@@ -1,4 +1,5 @@
-"""Length-prefixed JSON bytes between the app and a worker (never pickle), and the one JSON codec they use.
+"""Length-prefixed messages between the app and a worker (never pickle): JSON, the one JSON codec they use, and
+a program's answer framed with its tensors' bytes beside its JSON (encode_answer / decode_answer).
 
 orjson writes and reads an answer about 20x faster than the standard library (a 1.5 MB answer: 3 ms, not
 70 ms), with the same numbers: floats as their shortest round-trip text. What orjson refuses is made
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import socket
 import struct
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 import orjson
@@ -94,116 +95,77 @@ def _representable(obj: Any) -> Any:
     return root[0]
 
 
-SHARED_KEY = "$shared"  # an answer's lists sent once: each place that had one holds {"$ref": its index}
 _MAX_DEPTH = 64  # an answer's containers nest a few levels (a graph, its nodes, a tensor's rows): deeper, as it is
 
 
-def _holds_containers(v: list[Any]) -> bool:
-    """A list of lists or dicts (steps, nodes, a step's gradients), not a row of numbers: its first item
-    that is not None says (a row's is a number; a missing gradient is None)."""
-    for x in v:
-        if x is not None:
-            return type(x) is list or type(x) is dict or type(x) is Packed
-    return False
-
-
-def encode_answer(obj: Any, repeated: Sequence[Any] = ()) -> bytes:
-    """The bytes of an answer: its JSON, in which each list in `repeated` (the same numbers, met in several
-    places: tensorjson.shared) is written once, in obj[SHARED_KEY], and referred to where it was; and, when it
-    holds tensorjson.Packed numbers, their bytes after the JSON:
+def encode_answer(obj: Any) -> bytes:
+    """The bytes of an answer: its JSON and, when it holds tensorjson.Packed numbers, their bytes after it:
 
         8-byte big-endian length of the JSON | the JSON, each Packed as {"$n": [dtype, shape, offset]} | bytes
 
-    (JSON alone starts with "{", a framed answer with a zero byte.) `obj` itself is not changed. decode_answer
-    puts the lists back."""
-    ids = {id(x) for x in repeated}
+    (JSON alone starts with "{", a framed answer with a zero byte.) A Packed met again (the same tensor in
+    several places: tensorjson.shared) is written as the same spec, its bytes sent once. decode_answer reads
+    the numbers back as lists."""
     blob: list[bytes] = []
     at = [0]
+    specs: dict[int, tuple[Packed, dict[str, Any]]] = {}
 
     def packed(v: Any) -> Any:
         if type(v) is not Packed:
             raise TypeError(f"Type is not JSON serializable: {type(v).__name__}")
+        seen = specs.get(id(v))
+        if seen is not None:
+            return seen[1]
+        spec = {PACKED_KEY: [v.code, v.shape, at[0]]}
+        specs[id(v)] = (v, spec)  # holding v keeps its id its own while we write
         blob.append(v.data)
         at[0] += len(v.data)
-        return {PACKED_KEY: [v.code, v.shape, at[0] - len(v.data)]}
+        return spec
 
-    out = obj
-    if ids and isinstance(obj, dict):
-        table: list[Any] = []
-        index: dict[int, int] = {}
-
-        def conv(v: Any, depth: int) -> Any:
-            if (type(v) is list or type(v) is Packed) and id(v) in ids:
-                k = index.get(id(v))
-                if k is None:
-                    k = index[id(v)] = len(table)
-                    table.append(v)
-                return {"$ref": k}
-            if type(v) is list:
-                if depth < _MAX_DEPTH and _holds_containers(v):
-                    return [conv(x, depth + 1) for x in v]
-                return v
-            if type(v) is dict and depth < _MAX_DEPTH:
-                return {k: conv(x, depth + 1) for k, x in v.items()}
-            return v
-
-        out = conv(obj, 0)
-        if table:
-            out[SHARED_KEY] = table
-    text = encode_json(out, packed)
+    text = encode_json(obj, packed)
     if not blob:
         return text
     return struct.pack("!Q", len(text)) + text + b"".join(blob)
 
 
-EXPANDED_TIMES = 4  # an answer's references repeat at most this many times its bytes
+EXPANDED_TIMES = 4  # an answer's repeated numbers take at most this many times its bytes
 
 
 def decode_answer(data: bytes) -> Any:
-    """The answer encode_answer wrote, with its shared lists back in each place that refers to one (the same
-    list object in each) and its packed numbers read back as lists (tensorjson.unpack).
+    """The answer encode_answer wrote, with its packed numbers read back as lists (tensorjson.unpack): a spec
+    met again (the same offset) is the same list object in each place.
 
-    ValueError for a frame whose JSON is longer than it, a reference to nothing, a packed value that is not one
-    encode_answer writes or that reads bytes another one read, and for references that would repeat more than
-    EXPANDED_TIMES the answer's bytes: a worker that ran untrusted code cannot turn 5 MB into gigabytes by
-    referring to one list a million times."""
-    blob: memoryview | bytes = b""
-    if data[:1] == b"\x00":
-        if len(data) < 8:
-            raise ValueError("an answer's frame is cut short")
-        (n,) = struct.unpack_from("!Q", data)
-        if n > len(data) - 8:
-            raise ValueError("an answer's JSON is longer than its frame")
-        blob = memoryview(data)[8 + n :]
-        obj = decode_json(memoryview(data)[8 : 8 + n])
-    else:
-        obj = decode_json(data)
-    if not isinstance(obj, dict) or (SHARED_KEY not in obj and not blob):
-        return obj
-    table = obj.pop(SHARED_KEY, [])
-    if not isinstance(table, list):
-        raise ValueError("an answer's shared lists are a list")
-    left = [len(blob)]
-    sizes: list[int] = []
-    for i, x in enumerate(table):
-        if type(x) is dict:  # packed numbers: the bytes they stand for
+    ValueError for a frame whose JSON is longer than it, a packed value that is not one encode_answer writes,
+    one that reads bytes another one read, and for repeats that would take more than EXPANDED_TIMES the
+    answer's bytes: a worker that ran untrusted code cannot turn 5 MB into gigabytes (written out again, or
+    as lists) by pointing at the same bytes a million times, or at each byte twice."""
+    if data[:1] != b"\x00":
+        return decode_json(data)
+    if len(data) < 8:
+        raise ValueError("an answer's frame is cut short")
+    (n,) = struct.unpack_from("!Q", data)
+    if n > len(data) - 8:
+        raise ValueError("an answer's JSON is longer than its frame")
+    blob = memoryview(data)[8 + n :]
+    obj = decode_json(memoryview(data)[8 : 8 + n])
+    left = [len(blob)]  # bytes no list was made of yet
+    repeats = [EXPANDED_TIMES * len(data) - len(data)]
+    lists: dict[int, tuple[Any, int, list[Any]]] = {}  # offset -> (the spec's dtype and shape, its bytes, its list)
+
+    def resolve(spec: Any) -> list[Any]:
+        offset = spec[2] if type(spec) is list and len(spec) == 3 else None
+        seen = lists.get(offset) if type(offset) is int else None
+        if seen is None:
             before = left[0]
-            table[i] = _unpacked(x, blob, left)
-            sizes.append(before - left[0])
-        else:
-            sizes.append(len(orjson.dumps(x)))
-    budget = [EXPANDED_TIMES * len(data) - len(data)]
-
-    def resolve(v: dict[str, Any]) -> Any:
-        if PACKED_KEY in v:
-            return _unpacked(v, blob, left)
-        k = v["$ref"]
-        if type(k) is not int or not 0 <= k < len(table):
-            raise ValueError("a reference to no shared list")
-        budget[0] -= sizes[k]
-        if budget[0] < 0:
-            raise ValueError("an answer's references would write it out many times its size")
-        return table[k]
+            out = unpack(spec, blob, left)
+            lists[offset] = (spec[:2], before - left[0], out)  # type: ignore[index]
+            return out
+        if seen[0] != spec[:2]:
+            raise ValueError("two packed values of other dtypes or shapes at one offset")
+        repeats[0] -= seen[1]
+        if repeats[0] < 0:
+            raise ValueError("an answer's repeated numbers would write it out many times its size")
+        return seen[2]
 
     todo: list[tuple[Any, int]] = [(obj, 0)]
     while todo:
@@ -212,8 +174,8 @@ def decode_answer(data: bytes) -> Any:
         for k, v in box.items() if type(box) is dict else enumerate(box):
             kind = type(v)
             if kind is dict:
-                if len(v) == 1 and (PACKED_KEY in v or "$ref" in v):
-                    box[k] = resolve(v)
+                if len(v) == 1 and PACKED_KEY in v:
+                    box[k] = resolve(v[PACKED_KEY])
                 elif deeper:
                     todo.append((v, depth + 1))
             elif kind is list and deeper and _holds_containers(v):
@@ -221,7 +183,10 @@ def decode_answer(data: bytes) -> Any:
     return obj
 
 
-def _unpacked(v: dict[str, Any], blob: memoryview | bytes, left: list[int]) -> list[Any]:
-    if len(v) != 1 or PACKED_KEY not in v:
-        raise ValueError("an answer's shared entry is a list or packed numbers")
-    return unpack(v[PACKED_KEY], blob, left)
+def _holds_containers(v: list[Any]) -> bool:
+    """A list of lists or dicts (steps, nodes, a step's gradients), not a row of numbers: its first item
+    that is not None says (a row's is a number; a missing gradient is None)."""
+    for x in v:
+        if x is not None:
+            return type(x) is list or type(x) is dict
+    return False
