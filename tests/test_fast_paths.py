@@ -864,3 +864,14 @@ def test_a_factory_priced_from_its_sizes_costs_what_a_meta_run_counts(case: str)
     assert (cost is not None) == plain
     if cost is not None:
         assert cost == planned
+
+
+@pytest.mark.parametrize("path", sorted(CORPUS.glob("*.py")), ids=lambda p: p.stem)
+@pytest.mark.parametrize("hook", [False, True])
+def test_the_rewriters_own_walk_is_the_node_transformers(path: Path, hook: bool, monkeypatch) -> None:
+    """_Rewriter.visit / generic_visit walk as ast.NodeTransformer's do: the same guarded tree."""
+    tree = parse(path.read_text())
+    ours = ast.dump(compiler.rewrite(tree, hook), include_attributes=True)
+    monkeypatch.setattr(compiler._Rewriter, "visit", ast.NodeTransformer.visit)
+    monkeypatch.setattr(compiler._Rewriter, "generic_visit", ast.NodeTransformer.generic_visit)
+    assert ours == ast.dump(compiler.rewrite(tree, hook), include_attributes=True)

@@ -67,6 +67,15 @@ def _tick() -> ast.Expr:
     return ast.Expr(value=_call("__sb_tick__"))
 
 
+def _as_it_is(rewriter: Any, node: ast.AST) -> ast.AST:
+    return node
+
+
+# node class -> the _Rewriter method that visits it; a name or a constant holds nothing to rewrite (and
+# NodeVisitor.visit_Constant would look for the deprecated visit_Num and its kin first)
+_VISITS: dict[type, Any] = {ast.Name: _as_it_is, ast.Constant: _as_it_is}
+
+
 class _Rewriter(ast.NodeTransformer):
     """The policy in one class: each visit_* says which guard a construct goes through."""
 
@@ -77,6 +86,36 @@ class _Rewriter(ast.NodeTransformer):
 
     def tmp(self) -> str:
         return f"__sb_t{next(self._tmp)}__"
+
+    # --- the walk: ast.NodeTransformer's, without its generators and its method lookup by name each visit ------
+    def visit(self, node: ast.AST) -> Any:
+        method = _VISITS.get(type(node))
+        if method is None:
+            method = _VISITS[type(node)] = getattr(_Rewriter, "visit_" + type(node).__name__, _Rewriter.generic_visit)
+        return method(self, node)
+
+    def generic_visit(self, node: ast.AST) -> ast.AST:
+        for field in node._fields:
+            old = getattr(node, field, None)
+            if type(old) is list:
+                new: list[Any] = []
+                for value in old:
+                    if isinstance(value, ast.AST):
+                        value = self.visit(value)
+                        if value is None:
+                            continue
+                        if not isinstance(value, ast.AST):
+                            new.extend(value)
+                            continue
+                    new.append(value)
+                old[:] = new
+            elif isinstance(old, ast.AST):
+                replaced = self.visit(old)
+                if replaced is None:
+                    delattr(node, field)
+                else:
+                    setattr(node, field, replaced)
+        return node
 
     # --- expressions -------------------------------------------------------------------------------------
     def visit_Attribute(self, node: ast.Attribute) -> ast.AST:
@@ -179,7 +218,8 @@ class _Rewriter(ast.NodeTransformer):
     # --- statements ------------------------------------------------------------------------------------------
     def visit_Assign(self, node: ast.Assign) -> ast.AST | list[ast.stmt]:
         value = self.visit(node.value)
-        names = [n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)]
+        hooked = self.assign_hook and not self._scopes  # the names bound are needed only for the hook
+        names = [n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)] if hooked else []
         if all(_is_plain_target(t) for t in node.targets):
             node.value = value
             return self._assigned(node, names)
