@@ -218,8 +218,8 @@ class _Rewriter(ast.NodeTransformer):
     # --- statements ------------------------------------------------------------------------------------------
     def visit_Assign(self, node: ast.Assign) -> ast.AST | list[ast.stmt]:
         value = self.visit(node.value)
-        hooked = self.assign_hook and not self._scopes  # the names bound are needed only for the hook
-        names = [n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)] if hooked else []
+        hook = self.assign_hook and not self._scopes  # the names bound are needed only for the hook
+        names = [n.id for t in node.targets for n in ast.walk(t) if isinstance(n, ast.Name)] if hook else []
         if all(_is_plain_target(t) for t in node.targets):
             node.value = value
             return self._assigned(node, names)
