@@ -122,7 +122,9 @@ def _packed(t: torch.Tensor) -> Any:
     code = _PACKED.get(x.dtype)
     if code is None or x.numel() < PACK_FROM:
         return _values(t)
-    return Packed(code, list(x.shape), x.numpy().astype(code, copy=False).tobytes())  # a copy: as it is now
+    # .resolve_neg(): the imaginary part of a conjugate is a view with its sign as a bit, which numpy() refuses
+    data = x.resolve_neg().numpy().astype(code, copy=False).tobytes()  # a copy: the numbers as they are now
+    return Packed(code, list(x.shape), data)
 
 
 def is_listed(v: Any) -> bool:

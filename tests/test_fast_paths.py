@@ -418,6 +418,7 @@ PACKED_CASES = {
     "bfloat16": torch.linspace(-3, 3, 20).bfloat16().reshape(2, 10),
     "complex64": torch.randn(3, 6, dtype=torch.complex64, generator=torch.Generator().manual_seed(2)),
     "conjugated complex": torch.randn(20, dtype=torch.complex64, generator=torch.Generator().manual_seed(3)).conj(),
+    "the imaginary part of a conjugate": torch.randn(20, dtype=torch.complex64).conj().imag,  # a negative view
     "int64 beyond 2**53": torch.arange(20) * (2**60 // 7) - 2**62,
     "int32": torch.arange(-10, 10, dtype=torch.int32),
     "int16": torch.arange(-10, 10, dtype=torch.int16).reshape(5, 4),
