@@ -58,8 +58,10 @@ def plain(source: str) -> float:
     return time.perf_counter() - start
 
 
-import core.sandbox.preload  # noqa: E402, F401  the forkserver's warm-up, run here as the forkserver runs it
+import core.sandbox.preload  # noqa: E402  the forkserver's warm-up, run here as the forkserver runs it
 from core.sandbox import compiler, guard, session  # noqa: E402
+
+core.sandbox.preload.settle()  # and its frozen heap, which a forked worker inherits (plain PyTorch runs on it too)
 
 WARM_PLANS = dict(guard._PLANS)  # what a new worker inherits from the forkserver
 

@@ -18,6 +18,7 @@ def serve(ctl: socket.socket) -> None:
     )
 
     signal.signal(signal.SIGCHLD, signal.SIG_IGN)  # children are reaped automatically
+    preload.settle()
     while True:
         try:
             msg, fds, _, _ = socket.recv_fds(ctl, 16, 1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 from core.sandbox.session import execute
 
 _WARM_UP = """
@@ -22,3 +24,12 @@ try:
     execute(_WARM_UP, "cpu", with_graph=True)
 except Exception:  # noqa: BLE001  a failed warm-up only costs the first request some time
     pass
+
+
+def settle() -> None:
+    """Called once the forkserver is ready to fork: what is alive now (torch and its ~300k objects) lives as
+    long as any worker, so the workers' cycle collector need never walk it. Frozen, a full collection in a
+    worker spends no time on it (~0.2 s on this machine) and copies none of the pages it would touch (the
+    copy-on-write that fork otherwise shares)."""
+    gc.collect()
+    gc.freeze()
