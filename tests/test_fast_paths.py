@@ -876,3 +876,19 @@ def test_the_rewriters_own_walk_is_the_node_transformers(path: Path, hook: bool,
     monkeypatch.setattr(compiler._Rewriter, "visit", ast.NodeTransformer.visit)
     monkeypatch.setattr(compiler._Rewriter, "generic_visit", ast.NodeTransformer.generic_visit)
     assert ours == ast.dump(compiler.rewrite(tree, hook), include_attributes=True)
+
+
+def test_the_forkservers_heap_is_frozen_for_its_workers() -> None:
+    """preload.settle (the forkserver, before its first fork): torch's objects frozen, out of the workers' cycle
+    collections, and the youngest collection every GC_YOUNG objects."""
+    import subprocess
+    import sys
+
+    code = (
+        "import gc, core.sandbox.preload as p\n"
+        "before = gc.get_freeze_count()\np.settle()\n"
+        "print(before, gc.get_freeze_count() > 100_000, gc.get_threshold()[0] == p.GC_YOUNG)"
+    )
+    root = Path(__file__).resolve().parents[1]
+    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120, check=True)
+    assert out.stdout.split() == ["0", "True", "True"]
