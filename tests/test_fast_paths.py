@@ -890,5 +890,6 @@ def test_the_forkservers_heap_is_frozen_for_its_workers() -> None:
         "print(before, gc.get_freeze_count() > 100_000, gc.get_threshold()[0] == p.GC_YOUNG)"
     )
     root = Path(__file__).resolve().parents[1]
-    out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120, check=True)
+    run = [sys.executable, "-c", code]
+    out = subprocess.run(run, cwd=root, capture_output=True, text=True, timeout=120, check=True)
     assert out.stdout.split() == ["0", "True", "True"]
