@@ -30,8 +30,6 @@ import itertools
 from types import CodeType
 from typing import Any
 
-from core.gcpause import gc_paused
-
 PROGRAM = "<program>"  # the file name of compiled programs: frames and functions from it are the user's
 
 # Operator codes shared with guards.py (the guard maps each to its operator function).
@@ -499,8 +497,7 @@ def compile_program(tree: ast.Module, assign_hook: bool = False) -> CodeType:
     for seen, hook, code in _COMPILED:
         if seen is tree and hook == assign_hook:
             return code
-    with gc_paused():  # a new tree of thousands of nodes, none in a cycle
-        code = compile(rewrite(tree, assign_hook), PROGRAM, "exec", dont_inherit=True, optimize=0)
+    code = compile(rewrite(tree, assign_hook), PROGRAM, "exec", dont_inherit=True, optimize=0)
     _COMPILED.append((tree, assign_hook, code))  # holding the tree keeps its identity unique while it is kept
     del _COMPILED[:-_COMPILED_KEPT]
     return code

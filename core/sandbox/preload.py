@@ -36,8 +36,8 @@ def settle() -> None:
     copy-on-write that fork otherwise shares).
 
     A worker lives for one request, and what it makes lives as long (a parsed program, its graph, the answer):
-    its youngest collections come every GC_YOUNG objects, not every 700, and a Quickstart run makes none
-    instead of three or four (~2 ms). Cycles a program makes wait at most that many objects to be freed."""
+    its youngest collections come every GC_YOUNG objects, not every 700: a Quickstart run makes one in five
+    runs instead of three or four in each (~2 ms). Cycles a program makes wait at most that many objects to be freed."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(GC_YOUNG, *gc.get_threshold()[1:])

@@ -13,7 +13,6 @@ import numpy as np
 import torch
 
 from core import tensorjson
-from core.gcpause import gc_paused
 from core.limits import (
     FULL_PASSES,
     MAX_ANSWER_BYTES,
@@ -383,7 +382,7 @@ def _execute_once(
     if interp is not None and (result["ok"] or result["error"]["kind"] == "runtime"):
         try:
             # a first run that leaves its last pass to a second run only counts its passes: no graph
-            with tensorjson.shared(), gc_paused():  # our own objects, no cycles among them: see _parse_once
+            with tensorjson.shared():
                 result.update(describe(interp, values, log, with_graph and not log.second_run_follows))
         except SandboxError as e:
             result = {"ok": False, "device": device, "error": e.to_json()}
@@ -411,8 +410,7 @@ def _parse_once(source: str) -> Any:
     so, from compile_program, the same compiled code)."""
     if _PARSED and _PARSED[0][0] == source:
         return _PARSED[0][1]
-    with gc_paused():  # thousands of nodes that all survive: each collection would walk them again (~1.7 ms)
-        tree = parse(source)
+    tree = parse(source)
     _PARSED[:] = [(source, tree)]
     return tree
 
@@ -657,7 +655,6 @@ def fit_answer(result: dict[str, Any]) -> dict[str, Any]:
     return _fit(result)[0]
 
 
-@gc_paused()
 def _fit(result: dict[str, Any]) -> tuple[dict[str, Any], bytes]:
     """fit_answer, and the answer's JSON as it measured it last (b"" when it is not JSON): the worker sends
     those bytes instead of writing them again."""
